@@ -1,0 +1,57 @@
+"""The ask/tell interface every search backend implements.
+
+The loop (progress, failures, resume, recording) lives once in the runner; a
+backend only proposes and learns. Backends never import Keras models.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tuneyard.proposal import Proposal, TrialResult
+from tuneyard.space import Space
+
+
+class Backend(ABC):
+    """A search strategy behind ask/tell.
+
+    `budget` is the number of trials the whole study may hold; `done` lists
+    the finished trials already in the store (as leaderboard rows: params,
+    value, status), so a resumed backend can skip or learn from them.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, space: Space, *, seed: int, budget: int, workdir: Path,
+                 study: Any = None, options: dict | None = None):
+        self.space, self.seed, self.budget = space, seed, budget
+        self.workdir, self.study = Path(workdir), study
+        self.options = options or {}
+
+    @classmethod
+    def make_sampler(cls, space: Space, seed: int) -> Any:
+        """The Optuna sampler the study is opened with (cheap RandomSampler by default)."""
+        import optuna
+
+        return optuna.samplers.RandomSampler(seed=seed)
+
+    @classmethod
+    def check_space(cls, space: Space) -> None:
+        """Raise BackendError or SpaceError if this backend cannot search `space`."""
+
+    def resume(self, done: list[dict]) -> None:
+        """Learn what the store already holds before the first ask."""
+
+    @abstractmethod
+    def ask(self) -> Proposal | None:
+        """The next trial to run, or None when the search is over."""
+
+    def tell(self, proposal: Proposal, result: TrialResult) -> None:
+        """Learn the result of a proposal."""
+
+    @property
+    def epochs(self) -> int:
+        """The epoch budget of an ordinary trial."""
+        return int(self.options.get("epochs") or self.space.training.epochs)

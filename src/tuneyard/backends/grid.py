@@ -1,0 +1,68 @@
+"""The grid backend: every combination of the space's grid values, once each."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from tuneyard.backends.base import Backend
+from tuneyard.errors import BackendError
+from tuneyard.grid import Grid
+from tuneyard.proposal import Proposal
+from tuneyard.space import Space
+
+MAX_SHUFFLED_GRID = 20_000_000
+
+
+def point_key(params: dict) -> str:
+    """A canonical text key of a point, to recognise one already run."""
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+class GridBackend(Backend):
+    """Visits the grid in order, or a seeded shuffle of it when the budget is smaller."""
+
+    name = "grid"
+
+    @classmethod
+    def check_space(cls, space: Space) -> None:
+        grid = Grid(space)  # raises SpaceError for a float without a grid: list
+        if grid.size > MAX_SHUFFLED_GRID:
+            raise BackendError(
+                f"the grid of space {space.name} has {grid.size:,} points, more than "
+                f"{MAX_SHUFFLED_GRID:,}; narrow the grid: lists or use --backend tpe"
+            )
+
+    def __init__(self, space: Space, **kwargs):
+        super().__init__(space, **kwargs)
+        self.grid = Grid(space)
+        self.shuffled = self.grid.size > self.budget
+        self.order = (
+            np.random.default_rng(self.seed).permutation(self.grid.size)
+            if self.shuffled
+            else np.arange(self.grid.size)
+        )
+        self.position = 0
+        self.done: set[str] = set()
+
+    def resume(self, done: list[dict]) -> None:
+        self.done = {point_key(row["params"]) for row in done}
+
+    def ask(self) -> Proposal | None:
+        while self.position < len(self.order):
+            index = int(self.order[self.position])
+            self.position += 1
+            params = self.grid.point(index)
+            if point_key(params) not in self.done:
+                self.done.add(point_key(params))
+                return Proposal(params=params, epochs=self.epochs, key=f"grid-{index}",
+                                extra={"grid_index": index})
+        return None
+
+    def describe(self) -> str:
+        """One line on how the grid will be walked."""
+        if self.shuffled:
+            return (f"grid of {self.grid.size:,} points is larger than the budget of "
+                    f"{self.budget} trials: running a seeded shuffle (seed {self.seed})")
+        return f"grid of {self.grid.size:,} points, each run once"

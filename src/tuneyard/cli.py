@@ -1,0 +1,172 @@
+"""The `tune` command line. The only module that prints, draws progress or exits.
+
+Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from tuneyard.errors import TuneyardError
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asks for it; set before any import.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+app = typer.Typer(
+    help="tuneyard: one search space, every search strategy, one leaderboard.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+
+Storage = Annotated[str | None, typer.Option(help="Optuna storage URL (default: SQLite under results/).")]
+
+
+def user_errors(command):
+    """Turn a TuneyardError into one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except TuneyardError as exc:
+            from tuneyard.display import errors
+
+            errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def run(
+    space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
+    backend: Annotated[str, typer.Option(help="Search backend: grid or tpe.")] = "tpe",
+    trials: Annotated[int, typer.Option(help="Trial budget of the study.")] = 20,
+    epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
+    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the backend, data split and training.")] = 0,
+    storage: Storage = None,
+    study: Annotated[str | None, typer.Option(help="Study name (default <space>-<backend>-s<seed>).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study and start over.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
+):
+    """Run (or resume) a sweep and print the ranked leaderboard."""
+    from tuneyard.display import ProgressEvents, console, fmt, frame_table
+    from tuneyard.runner import Sweep, SweepOptions
+
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    options = SweepOptions(space=space, backend=backend, trials=trials, epochs=epochs,
+                           subset=subset, seed=seed, storage=storage, study=study,
+                           data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+                           fresh=fresh, verbose=verbose)
+    sweep = Sweep(options)
+    events = ProgressEvents(sweep.space.metric)
+    console.print(f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
+                  f"{trials} trials, objective {sweep.space.metric} ({sweep.space.direction})")
+    try:
+        frame = sweep.run(events)
+    except KeyboardInterrupt:
+        events.stop()
+        console.print(f"interrupted: {sweep.done_count()} trials are saved in {sweep.csv_path}; "
+                      "run the same command to resume")
+        raise typer.Exit(130) from None
+    finally:
+        events.stop()
+    console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
+    console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
+
+
+@app.command()
+@user_errors
+def spaces():
+    """List the search spaces tuneyard can find."""
+    from rich.table import Table
+
+    from tuneyard.display import console
+    from tuneyard.space_file import available_spaces, load_space
+
+    table = Table("space", "workload", "objective", "hyperparameters", "grid size", "file")
+    for name, path in available_spaces().items():
+        try:
+            s = load_space(str(path))
+        except TuneyardError as exc:
+            table.add_row(name, "", f"[red]invalid: {exc}[/red]", "", "", str(path))
+            continue
+        table.add_row(name, s.workload, f"{s.metric} ({s.direction})", str(len(s.params)),
+                      _grid_size(s), str(path))
+    console.print(table)
+
+
+@app.command("show-space")
+@user_errors
+def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path.")]):
+    """Print one space, its hyperparameters and its grid size."""
+    import yaml
+
+    from tuneyard.display import console
+    from tuneyard.space_file import load_space
+
+    s = load_space(name)
+    console.print(yaml.safe_dump(s.as_dict(), sort_keys=False), markup=False, highlight=False)
+    console.print(f"grid size: {_grid_size(s)}  (file: {s.path})")
+
+
+def _grid_size(space) -> str:
+    try:
+        return f"{space.grid_size():,}"
+    except TuneyardError:
+        return "n/a (a float has no grid: list)"
+
+
+@app.command()
+@user_errors
+def leaderboard(
+    study: Annotated[str, typer.Argument(help="Study name (see `tune studies`).")],
+    top: Annotated[int | None, typer.Option(help="Show only the best N.")] = None,
+    csv: Annotated[str | None, typer.Option(help="Also write the full table to this CSV.")] = None,
+    storage: Storage = None,
+):
+    """Print a study's ranked leaderboard."""
+    from pathlib import Path
+
+    from tuneyard.display import console, frame_table
+    from tuneyard.leaderboard import write_csv
+    from tuneyard.reading import study_frame
+
+    if top is not None and top < 1:
+        raise TuneyardError(f"--top must be at least 1, got {top}")
+    frame = study_frame(study, storage)
+    console.print(frame_table(frame, title=f"leaderboard of {study}", top=top))
+    if csv:
+        write_csv(frame, Path(csv))
+        console.print(f"wrote {len(frame)} rows to {csv}")
+
+
+@app.command()
+@user_errors
+def studies(storage: Storage = None):
+    """List the studies in the store with their best value and trial counts."""
+    from tuneyard.display import console, frame_table
+    from tuneyard.reading import studies_frame
+
+    frame = studies_frame(storage)
+    if frame.empty:
+        console.print("no studies yet: start one with `tune run --space NAME`")
+        return
+    console.print(frame_table(frame, title="studies"))
+
+
+def main() -> None:
+    """Entry point for `python -m tuneyard`."""
+    app(prog_name="tune")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

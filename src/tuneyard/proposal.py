@@ -1,0 +1,54 @@
+"""What flows between a backend and the trainer: a Proposal out, a TrialResult back."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPLETE, FAIL, PRUNED = "COMPLETE", "FAIL", "PRUNED"
+
+
+@dataclass
+class Proposal:
+    """One trial to run, as a backend proposed it.
+
+    `epochs` is the epoch to train up to; `initial_epoch` > 0 with
+    `warm_start` (a saved-model path) continues a parent trial, as Hyperband
+    promotions do. `extra` holds backend columns for the leaderboard (bracket,
+    round); `key` is the backend's own id; `trial` is a live Optuna trial when
+    the backend asked Optuna for it.
+    """
+
+    params: dict
+    epochs: int
+    initial_epoch: int = 0
+    warm_start: str | None = None
+    save_to: str | None = None
+    key: str = ""
+    extra: dict = field(default_factory=dict)
+    trial: Any = None
+
+
+@dataclass
+class TrialResult:
+    """How a trial ended: its objective, metrics and full per-epoch history."""
+
+    status: str
+    value: float | None = None
+    metrics: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
+    epochs_run: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    seeds: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the trial completed with a finite objective."""
+        return self.status == COMPLETE and self.value is not None and math.isfinite(self.value)
+
+
+def failed(error: str, seconds: float = 0.0, **fields: Any) -> TrialResult:
+    """A FAIL result carrying its reason."""
+    return TrialResult(status=FAIL, error=error, seconds=seconds, **fields)

@@ -1,0 +1,164 @@
+"""Reading search-space YAML files: find them, parse them, validate every field.
+
+Every rule broken gives a SpaceError naming the file, the line, the field and
+the rule, so a user can fix the file without reading our code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tuneyard.errors import SpaceError
+from tuneyard.space import DIRECTIONS, Space
+from tuneyard.space_rules import build_params, build_training
+
+TOP_KEYS = {"name", "workload", "description", "objective", "training", "fixed", "hyperparameters"}
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+
+
+def space_dirs() -> list[Path]:
+    """Folders searched for `<name>.yaml`, first match wins."""
+    dirs = [Path.cwd() / "search_spaces"]
+    if os.environ.get("TUNEYARD_SPACES_DIR"):
+        dirs.insert(0, Path(os.environ["TUNEYARD_SPACES_DIR"]))
+    if BUNDLED_DIR not in dirs:
+        dirs.append(BUNDLED_DIR)
+    return dirs
+
+
+def available_spaces() -> dict[str, Path]:
+    """Every space file found, by name."""
+    found: dict[str, Path] = {}
+    for folder in space_dirs():
+        for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+            found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_space_path(name_or_path: str) -> Path:
+    """The file for a space name (`mnist_mlp`) or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if candidate.is_file():
+            return candidate
+        raise SpaceError(f"space file {name_or_path} does not exist")
+    spaces = available_spaces()
+    if name_or_path in spaces:
+        return spaces[name_or_path]
+    names = ", ".join(sorted(spaces)) or "none"
+    raise SpaceError(
+        f"unknown space '{name_or_path}'; valid spaces: {names} "
+        "(or pass a path to a YAML file, or drop one in search_spaces/)"
+    )
+
+
+def load_space(name_or_path: str) -> Space:
+    """Load and validate a space by name or path."""
+    path = resolve_space_path(name_or_path)
+    return parse_space(path.read_text(), str(path))
+
+
+def parse_space(text: str, path: str = "<string>") -> Space:
+    """Parse and validate the YAML text of a space; `path` is used in messages."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpaceError(f"{where}: malformed YAML: {problem}") from None
+    fail = _Failer(path, root)
+    if not isinstance(data, dict):
+        fail((), "must be a mapping with workload, objective and hyperparameters")
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        fail((unknown[0],), f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
+    return Space(
+        name=_name(data, path, fail),
+        workload=_workload(data, fail),
+        metric=_metric(data, fail),
+        direction=_direction(data, fail),
+        training=build_training(data.get("training") or {}, fail),
+        params=build_params(data.get("hyperparameters"), fail),
+        fixed=_fixed(data, fail),
+        description=str(data.get("description") or ""),
+        path=path,
+    )
+
+
+class _Failer:
+    """Raises SpaceError for a field path, with the line it sits on."""
+
+    def __init__(self, path: str, root: Any):
+        self.path, self.root = path, root
+
+    def __call__(self, keys: tuple, rule: str) -> None:
+        line = _line_of(self.root, keys)
+        where = f"{self.path}:{line}" if line else self.path
+        field = ".".join(str(k) for k in keys) or "(top level)"
+        raise SpaceError(f"{where}: {field}: {rule}")
+
+
+def _line_of(node: Any, keys: tuple) -> int | None:
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == str(key)]
+            if not match:
+                return line
+            line, node = match[0][0].start_mark.line + 1, match[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _name(data: dict, path: str, fail) -> str:
+    name = data.get("name") or Path(path).stem
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        fail(("name",), "must be a word of letters, digits, '_' or '-'")
+    return name
+
+
+def _workload(data: dict, fail) -> str:
+    from tuneyard.workloads import WORKLOAD_NAMES
+
+    workload = data.get("workload")
+    if workload not in WORKLOAD_NAMES:
+        fail(("workload",), f"must be one of {', '.join(WORKLOAD_NAMES)}, got {workload!r}")
+    return workload
+
+
+def _objective(data: dict, fail) -> dict:
+    objective = data.get("objective")
+    if not isinstance(objective, dict):
+        fail(("objective",), "required: a mapping with metric (e.g. val_accuracy) and direction")
+    return objective
+
+
+def _metric(data: dict, fail) -> str:
+    metric = _objective(data, fail).get("metric")
+    if not isinstance(metric, str) or not metric.startswith("val_"):
+        fail(("objective", "metric"), f"must name a validation metric such as val_accuracy, got {metric!r}")
+    return metric
+
+
+def _direction(data: dict, fail) -> str:
+    direction = _objective(data, fail).get("direction")
+    if direction not in DIRECTIONS:
+        fail(("objective", "direction"), f"must be maximize or minimize, got {direction!r}")
+    return direction
+
+
+def _fixed(data: dict, fail) -> dict:
+    fixed = data.get("fixed") or {}
+    if not isinstance(fixed, dict):
+        fail(("fixed",), "must be a mapping of constant model settings (e.g. window: 20)")
+    return dict(fixed)

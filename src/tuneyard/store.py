@@ -1,0 +1,215 @@
+"""The store: Optuna storage as the one record of every trial of every backend.
+
+One Optuna study per sweep, one Optuna trial per trial whichever backend
+proposed it. A finished trial is written in one transaction (`add_trial`) or,
+for trials Optuna itself proposed, with `tell`; its history, seconds, seeds,
+error and library versions ride along as user attributes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tuneyard.errors import StoreError
+from tuneyard.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult
+from tuneyard.space import Param, Space
+
+CONFIG_ATTR = "tuneyard"
+
+
+def results_dir() -> Path:
+    """Where sweeps write: ./results, or $TUNEYARD_RESULTS_DIR."""
+    return Path(os.environ.get("TUNEYARD_RESULTS_DIR") or "results")
+
+
+def default_storage() -> str:
+    """The embedded default store: SQLite under the results folder."""
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'tuneyard.db'}"
+
+
+def study_dir(study_name: str) -> Path:
+    """The folder of one study's files (leaderboard, backend state, reports)."""
+    return results_dir() / study_name
+
+
+def distribution(param: Param) -> Any:
+    """The Optuna distribution of one hyperparameter."""
+    import optuna.distributions as d
+
+    if param.kind == "choice":
+        return d.CategoricalDistribution(list(param.values))
+    if param.kind == "int":
+        return d.IntDistribution(int(param.low), int(param.high), log=param.log,
+                                 step=int(param.step or 1))
+    return d.FloatDistribution(param.low, param.high, log=param.log, step=param.step)
+
+
+def open_storage(url: str | None) -> Any:
+    """An Optuna storage for a URL (the default SQLite file when None)."""
+    import optuna
+
+    url = url or default_storage()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if url.startswith(("sqlite", "postgresql", "mysql")):
+            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # a bad URL or an unreachable server is a user problem
+        raise StoreError(f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
+
+
+def _engine_kwargs(url: str) -> dict:
+    # A second process on the same SQLite file waits for the lock instead of failing.
+    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+
+
+@functools.cache
+def library_versions() -> dict:
+    """Versions of the libraries that decide a result, for reproducibility."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+class Store:
+    """One study in an Optuna storage, opened for a sweep or for reading."""
+
+    def __init__(self, storage_url: str | None, study_name: str):
+        self.url = storage_url or default_storage()
+        self.storage = open_storage(self.url)
+        self.name = study_name
+        self.study: Any = None
+
+    def exists(self) -> bool:
+        """Whether the study is already in the storage."""
+        return self.name in study_names(self.storage)
+
+    def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool) -> Any:
+        """Create or resume the study; refuse one made for another space or backend."""
+        import optuna
+
+        if self.exists():
+            self._check_config(space, config)
+            if fresh:
+                optuna.delete_study(study_name=self.name, storage=self.storage)
+                shutil.rmtree(study_dir(self.name), ignore_errors=True)
+        self.study = optuna.create_study(
+            storage=self.storage, study_name=self.name, sampler=sampler,
+            direction=space.direction, load_if_exists=True,
+        )
+        if CONFIG_ATTR not in self.study.user_attrs:
+            self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
+        return self.study
+
+    def _check_config(self, space: Space, config: dict) -> None:
+        import optuna
+
+        stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
+        old = stored.get(CONFIG_ATTR)
+        if old is None:
+            raise StoreError(f"study '{self.name}' was not made by tuneyard; choose another --study name")
+        for key in ("space", "backend"):
+            if old.get(key) != config[key]:
+                raise StoreError(
+                    f"study '{self.name}' belongs to {key} '{old.get(key)}', not '{config[key]}'; "
+                    "choose another --study name"
+                )
+        for key in ("fingerprint", "epochs", "subset", "seed"):
+            if old.get(key) != config.get(key) and not config.get("fresh"):
+                raise StoreError(
+                    f"study '{self.name}' was run with a different {key} "
+                    f"({old.get(key)!r}, now {config.get(key)!r}); resume it unchanged, "
+                    "pass --fresh to start it over, or choose another --study name"
+                )
+
+    def load(self) -> Any:
+        """Open an existing study for reading; StoreError listing the others if absent."""
+        import optuna
+
+        if not self.exists():
+            names = ", ".join(study_names(self.storage)) or "none yet"
+            raise StoreError(f"no study '{self.name}' in {self.url}; studies there: {names}")
+        self.study = optuna.load_study(study_name=self.name, storage=self.storage)
+        return self.study
+
+    @property
+    def config(self) -> dict:
+        """What tuneyard recorded about the study when it was created."""
+        return self.study.user_attrs.get(CONFIG_ATTR, {})
+
+    def trials(self, states: tuple[str, ...] | None = None) -> list:
+        """The study's trials (FrozenTrial), optionally only those in `states`."""
+        from optuna.trial import TrialState
+
+        wanted = tuple(TrialState[s] for s in states) if states else None
+        return self.study.get_trials(deepcopy=False, states=wanted)
+
+    def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
+        """Write one finished trial; returns its FrozenTrial."""
+        attrs = result_attrs(backend, proposal, result)
+        if proposal.trial is not None:
+            return self._tell(proposal.trial, attrs, result)
+        return self._add(space, proposal, attrs, result)
+
+    def _tell(self, trial: Any, attrs: dict, result: TrialResult) -> Any:
+        from optuna.trial import TrialState
+
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        state = TrialState[result.status]
+        values = result.value if state == TrialState.COMPLETE else None
+        return self.study.tell(trial, values, state=state, skip_if_finished=True)
+
+    def _add(self, space: Space, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        import optuna
+        from optuna.trial import TrialState
+
+        params = proposal.params
+        dists = {p.name: distribution(p) for p in space.params if p.name in params}
+        objective = result.history.get(space.metric, [])
+        frozen = optuna.trial.create_trial(
+            state=TrialState[result.status],
+            value=result.value if result.status == COMPLETE else None,
+            params=params, distributions=dists, user_attrs=attrs,
+            intermediate_values={i + proposal.initial_epoch: v for i, v in enumerate(objective)
+                                 if v == v and abs(v) != float("inf")},
+        )
+        # What study.add_trial does, but keeping the id: reading all trials back
+        # to find the new one would make every trial cost more than the last.
+        trial_id = self.storage.create_new_trial(self.study._study_id, template_trial=frozen)
+        return self.storage.get_trial(trial_id)
+
+
+def result_attrs(backend: str, proposal: Proposal, result: TrialResult) -> dict:
+    """The user attributes stored with a trial."""
+    return {
+        "backend": backend,
+        "history": result.history,
+        "result": {
+            "metrics": result.metrics, "epochs_run": result.epochs_run,
+            "seconds": round(result.seconds, 3), "error": result.error, "seeds": result.seeds,
+            "epochs": proposal.epochs, "initial_epoch": proposal.initial_epoch,
+            "extra": proposal.extra, "versions": library_versions(),
+        },
+    }
+
+
+def study_names(storage: Any) -> list[str]:
+    """Names of every study in a storage."""
+    return sorted(s.study_name for s in storage.get_all_studies())
+
+
+FINISHED = (COMPLETE, FAIL, PRUNED)

@@ -1,0 +1,166 @@
+"""The trainer: build, fit and evaluate one proposal.
+
+Each of the space's `executions_per_trial` repeats trains a fresh model with
+its own seed; the objective is the best epoch's validation metric, averaged
+over repeats. A NaN/inf loss or an exception ends the trial as FAIL with the
+reason; it never stops the sweep.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from tuneyard.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
+from tuneyard.space import Space
+
+
+class TrialPruned(Exception):
+    """Raised by a pruning callback to stop a trial the pruner gave up on."""
+
+
+def execution_seed(base_seed: int, params: dict, execution: int) -> int:
+    """A seed fixed by the sweep seed, the point and the repeat, not by trial order."""
+    digest = sum((i + 1) * ord(c) for i, c in enumerate(repr(sorted(params.items()))))
+    return int(np.random.SeedSequence([base_seed, digest, execution]).generate_state(1)[0] >> 1)
+
+
+class Trainer:
+    """Trains proposals of one space on one loaded dataset."""
+
+    def __init__(self, space: Space, workload: Any, dataset: Any, *, seed: int = 0,
+                 verbose: bool = False):
+        self.space, self.workload, self.dataset = space, workload, dataset
+        self.seed, self.verbose = seed, verbose
+        training = space.training
+        self.options = {**space.fixed, "batch_size": training.batch_size,
+                        "lr_decay": training.lr_decay}
+
+    def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
+        """Train one proposal; always returns a result, FAIL or PRUNED included."""
+        start = time.perf_counter()
+        runs, seeds = [], []
+        try:
+            for execution in range(self.space.training.executions_per_trial):
+                seed = execution_seed(self.seed, proposal.params, execution)
+                seeds.append(seed)
+                history = self._fit_once(proposal, seed, execution, callbacks or [])
+                runs.append(history)
+                problem = _non_finite(history)
+                if problem:
+                    return self._summary(runs, FAIL, start, seeds, problem)
+        except TrialPruned:
+            return self._summary(runs, PRUNED, start, seeds, None)
+        except Exception as exc:  # a broken trial is a result, not a crash of the sweep
+            if _is_pruned(exc):
+                return self._summary(runs, PRUNED, start, seeds, None)
+            return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
+                          history=_mean_history(runs))
+        return self._summary(runs, COMPLETE, start, seeds, None)
+
+    def _fit_once(self, proposal: Proposal, seed: int, execution: int, extra: list) -> dict:
+        import keras
+
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        if proposal.warm_start:
+            model = keras.models.load_model(proposal.warm_start, compile=True)
+        else:
+            model = self.workload.build_model(proposal.params, self.dataset, self.options)
+        data = self.dataset
+        callbacks = [_StopOnNonFinite(), *self._early_stopping(), *extra]
+        fitted = model.fit(
+            data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+            epochs=proposal.epochs, initial_epoch=proposal.initial_epoch,
+            batch_size=self.space.training.batch_size, callbacks=callbacks,
+            verbose=2 if self.verbose else 0,
+        )
+        if proposal.save_to and execution == 0:
+            model.save(proposal.save_to)
+        return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+
+    def _early_stopping(self) -> list:
+        import keras
+
+        patience = self.space.training.patience
+        if patience <= 0:
+            return []
+        mode = "max" if self.space.maximize else "min"
+        return [keras.callbacks.EarlyStopping(monitor=self.space.metric, mode=mode,
+                                              patience=patience, restore_best_weights=False)]
+
+    def _summary(self, runs: list[dict], status: str, start: float, seeds: list,
+                 error: str | None) -> TrialResult:
+        history = _mean_history(runs)
+        seconds = time.perf_counter() - start
+        if status != COMPLETE or not runs:
+            return TrialResult(status=status, history=history, seconds=seconds, seeds=seeds,
+                               error=error, epochs_run=_epochs(runs))
+        if self.space.metric not in runs[0]:
+            found = ", ".join(k for k in runs[0] if k.startswith("val_"))
+            return failed(f"objective {self.space.metric} not reported by the model "
+                          f"(it reports {found})", seconds, seeds=seeds, history=history)
+        best = [self._best_epoch(run) for run in runs]
+        metrics = {key: float(np.mean([run[key][i] for run, i in zip(runs, best, strict=True)]))
+                   for key in runs[0] if key.startswith("val_")}
+        return TrialResult(status=COMPLETE, value=metrics[self.space.metric], metrics=metrics,
+                           history=history, epochs_run=_epochs(runs), seconds=seconds,
+                           seeds=seeds)
+
+    def _best_epoch(self, run: dict) -> int:
+        values = run[self.space.metric]
+        return int(np.argmax(values) if self.space.maximize else np.argmin(values))
+
+
+def _non_finite(history: dict) -> str | None:
+    for epoch, value in enumerate(history.get("loss", [])):
+        if not math.isfinite(value):
+            return f"loss became {value} at epoch {epoch + 1}: the model diverged"
+    return None
+
+
+def _epochs(runs: list[dict]) -> int:
+    """Epochs trained, summed over repeats (what the trial cost)."""
+    return sum(len(run.get("loss", [])) for run in runs)
+
+
+def _mean_history(runs: list[dict]) -> dict:
+    """Per-epoch mean over repeats; an epoch counts the repeats that reached it."""
+    if not runs:
+        return {}
+    out = {}
+    for key in runs[0]:
+        longest = max(len(run.get(key, [])) for run in runs)
+        out[key] = [float(np.mean([run[key][i] for run in runs if i < len(run.get(key, []))]))
+                    for i in range(longest)]
+    return out
+
+
+def _describe(exc: Exception) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last[0] else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}{where}"[:500]
+
+
+def _is_pruned(exc: Exception) -> bool:
+    return type(exc).__name__ == "TrialPruned"
+
+
+class _StopOnNonFinite:
+    """Stops training at the first NaN/inf loss (the history keeps that value)."""
+
+    def __new__(cls):
+        import keras
+
+        class StopOnNonFinite(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                loss = (logs or {}).get("loss")
+                if loss is not None and not math.isfinite(float(loss)):
+                    self.model.stop_training = True
+
+        return StopOnNonFinite()
