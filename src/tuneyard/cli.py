@@ -46,7 +46,7 @@ def user_errors(command):
 def run(
     space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
     backend: Annotated[str, typer.Option(help="Search backend: grid or tpe.")] = "tpe",
-    trials: Annotated[int, typer.Option(help="Trial budget of the study.")] = 20,
+    trials: Annotated[int | None, typer.Option(help="Trial budget of the study (default 20).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
     subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the backend, data split and training.")] = 0,
@@ -69,7 +69,7 @@ def run(
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric)
     console.print(f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
-                  f"{trials} trials, objective {sweep.space.metric} ({sweep.space.direction})")
+                  f"{sweep.budget} trials, objective {sweep.space.metric} ({sweep.space.direction})")
     try:
         frame = sweep.run(events)
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ class SweepOptions:
 
     space: str
     backend: str = "tpe"
-    trials: int = 20
+    trials: int | None = None
     epochs: int | None = None
     subset: int | None = None
     seed: int = 0
@@ -64,7 +64,7 @@ class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
     def __init__(self, options: SweepOptions):
-        if options.trials < 1:
+        if options.trials is not None and options.trials < 1:
             raise TuneyardError(f"--trials must be at least 1, got {options.trials}")
         if options.epochs is not None and options.epochs < 1:
             raise TuneyardError(f"--epochs must be at least 1, got {options.epochs}")
@@ -72,6 +72,8 @@ class Sweep:
         self.space = load_space(options.space)
         self.backend_cls = get_backend(options.backend)
         self.backend_cls.check_space(self.space)
+        self.budget = options.trials or self.backend_cls.default_budget(
+            self.space, options.backend_options)
         self.study_name = options.study or f"{self.space.name}-{options.backend}-s{options.seed}"
         self.folder = study_dir(self.study_name)
         self.rows: list[dict] = []
@@ -100,10 +102,10 @@ class Sweep:
         self.rows = [trial_row(t) for t in self.store.trials()]
         done = [r for r in self.rows if counts_toward_budget(r)]
         if done:
-            events.message(f"resuming study {self.study_name}: {len(done)} of {o.trials} "
+            events.message(f"resuming study {self.study_name}: {len(done)} of {self.budget} "
                            "trials done")
         self.backend = self.backend_cls(
-            self.space, seed=o.seed, budget=o.trials, workdir=self.folder,
+            self.space, seed=o.seed, budget=self.budget, workdir=self.folder,
             study=self.store.study, options={"epochs": o.epochs, **o.backend_options},
         )
         self.backend.resume(done)
@@ -131,7 +133,7 @@ class Sweep:
         events = events or Events()
         self.open(events)
         failures = 0
-        while self.done_count() < self.options.trials:
+        while self.done_count() < self.budget:
             proposal = self.backend.ask()
             if proposal is None:
                 events.message("the backend has no more proposals: search complete")
@@ -140,7 +142,7 @@ class Sweep:
             row = self._record(proposal, result)
             self.backend.tell(proposal, result)
             failures = failures + 1 if result.status == FAIL else 0
-            events.trial_done(row, self.done_count(), self.options.trials, self.best())
+            events.trial_done(row, self.done_count(), self.budget, self.best())
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
                                    f"last error: {result.error}")

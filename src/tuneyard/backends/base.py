@@ -38,6 +38,11 @@ class Backend(ABC):
         return optuna.samplers.RandomSampler(seed=seed)
 
     @classmethod
+    def default_budget(cls, space: Space, options: dict) -> int:
+        """Trials to run when the user gives no --trials."""
+        return 20
+
+    @classmethod
     def check_space(cls, space: Space) -> None:
         """Raise BackendError or SpaceError if this backend cannot search `space`."""
 
