@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tuneyard.report_diagnosis import diagnose_attrs
+
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 TAIL_COLUMNS = ["epochs", "seconds", "status"]
 
@@ -30,6 +32,8 @@ def trial_row(trial: Any) -> dict:
         "status": trial.state.name,
         "error": result.get("error"),
         "extra": result.get("extra", {}),
+        # The curve label without a workload baseline (`tune diagnose` adds it).
+        "diagnosis": diagnose_attrs(attrs).label if attrs.get("history") else "",
     }
     if row["value"] is None and trial.intermediate_values:
         # A pruned trial ranks by the last value it reported.
@@ -63,6 +67,7 @@ def _flat(row: dict, metric: str) -> dict:
         if key != metric:
             out[key] = value
     out.update(epochs=row["epochs"], seconds=row["seconds"], status=row["status"])
+    out["diagnosis"] = row.get("diagnosis", "")
     out.update({k: v for k, v in row["extra"].items()})
     out["error"] = row["error"]
     out["_last"] = row.get("last_value")
