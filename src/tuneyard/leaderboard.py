@@ -6,6 +6,7 @@ to a ranked DataFrame and a CSV with one schema for every backend.
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 from pathlib import Path
@@ -41,23 +42,41 @@ def trial_row(trial: Any) -> dict:
     return row
 
 
+def ranked(rows: list[dict], param_names: list[str], metric: str,
+           maximize: bool) -> tuple[list[str], list[dict]]:
+    """Columns and flat records, best first: completed by objective, then pruned, then failed.
+
+    Plain Python, no pandas: this runs after every trial and must stay cheap at
+    a thousand trials.
+    """
+    records = [_flat(row, metric) for row in rows]
+    sign = -1.0 if maximize else 1.0
+
+    def order(record: dict) -> tuple:
+        score = record[metric] if record[metric] is not None else record["_last"]
+        missing = score is None or (isinstance(score, float) and math.isnan(score))
+        return (STATUS_ORDER.get(record["status"], 9), missing,
+                0.0 if missing else sign * score, record["trial"])
+
+    records.sort(key=order)
+    rank = 0
+    for record in records:
+        if record[metric] is not None:
+            rank += 1
+            record["rank"] = rank
+        else:
+            record["rank"] = None
+    return _column_order(records, param_names, metric), records
+
+
 def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bool) -> Any:
     """Ranked DataFrame: rank, trial, backend, params, objective, metrics, epochs, seconds, status."""
     import pandas as pd
 
-    records = [_flat(row, metric) for row in rows]
-    frame = pd.DataFrame.from_records(records)
-    if frame.empty:
-        return pd.DataFrame(columns=["rank", "trial", "backend", *param_names, metric,
-                                     *TAIL_COLUMNS])
-    frame["_status"] = frame["status"].map(STATUS_ORDER).fillna(9)
-    frame["_score"] = frame[metric].where(frame[metric].notna(), frame.get("_last"))
-    frame = frame.sort_values(["_status", "_score", "trial"], ascending=[True, not maximize, True],
-                              na_position="last", kind="mergesort")
-    ranked = frame[metric].notna()
-    frame.insert(0, "rank", pd.Series(dtype="Int64"))
-    frame.loc[ranked, "rank"] = range(1, int(ranked.sum()) + 1)
-    return frame[_column_order(frame, param_names, metric)].reset_index(drop=True)
+    columns, records = ranked(rows, param_names, metric, maximize)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame
 
 
 def _flat(row: dict, metric: str) -> dict:
@@ -74,13 +93,27 @@ def _flat(row: dict, metric: str) -> dict:
     return out
 
 
-def _column_order(frame: Any, param_names: list[str], metric: str) -> list[str]:
-    head = ["rank", "trial", "backend", *[p for p in param_names if p in frame], metric]
+def _column_order(records: list[dict], param_names: list[str], metric: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for record in records:
+        seen.update(dict.fromkeys(record))
+    head = ["rank", "trial", "backend", *[p for p in param_names if p in seen], metric]
     tail = [*TAIL_COLUMNS, "error"]
-    middle = [c for c in frame.columns if c not in head and c not in tail and not c.startswith("_")]
+    middle = [c for c in seen if c not in head and c not in tail and not c.startswith("_")]
     metrics = [c for c in middle if c.startswith("val_")]
     others = [c for c in middle if c not in metrics and c not in param_names]
     return [*head, *metrics, "epochs", "seconds", "status", *others, "error"]
+
+
+def write_records(columns: list[str], records: list[dict], path: Path) -> None:
+    """Write ranked records as CSV, atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    os.replace(tmp, path)
 
 
 def write_csv(frame: Any, path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
-from tuneyard.leaderboard import best_value, to_frame, trial_row, write_csv
+from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.space_file import load_space
 from tuneyard.store import Store, study_dir
@@ -63,7 +63,7 @@ def counts_toward_budget(row: dict) -> bool:
 class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
-    def __init__(self, options: SweepOptions):
+    def __init__(self, options: SweepOptions, trainer: Any = None):
         if options.trials is not None and options.trials < 1:
             raise TuneyardError(f"--trials must be at least 1, got {options.trials}")
         if options.epochs is not None and options.epochs < 1:
@@ -77,6 +77,8 @@ class Sweep:
         self.study_name = options.study or f"{self.space.name}-{options.backend}-s{options.seed}"
         self.folder = study_dir(self.study_name)
         self.rows: list[dict] = []
+        # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
+        self.trainer = trainer
 
     @property
     def csv_path(self):
@@ -111,7 +113,7 @@ class Sweep:
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
-        self.trainer = self._trainer()
+        self.trainer = self.trainer or self._trainer()
 
     def _trainer(self) -> Any:
         from tuneyard.training import Trainer
@@ -163,7 +165,9 @@ class Sweep:
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
         row = trial_row(frozen)
         self.rows.append(row)
-        write_csv(self.leaderboard(), self.csv_path)
+        names = [p.name for p in self.space.params]
+        write_records(*ranked(self.rows, names, self.space.metric, self.space.maximize),
+                      self.csv_path)
         return row
 
     def best(self) -> float | None:

@@ -43,7 +43,8 @@ def build_training(section: Any, fail) -> Training:
             ok = value >= low
         if not ok:
             bound = f"between {low} and {high} (exclusive)" if kind is float else f">= {low}"
-            fail(("training", key), f"must be {'a number' if kind is float else 'an integer'} {bound}, got {raw!r}")
+            what = "a number" if kind is float else "an integer"
+            fail(("training", key), f"must be {what} {bound}, got {raw!r}")
         values[key] = kind(value)
     return Training(**values)
 
@@ -57,7 +58,8 @@ def _lr_decay(raw: Any, fail) -> dict | None:
     if not isinstance(raw, dict) or set(raw) - set(defaults):
         fail(("training", "lr_decay"), "must be true/false or a mapping with rate, every_epochs, min_lr")
     merged = {**defaults, **{k: _number(v) for k, v in raw.items()}}
-    if not (merged["rate"] and 0 < merged["rate"] < 1 and merged["every_epochs"] and merged["every_epochs"] >= 1):
+    rate, every = merged["rate"], merged["every_epochs"]
+    if not (rate and 0 < rate < 1 and every and every >= 1):
         fail(("training", "lr_decay"), "rate must be in (0, 1) and every_epochs >= 1")
     return merged
 

@@ -45,9 +45,11 @@ class Backend(ABC):
     @classmethod
     def check_space(cls, space: Space) -> None:
         """Raise BackendError or SpaceError if this backend cannot search `space`."""
+        return None
 
     def resume(self, done: list[dict]) -> None:
         """Learn what the store already holds before the first ask."""
+        return None
 
     @abstractmethod
     def ask(self) -> Proposal | None:
@@ -55,6 +57,7 @@ class Backend(ABC):
 
     def tell(self, proposal: Proposal, result: TrialResult) -> None:
         """Learn the result of a proposal."""
+        return None
 
     @property
     def epochs(self) -> int:

@@ -1,0 +1,138 @@
+"""Keras Tuner's RandomSearch and BayesianOptimization oracles as tuneyard backends.
+
+The oracle proposes through `create_trial` and learns through `update_trial`
+/ `end_trial`; the runner trains and records every trial in the store, like
+any backend's. The oracle's own files live in `<study folder>/kt/`, so the
+same command resumes it where it stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any, ClassVar
+
+from tuneyard.backends import kt_oracle
+from tuneyard.backends.base import Backend
+from tuneyard.backends.kt_space import check_expressible, from_kt_values, kt_seed, to_hyperparameters
+from tuneyard.proposal import Proposal, TrialResult
+from tuneyard.space import Space
+
+KT_ID = "kt_trial"  # the leaderboard column linking a row to its Keras Tuner trial
+
+
+class KerasTunerBackend(Backend):
+    """Ask/tell over a Keras Tuner oracle; subclasses choose the oracle."""
+
+    oracle_kind: ClassVar[str]
+
+    @classmethod
+    def check_space(cls, space: Space) -> None:
+        check_expressible(space)
+
+    def __init__(self, space: Space, **kwargs: Any):
+        super().__init__(space, **kwargs)
+        self.folder = self.workdir / "kt"
+        self.oracle: Any = None
+        self.done_count = 0
+        self.resumed: dict[str, int] | None = None
+
+    def oracle_options(self) -> dict:
+        """Keyword arguments of the oracle beyond objective, space and seed."""
+        return {}
+
+    def _new_oracle(self) -> Any:
+        import keras_tuner
+
+        direction = "max" if self.space.maximize else "min"
+        return kt_oracle.make_oracle(
+            self.oracle_kind, self.folder,
+            objective=keras_tuner.Objective(self.space.metric, direction),
+            hyperparameters=to_hyperparameters(self.space), seed=kt_seed(self.seed),
+            **self.oracle_options(),
+        )
+
+    def resume(self, done: list[dict]) -> None:
+        done_by_id = {str(r["extra"][KT_ID]): r for r in done if KT_ID in (r.get("extra") or {})}
+        self.done_count = len(done)
+        if not done:
+            # Nothing finished in the store: whatever an earlier run left is not ours to resume.
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.oracle = self._new_oracle()
+        if not done:
+            self.resumed = None
+            return
+        if not kt_oracle.has_state(self.folder):
+            self.resumed = {"adopted": self.adopt(done), "replayed": 0, "requeued": 0}
+            return
+        with kt_oracle.quiet():
+            self.oracle.reload()
+        self.after_reload()
+        self.resumed = kt_oracle.reconcile(self.oracle, done_by_id, self.space.metric)
+        self.cleanup()
+
+    def adopt(self, done: list[dict]) -> int:
+        """Teach a fresh oracle the store's finished trials (its own files were lost)."""
+        return kt_oracle.adopt(self.oracle, done, self.space.metric)
+
+    def after_reload(self) -> None:
+        """Check or adjust the reloaded oracle before it is reconciled."""
+
+    def cleanup(self) -> None:
+        """Delete what can no longer be needed (Hyperband's saved models)."""
+
+    def ask(self) -> Proposal | None:
+        if self.oracle is None:
+            self.resume([])
+        if self.done_count >= self.budget:
+            return None
+        with kt_oracle.quiet():
+            trial = self.oracle.create_trial(kt_oracle.TUNER_ID)
+        if trial.status != "RUNNING":
+            return None  # STOPPED: the space is exhausted or the schedule is complete
+        return self.proposal(trial.trial_id, dict(trial.hyperparameters.values))
+
+    def proposal(self, trial_id: str, values: dict) -> Proposal:
+        """The Proposal for a trial the oracle created."""
+        params = from_kt_values(self.space, values)
+        return Proposal(params=params, epochs=self.epochs, key=f"kt-{trial_id}",
+                        extra={KT_ID: trial_id})
+
+    def tell(self, proposal: Proposal, result: TrialResult) -> None:
+        status, value = kt_oracle.outcome(result, self.space.metric)
+        kt_oracle.finish(self.oracle, proposal.extra[KT_ID], status, value, self.space.metric)
+        self.done_count += 1
+        self.cleanup()
+
+    def describe(self) -> str:
+        """One line on the oracle and whether it resumed."""
+        where = self.folder
+        if self.resumed is None:
+            return f"Keras Tuner {self.oracle_kind} oracle, seed {self.seed}, state in {where}"
+        r = self.resumed
+        text = f"resumed Keras Tuner {self.oracle_kind} oracle from {where} "
+        text += f"({len(self.oracle.trials)} trials known"
+        if r.get("adopted"):
+            text += f"; its files were missing: learnt {r['adopted']} trials from the store"
+        if r["replayed"]:
+            text += f"; {r['replayed']} finished in the store but not told, now told"
+        if r["requeued"]:
+            text += f"; {r['requeued']} cut off, will run again"
+        return text + ")"
+
+
+class RandomBackend(KerasTunerBackend):
+    """Keras Tuner's RandomSearchOracle: seeded random points, never the same twice."""
+
+    name = "random"
+    oracle_kind = "random"
+
+
+class BayesBackend(KerasTunerBackend):
+    """Keras Tuner's BayesianOptimizationOracle: a Gaussian process after random starts."""
+
+    name = "bayes"
+    oracle_kind = "bayes"
+
+    def oracle_options(self) -> dict:
+        initial = self.options.get("initial_points")
+        return {"num_initial_points": int(initial)} if initial else {}

@@ -1,0 +1,155 @@
+"""Evaluate a study's best trial on the held-out test split.
+
+The best trial is retrained from scratch with the study's configuration (space,
+seed, subset and the trial's epoch budget): the trainer seeds each execution
+from the sweep seed and the params, so the retrained model is the trial's own
+model up to non-determinism. The model is saved, reloaded and scored on the
+test split, which no trial ever saw. The result is stored with the study (user
+attribute ``evaluation``) and in ``results/<study>/evaluation.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuneyard.errors import StoreError
+from tuneyard.proposal import COMPLETE, Proposal
+from tuneyard.store import Store, study_dir
+
+EVALUATION_ATTR = "evaluation"
+
+
+def best_trial(store: Store) -> Any:
+    """The best completed trial of a loaded study; StoreError when there is none."""
+    done = [t for t in store.trials(("COMPLETE",)) if t.value is not None
+            and np.isfinite(t.value)]
+    if not done:
+        raise StoreError(f"study '{store.name}' has no completed trial yet; "
+                         "run or resume it with `tune run` first")
+    maximize = store.config.get("direction", "maximize") == "maximize"
+    return (max if maximize else min)(done, key=lambda t: (t.value, -t.number))
+
+
+def load_evaluation(store: Store) -> dict | None:
+    """The stored evaluation of a loaded study, if any."""
+    return store.study.user_attrs.get(EVALUATION_ATTR)
+
+
+def evaluate_study(study: str, storage: str | None = None, data_dir: str | None = None) -> dict:
+    """Retrain the best trial, score it on the test split, store and return the result."""
+    from tuneyard.runner import _load_extras
+    from tuneyard.space_file import load_space
+    from tuneyard.training import Trainer
+    from tuneyard.workloads import get_workload
+
+    store = Store(storage, study)
+    store.load()
+    trial = best_trial(store)
+    config = store.config
+    space = load_space(config["space"])
+    workload = get_workload(space.workload)
+    seed = int(config.get("seed") or 0)
+    dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+                            subset=config.get("subset"), seed=seed,
+                            validation_split=space.training.validation_split,
+                            **_load_extras(space))
+    epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "best.keras")
+        trainer = Trainer(space, workload, dataset, seed=seed)
+        result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_to=path))
+        if result.status != COMPLETE or not Path(path).exists():
+            raise StoreError(f"retraining trial {trial.number} of '{study}' failed: "
+                             f"{result.error or result.status}")
+        predictions = _predict(path, dataset.x_test)
+    scores = score(workload.task, dataset, predictions)
+    evaluation = {
+        "study": study, "trial": trial.number, "params": dict(trial.params),
+        "epochs": epochs, "metric": space.metric, "trial_value": trial.value,
+        "retrained_value": result.value, "seconds": round(time.perf_counter() - started, 2),
+        "test_samples": int(len(dataset.y_test)), **scores,
+    }
+    save_evaluation(store, evaluation)
+    return evaluation
+
+
+def _predict(path: str, x: np.ndarray) -> np.ndarray:
+    import keras
+
+    keras.backend.clear_session()
+    model = keras.models.load_model(path)
+    out = np.asarray(model.predict(x, verbose=0, batch_size=256))
+    keras.backend.clear_session()
+    return out
+
+
+def score(task: str, dataset: Any, predictions: np.ndarray) -> dict:
+    """Test scores: classification (accuracy, per class, confusion) or regression (MSE)."""
+    if task == "classification":
+        names = list(dataset.info.get("class_names") or range(predictions.shape[1]))
+        return classification_scores(dataset.y_test, predictions.argmax(axis=1),
+                                     [str(n) for n in names])
+    y_pred = predictions.reshape(-1).astype(float)
+    y_true = np.asarray(dataset.y_test, dtype=float).reshape(-1)
+    out = {"task": "regression", "mse": float(np.mean((y_pred - y_true) ** 2)),
+           "y_true": _rounded(y_true), "y_pred": _rounded(y_pred)}
+    clean = dataset.info.get("clean_test")
+    if clean is not None:
+        clean = np.asarray(clean, dtype=float).reshape(-1)
+        out["noise_floor"] = float(dataset.info.get("noise_floor_test", np.nan))
+        out["mse_vs_clean"] = float(np.mean((y_pred - clean) ** 2))
+        out["clean"] = _rounded(clean)
+    return out
+
+
+def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> dict:
+    """Accuracy, per-class precision and recall, and the confusion matrix (rows: true)."""
+    k = len(names)
+    y_true = np.asarray(y_true).reshape(-1).astype(int)
+    matrix = np.zeros((k, k), dtype=int)
+    np.add.at(matrix, (y_true, np.asarray(y_pred).astype(int)), 1)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    per_class = [{"class": names[i], "support": int(actual[i]),
+                  "precision": float(matrix[i, i] / predicted[i]) if predicted[i] else 0.0,
+                  "recall": float(matrix[i, i] / actual[i]) if actual[i] else 0.0}
+                 for i in range(k)]
+    return {"task": "classification", "accuracy": float(np.trace(matrix) / max(matrix.sum(), 1)),
+            "class_names": names, "per_class": per_class, "confusion_matrix": matrix.tolist()}
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def save_evaluation(store: Store, evaluation: dict) -> Path:
+    """Store the evaluation with the study and as results/<study>/evaluation.json."""
+    store.study.set_user_attr(EVALUATION_ATTR, evaluation)
+    path = study_dir(store.name) / "evaluation.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(evaluation, indent=1))
+    os.replace(tmp, path)
+    return path
+
+
+def summary_lines(evaluation: dict) -> list[str]:
+    """A few human lines about an evaluation, for the CLI and the report."""
+    head = (f"trial {evaluation['trial']} retrained for {evaluation['epochs']} epochs "
+            f"({evaluation['metric']} {evaluation['retrained_value']:.4g}; "
+            f"in the sweep {evaluation['trial_value']:.4g}), "
+            f"tested on {evaluation['test_samples']} held-out samples")
+    if evaluation["task"] == "classification":
+        return [head, f"test accuracy: {evaluation['accuracy']:.4f}"]
+    lines = [head, f"test MSE: {evaluation['mse']:.5g}"]
+    if "noise_floor" in evaluation:
+        lines.append(f"noise floor (MSE of the noise-free wave): {evaluation['noise_floor']:.5g}; "
+                     f"MSE against the noise-free wave: {evaluation['mse_vs_clean']:.5g}")
+    return lines

@@ -1,0 +1,15 @@
+"""Shared fixtures: every test writes its results into its own temporary folder."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def results_in_tmp(tmp_path, monkeypatch):
+    """Studies, leaderboards and backend state go to tmp_path/results, never the repo."""
+    folder = tmp_path / "results"
+    monkeypatch.setenv("TUNEYARD_RESULTS_DIR", str(folder))
+    return folder

@@ -1,0 +1,147 @@
+"""One contract for every backend, through the real runner and a real SQLite store.
+
+The objective is a cheap formula (tests/cheap.py): no TensorFlow, milliseconds a trial.
+"""
+
+import pytest
+from cheap import SPACE, CheapTrainer
+
+from tuneyard.backends import BACKEND_NAMES
+from tuneyard.errors import TuneyardError
+from tuneyard.grid import Grid
+from tuneyard.runner import Sweep, SweepOptions, SweepStopped
+from tuneyard.space_file import load_space
+
+
+@pytest.fixture
+def space_path(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+def sweep(space_path, backend, trials, seed=0, study=None, trainer=None, **extra):
+    options = SweepOptions(space=space_path, backend=backend, trials=trials, seed=seed,
+                           study=study, **extra)
+    runner = Sweep(options, trainer=trainer or CheapTrainer())
+    frame = runner.run()
+    return runner, frame
+
+
+def stored_params(runner):
+    return [t.params for t in sorted(runner.store.trials(), key=lambda t: t.number)]
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_budget_is_respected_and_every_trial_is_stored(space_path, backend):
+    runner, frame = sweep(space_path, backend, trials=7)
+    assert len(runner.store.trials()) == 7
+    assert len(frame) == 7 and set(frame["status"]) == {"COMPLETE"}
+    assert list(frame["rank"]) == list(range(1, 8))
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_values_lie_inside_the_space_and_conditionals_hold(space_path, backend):
+    runner, _ = sweep(space_path, backend, trials=12)
+    space = load_space(space_path)
+    for params in stored_params(runner):
+        assert space.check_values(params) == [], params
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_same_seed_same_proposals_other_seed_other_proposals(space_path, backend):
+    first, _ = sweep(space_path, backend, trials=6, seed=3, study="a")
+    again, _ = sweep(space_path, backend, trials=6, seed=3, study="b")
+    other, _ = sweep(space_path, backend, trials=6, seed=4, study="c")
+    assert stored_params(first) == stored_params(again)
+    assert stored_params(first) != stored_params(other)
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(space_path, backend):
+    trainer = CheapTrainer(fail_when=lambda p: p["optimizer"] == "sgd")
+    runner, frame = sweep(space_path, backend, trials=9, trainer=trainer)
+    assert len(frame) == 9
+    failed = frame[frame["status"] == "FAIL"]
+    assert len(failed) >= 1 and failed["error"].str.contains("cheap failure").all()
+    assert failed["rank"].isna().all()
+    assert frame["status"].iloc[0] == "COMPLETE"
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_resume_runs_the_rest_of_the_budget(space_path, backend):
+    first, _ = sweep(space_path, backend, trials=4)
+    kept = stored_params(first)
+    second, frame = sweep(space_path, backend, trials=9)
+    assert len(frame) == 9
+    assert stored_params(second)[:4] == kept
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_an_interrupted_sweep_resumes_without_losing_or_repeating(space_path, backend):
+    with pytest.raises(KeyboardInterrupt):
+        sweep(space_path, backend, trials=8, trainer=CheapTrainer(interrupt_at=4))
+    runner, frame = sweep(space_path, backend, trials=8)
+    done = frame[~frame["error"].fillna("").str.startswith("interrupted")]
+    assert len(done) == 8 and set(done["status"]) == {"COMPLETE"}
+    interrupted = frame[frame["error"].fillna("").str.startswith("interrupted")]
+    assert len(interrupted) == 1
+    params = [repr(sorted(p.items())) for p in stored_params(runner)]
+    if backend == "grid":
+        completed = [repr(sorted(p.items())) for p, s in zip(stored_params(runner),
+                     [t.state.name for t in sorted(runner.store.trials(), key=lambda t: t.number)],
+                     strict=True) if s == "COMPLETE"]
+        assert len(set(completed)) == len(completed) == 8
+    assert len(params) == 9
+
+
+def test_grid_covers_every_point_exactly_once(space_path):
+    space = load_space(space_path)
+    size = Grid(space).size
+    assert size == 3 * 3 * (1 + 3)
+    runner, frame = sweep(space_path, "grid", trials=size + 10)
+    points = {repr(sorted(p.items())) for p in stored_params(runner)}
+    expected = {repr(sorted(Grid(space).point(i).items())) for i in range(size)}
+    assert len(frame) == size and points == expected
+
+
+def test_grid_larger_than_budget_runs_a_seeded_shuffle(space_path):
+    first, _ = sweep(space_path, "grid", trials=5, seed=1, study="g1")
+    again, _ = sweep(space_path, "grid", trials=5, seed=1, study="g2")
+    params = stored_params(first)
+    assert params == stored_params(again)
+    assert len({repr(sorted(p.items())) for p in params}) == 5
+    assert params != [Grid(load_space(space_path)).point(i) for i in range(5)]
+
+
+def test_too_many_failures_in_a_row_stop_the_sweep(space_path):
+    trainer = CheapTrainer(fail_when=lambda p: True)
+    with pytest.raises(SweepStopped, match="5 failed trials in a row; last error: ValueError"):
+        sweep(space_path, "tpe", trials=20, trainer=trainer)
+    runner, _ = sweep(space_path, "tpe", trials=6, trainer=CheapTrainer())
+    assert sum(t.state.name == "FAIL" for t in runner.store.trials()) == 5
+
+
+def test_leaderboard_csv_is_current_after_every_trial(space_path, results_in_tmp):
+    seen = []
+
+    class Watching(CheapTrainer):
+        def run(self, proposal):
+            csv = results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv"
+            seen.append(csv.read_text().count("\n") - 1 if csv.exists() else 0)
+            return super().run(proposal)
+
+    sweep(space_path, "tpe", trials=4, trainer=Watching())
+    assert seen == [0, 1, 2, 3]
+
+
+def test_a_study_name_reused_for_another_space_or_backend_is_refused(space_path):
+    sweep(space_path, "tpe", trials=2, study="shared")
+    with pytest.raises(TuneyardError, match="study 'shared' belongs to backend 'tpe', not 'grid'"):
+        sweep(space_path, "grid", trials=2, study="shared")
+
+
+def test_fresh_starts_over(space_path):
+    sweep(space_path, "tpe", trials=3)
+    runner, frame = sweep(space_path, "tpe", trials=2, fresh=True)
+    assert len(frame) == 2
