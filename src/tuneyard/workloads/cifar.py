@@ -1,0 +1,74 @@
+"""cifar_cnn: CIFAR-10 through 1-3 convolution blocks and one dense layer."""
+
+from __future__ import annotations
+
+from .base import Dataset, Workload
+from .images import make_dataset
+from .sources import load_cifar10
+
+CLASS_NAMES = [
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+
+
+class CifarCnn(Workload):
+    """conv_blocks x [Conv2D(filters_i) -> MaxPool(2)] -> Flatten -> Dense(dense_units) -> 10.
+
+    The course's single-conv network uses `filters` and `units`: they are read
+    when `filters_i` / `dense_units` are absent, and conv_blocks defaults to 1.
+    """
+
+    name = "cifar_cnn"
+    task = "classification"
+
+    def load(
+        self,
+        *,
+        data_dir: str | None = None,
+        subset: int | None = None,
+        seed: int = 0,
+        validation_split: float = 0.1,
+    ) -> Dataset:
+        """CIFAR-10 (n, 32, 32, 3) in [0, 1]; validation is a stratified slice of training."""
+        return make_dataset(
+            load_cifar10(data_dir),
+            title="CIFAR-10",
+            class_names=CLASS_NAMES,
+            subset=subset,
+            seed=seed,
+            validation_split=validation_split,
+        )
+
+    def build_model(self, params: dict, dataset: Dataset, options: dict):
+        """Compiled CNN; filters_i is read only for i <= conv_blocks."""
+        import keras
+
+        from . import builders
+
+        params = builders.model_params(params, options)
+        common = builders.common_params(params, self.name)
+        blocks = builders.int_param(params, "conv_blocks", self.name, 1, 3, default=1)
+        kernel = builders.int_param(params, "kernel_size", self.name, 1, 32)
+        hidden = {
+            "activation": "relu",
+            "kernel_initializer": "he_normal",
+            "kernel_regularizer": builders.regularizer(common),
+        }
+        layers = [keras.Input(shape=dataset.info["input_shape"])]
+        for i in range(1, blocks + 1):
+            key = f"filters_{i}"
+            if key not in params and "filters" in params:
+                key = "filters"
+            filters = builders.int_param(params, key, self.name, 1, 4096)
+            layers.append(keras.layers.Conv2D(filters, kernel, padding="same", **hidden))
+            layers.append(keras.layers.MaxPooling2D(2))
+            layers += builders.maybe_dropout(common)
+        units_key = "units" if "dense_units" not in params and "units" in params else "dense_units"
+        units = builders.int_param(params, units_key, self.name, 1, 1_000_000)
+        layers += [keras.layers.Flatten(), keras.layers.Dense(units, **hidden)]
+        layers += builders.maybe_dropout(common)
+        layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax"))
+        model = keras.Sequential(layers, name=self.name)
+        optimizer = builders.make_optimizer(common, params, dataset, options)
+        return builders.compile_classifier(model, optimizer, options)

@@ -1,0 +1,60 @@
+"""mnist_mlp: MNIST digits through a 1-3 layer ReLU perceptron (the course's first exercise)."""
+
+from __future__ import annotations
+
+from .base import Dataset, Workload
+from .images import make_dataset
+from .sources import load_mnist
+
+CLASS_NAMES = [str(digit) for digit in range(10)]
+
+
+class MnistMlp(Workload):
+    """Flatten(28x28) -> num_layers Dense ReLU layers (units_1..units_3) -> Dense(10, softmax)."""
+
+    name = "mnist_mlp"
+    task = "classification"
+
+    def load(
+        self,
+        *,
+        data_dir: str | None = None,
+        subset: int | None = None,
+        seed: int = 0,
+        validation_split: float = 0.1,
+    ) -> Dataset:
+        """MNIST scaled to [0, 1]; validation is a stratified slice of the training images."""
+        return make_dataset(
+            load_mnist(data_dir),
+            title="MNIST",
+            class_names=CLASS_NAMES,
+            subset=subset,
+            seed=seed,
+            validation_split=validation_split,
+        )
+
+    def build_model(self, params: dict, dataset: Dataset, options: dict):
+        """Compiled MLP; units_i is read only for i <= num_layers (conditional params)."""
+        import keras
+
+        from . import builders
+
+        params = builders.model_params(params, options)
+        common = builders.common_params(params, self.name)
+        num_layers = builders.int_param(params, "num_layers", self.name, 1, 3)
+        layers = [keras.Input(shape=dataset.info["input_shape"]), keras.layers.Flatten()]
+        for i in range(1, num_layers + 1):
+            units = builders.int_param(params, f"units_{i}", self.name, 1, 1_000_000)
+            layers.append(
+                keras.layers.Dense(
+                    units,
+                    activation="relu",
+                    kernel_initializer="he_normal",
+                    kernel_regularizer=builders.regularizer(common),
+                )
+            )
+            layers += builders.maybe_dropout(common)
+        layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax"))
+        model = keras.Sequential(layers, name=self.name)
+        optimizer = builders.make_optimizer(common, params, dataset, options)
+        return builders.compile_classifier(model, optimizer, options)

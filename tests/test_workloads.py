@@ -1,0 +1,225 @@
+"""Workloads: registry, lazy Keras import, and real Keras training on tiny data."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tuneyard.errors import DataError
+from tuneyard.workloads import WORKLOAD_NAMES, Dataset, Workload, get_workload
+
+keras = pytest.importorskip("keras")
+
+OPTIONS = {"batch_size": 32}
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    keras.utils.set_random_seed(0)
+    yield
+    keras.backend.clear_session()
+
+
+def image_dataset(shape, n_train=64, n_eval=16):
+    """Random pixels with balanced labels: enough to build, fit and predict."""
+    rng = np.random.default_rng(0)
+
+    def part(n):
+        return rng.random((n, *shape), dtype=np.float32), np.arange(n) % 10
+
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
+        part(n) for n in (n_train, n_eval, n_eval)
+    )
+    info = {"num_classes": 10, "input_shape": shape, "class_names": list("0123456789")}
+    return Dataset(x_train, y_train, x_val, y_val, x_test, y_test, info)
+
+
+@pytest.fixture(scope="module")
+def mnist_data():
+    return image_dataset((28, 28))
+
+
+@pytest.fixture(scope="module")
+def cifar_data():
+    return image_dataset((32, 32, 3), n_train=32)
+
+
+@pytest.fixture(scope="module")
+def sine_data():
+    return get_workload("sine_lstm").load(subset=80, validation_split=0.2)
+
+
+def fit(model, ds, epochs=1):
+    return model.fit(
+        ds.x_train,
+        ds.y_train,
+        validation_data=(ds.x_val, ds.y_val),
+        epochs=epochs,
+        batch_size=OPTIONS["batch_size"],
+        verbose=0,
+    ).history
+
+
+def schedule_of(model):
+    """The learning-rate schedule, rebuilt from the optimizer's config (so it must serialize)."""
+    return keras.optimizers.schedules.deserialize(model.optimizer.get_config()["learning_rate"])
+
+
+def count(model, layer_type):
+    return sum(isinstance(layer, layer_type) for layer in model.layers)
+
+
+def test_registry():
+    assert WORKLOAD_NAMES == ("mnist_mlp", "cifar_cnn", "sine_lstm")
+    for name in WORKLOAD_NAMES:
+        workload = get_workload(name)
+        assert isinstance(workload, Workload) and workload.name == name
+    assert get_workload("sine_lstm").task == "regression"
+    with pytest.raises(DataError, match="mnist_mlp, cifar_cnn, sine_lstm"):
+        get_workload("mnist")
+
+
+def run_python(code: str) -> None:
+    """Run `code` in a fresh interpreter that imports tuneyard from this checkout."""
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_import_does_not_load_tensorflow():
+    run_python(
+        "import sys, tuneyard.workloads as w\n"
+        "w.get_workload('cifar_cnn')\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'loaded'\n"
+    )
+
+
+# Keras' own variable saving trips a numpy 2 deprecation; not ours to fix.
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_saved_model_with_lr_decay_loads_in_a_fresh_process(sine_data, tmp_path):
+    # A resumed Hyperband run reloads saved models before it builds any.
+    options = {"batch_size": 32, "lr_decay": True}
+    model = get_workload("sine_lstm").build_model({"units": 4}, sine_data, options)
+    fit(model, sine_data)
+    model.save(tmp_path / "trial.keras")
+    run_python(
+        "import keras, tuneyard.workloads as w\n"
+        "w.get_workload('sine_lstm').load(subset=50)\n"
+        f"keras.models.load_model({str(tmp_path / 'trial.keras')!r}, compile=True)\n"
+    )
+
+
+def test_mnist_one_layer_without_later_units(mnist_data):
+    params = {"num_layers": 1, "units_1": 16, "learning_rate": 0.01, "optimizer": "sgd"}
+    model = get_workload("mnist_mlp").build_model(params, mnist_data, OPTIONS)
+    assert count(model, keras.layers.Dense) == 2 and count(model, keras.layers.Dropout) == 0
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.momentum == 0.9
+    history = fit(model, mnist_data)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history)
+    assert model.predict(mnist_data.x_test, verbose=0).shape == (16, 10)
+    assert not model.losses  # l2 defaults to 0: no penalty terms
+
+
+def test_mnist_three_layers_dropout_l2(mnist_data):
+    params = {
+        "num_layers": 3,
+        **{f"units_{i}": 8 for i in (1, 2, 3)},
+        "learning_rate": 1e-3,
+        "optimizer": "rmsprop",
+        "dropout": 0.5,
+        "l2": 1e-3,
+    }
+    model = get_workload("mnist_mlp").build_model(params, mnist_data, OPTIONS)
+    assert count(model, keras.layers.Dropout) == 3
+    assert len(model.losses) == 3  # one L2 term per hidden layer, none on the output
+    hidden = model.layers[1]
+    assert isinstance(hidden.kernel_initializer, keras.initializers.HeNormal)
+    x = mnist_data.x_test[:4]
+    # Dropout acts in training only: inference is deterministic.
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    assert not np.allclose(model(x, training=True), model(x, training=False))
+    fit(model, mnist_data)
+
+
+def test_mnist_missing_or_bad_params(mnist_data):
+    mnist = get_workload("mnist_mlp")
+    with pytest.raises(ValueError, match="units_2"):
+        mnist.build_model({"num_layers": 2, "units_1": 8}, mnist_data, OPTIONS)
+    with pytest.raises(ValueError, match="num_layers"):
+        mnist.build_model({"units_1": 8}, mnist_data, OPTIONS)
+    with pytest.raises(ValueError, match="optimizer"):
+        mnist.build_model({"num_layers": 1, "units_1": 8, "optimizer": "lbfgs"}, mnist_data, {})
+
+
+def test_cifar_cnn_trains(cifar_data):
+    params = {
+        "conv_blocks": 2,
+        "filters_1": 4,
+        "filters_2": 8,
+        "kernel_size": 3,
+        "dense_units": 16,
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "dropout": 0.25,
+        "l2": 1e-3,
+    }
+    model = get_workload("cifar_cnn").build_model(params, cifar_data, OPTIONS)
+    assert count(model, keras.layers.Conv2D) == 2 and count(model, keras.layers.Dropout) == 3
+    assert len(model.losses) == 3  # two convolutions and the hidden dense layer
+    history = fit(model, cifar_data)
+    assert {"accuracy", "val_accuracy"} <= set(history)
+    assert model.predict(cifar_data.x_test, verbose=0).shape == (16, 10)
+
+
+def test_fixed_settings_arrive_through_options(cifar_data):
+    options = {"batch_size": 32, "lr_decay": None, "conv_blocks": 1, "kernel_size": 3}
+    params = {"filters_1": 4, "dense_units": 8}
+    model = get_workload("cifar_cnn").build_model(params, cifar_data, options)
+    assert count(model, keras.layers.Conv2D) == 1
+
+
+def test_cifar_course_names_and_adamw(cifar_data):
+    # The course's one-conv network: `filters` and `units`, no conv_blocks.
+    params = {"filters": 4, "kernel_size": 5, "units": 8, "optimizer": "adamw"}
+    model = get_workload("cifar_cnn").build_model(params, cifar_data, OPTIONS)
+    assert count(model, keras.layers.Conv2D) == 1
+    assert model.layers[0].kernel_size == (5, 5)
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+
+
+def test_sine_lstm_trains_with_mse_metric(sine_data):
+    params = {"lstm_layers": 2, "units": 8, "optimizer": "adamw", "learning_rate": 1e-2}
+    params["l2"] = 1e-4
+    model = get_workload("sine_lstm").build_model(params, sine_data, OPTIONS)
+    assert count(model, keras.layers.LSTM) == 2 and len(model.losses) == 2
+    history = fit(model, sine_data)
+    assert {"loss", "mse", "val_loss", "val_mse"} <= set(history)
+    assert history["val_loss"][0] > history["val_mse"][0]  # the L2 penalty is not in mse
+    assert model.predict(sine_data.x_val, verbose=0).shape == (len(sine_data.x_val), 1)
+
+
+def test_lr_decay_option_floors_and_trains(sine_data):
+    decay = {"rate": 0.5, "every_epochs": 1, "min_lr": 2e-3}
+    options = {"batch_size": 32, "lr_decay": decay}
+    params = {"lstm_layers": 1, "units": 4, "learning_rate": 1e-2, "optimizer": "sgd"}
+    model = get_workload("sine_lstm").build_model(params, sine_data, options)
+    schedule = schedule_of(model)
+    assert schedule.decay_steps == 2  # 64 training windows / batch 32
+    assert [float(schedule(step)) for step in (0, 2, 4, 100)] == pytest.approx(
+        [1e-2, 5e-3, 2.5e-3, 2e-3]
+    )
+    assert schedule.get_config()["min_lr"] == 2e-3
+    history = fit(model, sine_data, epochs=2)
+    assert np.isfinite(history["loss"]).all()
+    assert float(model.optimizer.learning_rate) == pytest.approx(2.5e-3)
+
+
+def test_lr_decay_param_uses_course_defaults(mnist_data):
+    params = {"num_layers": 1, "units_1": 8, "lr_decay": True, "learning_rate": 0.01}
+    model = get_workload("mnist_mlp").build_model(params, mnist_data, {"batch_size": 16})
+    config = schedule_of(model).get_config()
+    assert config["decay_rate"] == 0.5 and config["min_lr"] == 1e-6
+    assert config["decay_steps"] == 5 * 4  # every 5 epochs of 64 / 16 steps
