@@ -1,0 +1,165 @@
+"""Keras Tuner's Hyperband as a tuneyard backend, promotions warm-started.
+
+Each proposal carries Hyperband's epoch budget and initial epoch. A trial that
+may be promoted saves its model (weights and optimizer state) to
+`<study folder>/kt/models/<kt trial id>.keras`; its promoted child loads it
+and trains on from the parent's last epoch. After every result the models
+that can no longer be promoted are deleted, so disk use stays bounded by
+roughly one bracket round's promotions, not the whole sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from tuneyard.backends.kt_backend import KerasTunerBackend
+from tuneyard.errors import BackendError
+from tuneyard.proposal import Proposal
+from tuneyard.space import Space
+
+ENDED = ("COMPLETED", "FAILED")
+
+
+def settings(space: Space, options: dict) -> tuple[int, int]:
+    """Hyperband's max_epochs and factor: the options', else the space's; checked."""
+    max_epochs = options.get("max_epochs")
+    factor = options.get("factor")
+    max_epochs = space.training.max_epochs if max_epochs is None else max_epochs
+    factor = space.training.factor if factor is None else factor
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
+        raise BackendError(f"--max-epochs must be an integer of at least 1, got {max_epochs!r}")
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
+        raise BackendError(f"--factor must be an integer of at least 2, got {factor!r}")
+    return max_epochs, factor
+
+
+def schedule(max_epochs: int, factor: int) -> list[tuple[int, int, int, int]]:
+    """One Hyperband iteration as (bracket, round, trials, epochs), in Keras Tuner's order.
+
+    The same arithmetic as keras_tuner's HyperbandOracle, so `tune run` without
+    --trials runs exactly one full iteration.
+    """
+    brackets, epochs = 0, float(max_epochs)
+    while epochs >= 1:
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    rows = []
+    for bracket in range(brackets - 1, -1, -1):
+        for rnd in range(bracket + 1):
+            size = math.ceil(end_size / (bracket + 1) * factor ** (bracket - rnd))
+            rows.append((bracket, rnd, size, math.ceil(max_epochs / factor ** (bracket - rnd))))
+    return rows
+
+
+def iteration_trials(max_epochs: int, factor: int) -> int:
+    """Trials in one full Hyperband iteration."""
+    return sum(size for _, _, size, _ in schedule(max_epochs, factor))
+
+
+def needed_models(oracle: Any) -> set[str]:
+    """Trial ids whose saved model a future promotion may still load."""
+    needed: set[str] = set()
+    trials = oracle.trials
+    for bracket in oracle._brackets:
+        rounds = bracket["rounds"]
+        for rnd in range(len(rounds) - 1):
+            children = rounds[rnd + 1]
+            chosen = {info["past_id"] for info in children}
+            needed.update(info["past_id"] for info in children
+                          if info["id"] not in trials or trials[info["id"]].status not in ENDED)
+            left = oracle._get_size(bracket["bracket_num"], rnd + 1) - len(children)
+            if left <= 0:
+                continue
+            candidates = [trials[i["id"]] for i in rounds[rnd]
+                          if i["id"] in trials and i["id"] not in chosen
+                          and trials[i["id"]].status == "COMPLETED"]
+            # Later results can only push a candidate down: one ranked below
+            # the places left will never be promoted.
+            candidates.sort(key=lambda t: t.score, reverse=oracle.objective.direction == "max")
+            needed.update(t.trial_id for t in candidates[:left])
+    return needed
+
+
+class HyperbandBackend(KerasTunerBackend):
+    """Keras Tuner's HyperbandOracle; promoted trials continue their parent's model."""
+
+    name = "hyperband"
+    oracle_kind = "hyperband"
+
+    @classmethod
+    def default_budget(cls, space: Space, options: dict) -> int:
+        return iteration_trials(*settings(space, options))
+
+    def __init__(self, space: Space, **kwargs: Any):
+        super().__init__(space, **kwargs)
+        self.max_epochs, self.factor = settings(space, self.options)
+        self.per_iteration = iteration_trials(self.max_epochs, self.factor)
+        self.models = self.folder / "models"
+
+    @property
+    def iterations(self) -> int:
+        """Hyperband iterations needed to fill the budget."""
+        return max(1, math.ceil(self.budget / self.per_iteration))
+
+    def oracle_options(self) -> dict:
+        return {"max_epochs": self.max_epochs, "factor": self.factor,
+                "hyperband_iterations": self.iterations}
+
+    def after_reload(self) -> None:
+        old = (self.oracle.max_epochs, self.oracle.factor)
+        if old != (self.max_epochs, self.factor):
+            raise BackendError(
+                f"this study's Hyperband ran with --max-epochs {old[0]} --factor {old[1]}, not "
+                f"{self.max_epochs} and {self.factor}; resume it with those, pass --fresh to "
+                "start over, or choose another --study name")
+        self.oracle.hyperband_iterations = self.iterations
+
+    def adopt(self, done: list[dict]) -> int:
+        return 0  # a schedule cannot be rebuilt from rows: Hyperband starts a new one
+
+    def _locate(self, trial_id: str, values: dict) -> tuple[int, int]:
+        for bracket in self.oracle._brackets:
+            for rnd, infos in enumerate(bracket["rounds"]):
+                if any(info["id"] == trial_id for info in infos):
+                    return bracket["bracket_num"], rnd
+        return int(values["tuner/bracket"]), int(values["tuner/round"])
+
+    def proposal(self, trial_id: str, values: dict) -> Proposal:
+        proposal = super().proposal(trial_id, values)
+        bracket, rnd = self._locate(trial_id, values)
+        epochs, initial = int(values["tuner/epochs"]), int(values["tuner/initial_epoch"])
+        parent = values.get("tuner/trial_id")
+        warm = self.models / f"{parent}.keras" if parent else None
+        extra = {"bracket": bracket, "round": rnd, "hb_epochs": epochs, "parent": parent}
+        if warm is not None and not warm.is_file():
+            # The parent's model is gone (deleted by hand): train from scratch, say so.
+            warm, initial = None, 0
+            extra["warm_start"] = "missing"
+        self.models.mkdir(parents=True, exist_ok=True)
+        proposal.epochs, proposal.initial_epoch = epochs, initial
+        proposal.warm_start = str(warm) if warm else None
+        proposal.save_to = str(self.models / f"{trial_id}.keras") if rnd < bracket else None
+        proposal.extra.update(extra)
+        return proposal
+
+    def cleanup(self) -> None:
+        if self.oracle is None or not self.models.is_dir():
+            return
+        needed = needed_models(self.oracle)
+        for path in self.models.glob("*.keras"):
+            if path.stem not in needed:
+                path.unlink(missing_ok=True)
+
+    def disk_bytes(self) -> int:
+        """Bytes the saved models take now."""
+        return sum(p.stat().st_size for p in Path(self.models).glob("*.keras"))
+
+    def describe(self) -> str:
+        text = super().describe()
+        note = "; --epochs is not used: Hyperband sets each trial's" if self.options.get(
+            "epochs") else ""
+        return (f"{text}; Hyperband max_epochs {self.max_epochs}, factor {self.factor}: one "
+                f"iteration is {self.per_iteration} trials{note}")
