@@ -45,7 +45,7 @@ def user_errors(command):
 @user_errors
 def run(
     space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
-    backend: Annotated[str, typer.Option(help="Search backend: grid or tpe.")] = "tpe",
+    backend: Annotated[str, typer.Option(help="grid, tpe, random, hyperband or bayes.")] = "tpe",
     trials: Annotated[int | None, typer.Option(help="Trial budget of the study (default 20).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
     subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
@@ -55,6 +55,8 @@ def run(
     data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study and start over.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
+    max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
+    factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     from tuneyard.display import ProgressEvents, console, fmt, frame_table
@@ -65,7 +67,8 @@ def run(
     options = SweepOptions(space=space, backend=backend, trials=trials, epochs=epochs,
                            subset=subset, seed=seed, storage=storage, study=study,
                            data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                           fresh=fresh, verbose=verbose)
+                           fresh=fresh, verbose=verbose,
+                           backend_options=_hyperband_options(max_epochs, factor))
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric)
     console.print(f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
@@ -81,6 +84,15 @@ def run(
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
     console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
+
+
+def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
+    if max_epochs is not None and max_epochs < 1:
+        raise TuneyardError(f"--max-epochs must be at least 1, got {max_epochs}")
+    if factor is not None and factor < 2:
+        raise TuneyardError(f"--factor must be at least 2, got {factor}")
+    given = {"max_epochs": max_epochs, "factor": factor}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @app.command()
