@@ -57,6 +57,8 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
     max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
+    report: Annotated[bool, typer.Option(
+        "--report", help="Write results/STUDY/report/ when the sweep ends.")] = False,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     from tuneyard.display import ProgressEvents, console, fmt, frame_table
@@ -84,6 +86,11 @@ def run(
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
     console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
+    if report:
+        from tuneyard.report import build_report
+
+        made = build_report(sweep.study_name, storage)
+        console.print(f"report: {made.index}", markup=False, highlight=False)
 
 
 def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
@@ -173,6 +180,10 @@ def studies(storage: Storage = None):
         console.print("no studies yet: start one with `tune run --space NAME`")
         return
     console.print(frame_table(frame, title="studies"))
+
+
+# The study commands (report, diagnose, evaluate, compare-regularisation) register on `app`.
+from tuneyard import cli_study  # noqa: E402, F401
 
 
 def main() -> None:
