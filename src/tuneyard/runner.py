@@ -95,9 +95,15 @@ class Sweep:
                 "fresh": o.fresh, "workload": self.space.workload}
 
     def open(self, events: Events) -> None:
-        """Open or resume the study and the backend; load the data."""
+        """Check the study, load the data, then create or resume the study and backend.
+
+        The data loads before the study is created, so a missing dataset leaves no
+        empty study behind.
+        """
         o = self.options
         self.store = Store(o.storage, self.study_name)
+        self.store.check_config(self.config())
+        self.trainer = self.trainer or self._trainer()
         sampler = self.backend_cls.make_sampler(self.space, o.seed)
         self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -113,7 +119,6 @@ class Sweep:
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
-        self.trainer = self.trainer or self._trainer()
 
     def _trainer(self) -> Any:
         from tuneyard.training import Trainer

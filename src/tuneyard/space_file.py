@@ -121,7 +121,7 @@ def _line_of(node: Any, keys: tuple) -> int | None:
 
 
 def _name(data: dict, path: str, fail) -> str:
-    name = data.get("name") or Path(path).stem
+    name = data.get("name") or (Path(path).stem if path != "<string>" else "unnamed")
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         fail(("name",), "must be a word of letters, digits, '_' or '-'")
     return name

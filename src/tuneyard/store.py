@@ -54,6 +54,8 @@ def open_storage(url: str | None) -> Any:
     """An Optuna storage for a URL (the default SQLite file when None)."""
     import optuna
 
+    # Optuna logs a line per trial and per study; the CLI's progress bar is the one display.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = url or default_storage()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +122,7 @@ class Store:
         import optuna
 
         if self.exists():
-            self._check_config(space, config)
+            self.check_config(config)
             if fresh:
                 optuna.delete_study(study_name=self.name, storage=self.storage)
                 shutil.rmtree(study_dir(self.name), ignore_errors=True)
@@ -132,9 +134,12 @@ class Store:
             self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
         return self.study
 
-    def _check_config(self, space: Space, config: dict) -> None:
+    def check_config(self, config: dict) -> None:
+        """Refuse to resume a study made for another space, backend or setting."""
         import optuna
 
+        if not self.exists():
+            return
         stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
         old = stored.get(CONFIG_ATTR)
         if old is None:

@@ -1,0 +1,47 @@
+# tuneyard: set-up, tests and reproducible sweeps. Every target installs what it needs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Folder with keras' dataset files (mnist.npz, cifar-10-batches-py/) for offline machines.
+DATA_DIR ?= $(TUNEYARD_DATA_DIR)
+DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+.PHONY: install test lint format bench sweep-mnist sweep-cifar sweep-sine sweeps clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: install
+	$(BIN)/python bench/overhead.py $(DATA_FLAG)
+
+# Reproducible sweeps with fixed seeds (re-running one resumes it).
+sweep-sine: install
+	$(BIN)/tune run --space sine_lstm --backend tpe --trials 20 --seed 0
+
+sweep-mnist: install
+	$(BIN)/tune run --space mnist_mlp --backend tpe --trials 30 --seed 0 $(DATA_FLAG)
+
+sweep-cifar: install
+	$(BIN)/tune run --space cifar_cnn --backend tpe --trials 20 --seed 0 $(DATA_FLAG)
+
+sweeps: sweep-sine sweep-mnist sweep-cifar
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

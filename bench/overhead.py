@@ -1,0 +1,115 @@
+"""What does tuneyard cost on top of training? Same proposals, through `tune` and bare.
+
+Runs the same 10 proposals x 3 epochs on MNIST-shaped data of 5,000 samples twice:
+once through tuneyard (runner, store, leaderboard CSV after every trial) and once
+as a bare loop of build + fit (validation data in fit, as a hand-written script
+does). Prints total seconds of each, their ratio and milliseconds of overhead per
+trial. Rounds alternate so machine noise hits both sides alike.
+
+    .venv/bin/python bench/overhead.py [--data-dir ../shared/data] [--rounds 2]
+
+Without a data dir holding mnist.npz it writes a synthetic MNIST-shaped file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TRIALS, EPOCHS, SAMPLES = 10, 3, 5000
+
+
+def data_dir(given: str | None) -> str:
+    """A folder with mnist.npz: the one given, or a synthetic file in a temp dir."""
+    if given and (Path(given) / "mnist.npz").exists():
+        return given
+    folder = tempfile.mkdtemp(prefix="tuneyard-bench-")
+    rng = np.random.default_rng(0)
+    labels = np.arange(6000) % 10
+    images = (rng.random((6000, 28, 28)) * 60 + labels[:, None, None] * 19).astype(np.uint8)
+    np.savez_compressed(Path(folder) / "mnist.npz", x_train=images, y_train=labels,
+                        x_test=images[:1000], y_test=labels[:1000])
+    return folder
+
+
+def proposals(space) -> list:
+    """The first 10 points of the seeded grid shuffle: what `tune --backend grid` runs."""
+    from tuneyard.backends.grid import GridBackend
+
+    backend = GridBackend(space, seed=0, budget=TRIALS, workdir=Path(tempfile.mkdtemp()),
+                          options={"epochs": EPOCHS})
+    return [backend.ask() for _ in range(TRIALS)]
+
+
+def run_tune(folder: str, results: Path, label: str) -> float:
+    """Seconds for the whole sweep through tuneyard's runner and store."""
+    from tuneyard.runner import Sweep, SweepOptions
+
+    os.environ["TUNEYARD_RESULTS_DIR"] = str(results)
+    start = time.perf_counter()
+    Sweep(SweepOptions(space="mnist_mlp", backend="grid", trials=TRIALS, epochs=EPOCHS,
+                       subset=SAMPLES, data_dir=folder, study=f"overhead-{label}")).run()
+    return time.perf_counter() - start
+
+
+def run_bare(folder: str, space) -> float:
+    """Seconds for the same proposals as a plain loop: load, build, fit with validation."""
+    import keras
+
+    from tuneyard.training import execution_seed
+    from tuneyard.workloads import get_workload
+
+    start = time.perf_counter()
+    workload = get_workload("mnist_mlp")
+    data = workload.load(data_dir=folder, subset=SAMPLES, seed=0,
+                         validation_split=space.training.validation_split)
+    options = {"batch_size": space.training.batch_size, "lr_decay": None}
+    for proposal in proposals(space):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(execution_seed(0, proposal.params, 0))
+        model = workload.build_model(proposal.params, data, options)
+        stop = keras.callbacks.EarlyStopping(monitor=space.metric, mode="max",
+                                             patience=space.training.patience)
+        model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                  epochs=EPOCHS, batch_size=space.training.batch_size, callbacks=[stop],
+                  verbose=0)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from tuneyard.space_file import load_space
+
+    folder, space = data_dir(args.data_dir), load_space("mnist_mlp")
+    results = Path(tempfile.mkdtemp(prefix="tuneyard-bench-results-"))
+    run_bare(folder, space)  # warm-up: first graph compilation, imports, file cache
+    bare, tune = [], []
+    for round_ in range(args.rounds):
+        bare.append(run_bare(folder, space))
+        tune.append(run_tune(folder, results, f"r{round_}"))
+        print(f"round {round_ + 1}: bare {bare[-1]:.2f} s, tune {tune[-1]:.2f} s", flush=True)
+    b, t = statistics.median(bare), statistics.median(tune)
+    print(f"\n{TRIALS} trials x {EPOCHS} epochs, mnist_mlp on {SAMPLES} samples "
+          f"({'real MNIST' if folder == args.data_dir else 'synthetic MNIST-shaped data'}), "
+          f"median of {args.rounds} rounds")
+    print(f"bare build+fit : {b:8.2f} s")
+    print(f"tuneyard (grid): {t:8.2f} s")
+    print(f"ratio tune/bare: {t / b:8.3f}   (target <= 1.03)")
+    print(f"overhead       : {(t - b) / TRIALS * 1000:8.0f} ms per trial")
+
+
+if __name__ == "__main__":
+    main()
