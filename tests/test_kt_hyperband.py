@@ -1,0 +1,114 @@
+"""Hyperband's schedule, promotions and saved-model clean-up, on the cheap objective."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from cheap import SPACE, CheapTrainer
+
+from tuneyard.backends.hyperband import iteration_trials, schedule
+from tuneyard.errors import BackendError
+from tuneyard.runner import Sweep, SweepOptions
+
+
+@pytest.fixture
+def space_path(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+class SavingTrainer(CheapTrainer):
+    """The cheap objective, writing a stand-in model file where a trial must save one."""
+
+    def __init__(self, models_seen: list):
+        super().__init__()
+        self.models_seen = models_seen
+
+    def run(self, proposal):
+        if proposal.warm_start:
+            assert Path(proposal.warm_start).is_file(), "a promoted trial's parent model is gone"
+        result = super().run(proposal)
+        if proposal.save_to:
+            Path(proposal.save_to).write_text("model")
+            self.models_seen.append(len(list(Path(proposal.save_to).parent.glob("*.keras"))))
+        return result
+
+
+def hyperband(space_path, trainer, trials=None, **options):
+    sweep = Sweep(SweepOptions(space=space_path, backend="hyperband", trials=trials,
+                               backend_options=options), trainer=trainer)
+    return sweep, sweep.run()
+
+
+def test_schedule_matches_keras_tuner_arithmetic():
+    # max_epochs 9, factor 3: three brackets; budgets 1 -> 3 -> 9, 3 -> 9, and 9.
+    assert schedule(9, 3) == [(2, 0, 9, 1), (2, 1, 3, 3), (2, 2, 1, 9),
+                              (1, 0, 5, 3), (1, 1, 2, 9), (0, 0, 3, 9)]
+    assert iteration_trials(9, 3) == 23
+    assert iteration_trials(27, 3) == sum(size for *_, size, _ in schedule(27, 3))
+
+
+@pytest.mark.parametrize("max_epochs,factor", [(9, 3), (8, 2)])
+def test_epoch_budgets_follow_the_bracket_schedule(space_path, max_epochs, factor):
+    seen: list = []
+    trainer = SavingTrainer(seen)
+    sweep, frame = hyperband(space_path, trainer, max_epochs=max_epochs, factor=factor)
+    expected = Counter()
+    for bracket, rnd, size, epochs in schedule(max_epochs, factor):
+        start = 0 if rnd == 0 else schedule_epochs(max_epochs, factor, bracket, rnd - 1)
+        expected[(bracket, rnd, epochs, start)] += size
+    got = Counter((p.extra["bracket"], p.extra["round"], p.epochs, p.initial_epoch)
+                  for p in trainer.calls)
+    assert got == expected
+    assert len(frame) == iteration_trials(max_epochs, factor)
+    assert {"bracket", "round", "hb_epochs", "parent"} <= set(frame.columns)
+
+
+def schedule_epochs(max_epochs, factor, bracket, rnd):
+    return next(e for b, r, _, e in schedule(max_epochs, factor) if (b, r) == (bracket, rnd))
+
+
+def test_a_promoted_trial_continues_its_parent(space_path):
+    trainer = SavingTrainer([])
+    hyperband(space_path, trainer, max_epochs=9, factor=3)
+    by_id = {p.extra["kt_trial"]: p for p in trainer.calls}
+    promoted = [p for p in trainer.calls if p.extra["parent"]]
+    assert promoted
+    for child in promoted:
+        parent = by_id[child.extra["parent"]]
+        assert child.params == parent.params
+        assert child.warm_start == parent.save_to is not None
+        assert child.initial_epoch == parent.epochs
+        assert child.extra["round"] == parent.extra["round"] + 1
+    for p in trainer.calls:  # only trials that may be promoted save a model
+        assert (p.save_to is not None) == (p.extra["round"] < p.extra["bracket"])
+
+
+def test_models_that_cannot_be_promoted_are_deleted(space_path, results_in_tmp):
+    seen: list = []
+    hyperband(space_path, SavingTrainer(seen), max_epochs=9, factor=3)
+    # Bracket 2 keeps at most the 3 best of its 9 first trials (+ the one just saved).
+    assert max(seen) <= 4
+    models = results_in_tmp / "cheap-hyperband-s0" / "kt" / "models"
+    assert list(models.glob("*.keras")) == []  # the whole schedule ran: nothing left to promote
+
+
+def test_a_budget_beyond_one_iteration_starts_another(space_path):
+    trainer = SavingTrainer([])
+    _, frame = hyperband(space_path, trainer, trials=iteration_trials(3, 3) + 2, max_epochs=3,
+                         factor=3)
+    assert len(frame) == iteration_trials(3, 3) + 2
+
+
+def test_bad_hyperband_settings_are_one_clear_error(space_path):
+    with pytest.raises(BackendError, match="--factor must be an integer of at least 2, got 1"):
+        hyperband(space_path, CheapTrainer(), factor=1)
+    with pytest.raises(BackendError, match="--max-epochs must be an integer of at least 1"):
+        hyperband(space_path, CheapTrainer(), max_epochs=0)
+
+
+def test_resuming_with_other_settings_is_refused(space_path):
+    hyperband(space_path, CheapTrainer(), trials=3, max_epochs=9, factor=3)
+    with pytest.raises(BackendError, match="ran with --max-epochs 9 --factor 3"):
+        hyperband(space_path, CheapTrainer(), trials=5, max_epochs=27, factor=3)
