@@ -86,11 +86,11 @@ def format_numbers(d: Diagnosis) -> str:
     """The numbers behind a label, short: gap, slope, oscillation, rising epochs."""
     n = d.numbers
     parts = [f"epochs {n.get('epochs', 0):.0f}"]
-    for key, name in (("train_val_gap", "train-val gap"), ("val_slope", "val slope/epoch"),
-                      ("oscillation", "oscillation")):
+    for key, name, sign in (("train_val_gap", "train-val gap", "+"),
+                            ("val_slope", "val slope/epoch", "+"), ("oscillation", "oscillation", "")):
         value = n.get(key, math.nan)
         if value == value:
-            parts.append(f"{name} {value * 100:+.1f}%")
+            parts.append(f"{name} {value * 100:{sign}.1f}%")
     if n.get("rising_epochs"):
         parts.append(f"val rising {n['rising_epochs']:.0f} epochs")
     if "val_to_baseline" in n:

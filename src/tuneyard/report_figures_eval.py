@@ -8,6 +8,7 @@ report can say so instead of failing.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from tuneyard.report_figures import COLORS, completed, plt
@@ -30,7 +31,9 @@ def importances(study: Any, trials: list) -> tuple[dict[str, dict[str, float]], 
         try:
             evaluator = getattr(importance, cls)
             evaluator = evaluator(seed=0) if label == "fANOVA" else evaluator()
-            scores = importance.get_param_importances(study, evaluator=evaluator)
+            with warnings.catch_warnings():  # "few trials per regime" is expected on small studies
+                warnings.simplefilter("ignore")
+                scores = importance.get_param_importances(study, evaluator=evaluator)
         except Exception as exc:  # an evaluator that cannot fit these trials is only a note
             notes.append(f"{label} importance unavailable: {str(exc).splitlines()[0][:160]}")
             continue
