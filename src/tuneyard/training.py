@@ -8,6 +8,7 @@ reason; it never stops the sweep.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import traceback
@@ -151,16 +152,20 @@ def _is_pruned(exc: Exception) -> bool:
     return type(exc).__name__ == "TrialPruned"
 
 
-class _StopOnNonFinite:
-    """Stops training at the first NaN/inf loss (the history keeps that value)."""
+@functools.cache
+def _stop_on_non_finite_class() -> type:
+    import keras
 
-    def __new__(cls):
-        import keras
+    class StopOnNonFinite(keras.callbacks.Callback):
+        """Stops training at the first NaN/inf loss (the history keeps that value)."""
 
-        class StopOnNonFinite(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                loss = (logs or {}).get("loss")
-                if loss is not None and not math.isfinite(float(loss)):
-                    self.model.stop_training = True
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                self.model.stop_training = True
 
-        return StopOnNonFinite()
+    return StopOnNonFinite
+
+
+def _StopOnNonFinite():  # noqa: N802 - reads like the class it makes
+    return _stop_on_non_finite_class()()
