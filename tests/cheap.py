@@ -25,7 +25,7 @@ class CheapTrainer:
         self.interrupt_at = interrupt_at
         self.calls: list[Proposal] = []
 
-    def run(self, proposal: Proposal) -> TrialResult:
+    def run(self, proposal: Proposal, callbacks=None) -> TrialResult:
         self.calls.append(proposal)
         if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
             raise KeyboardInterrupt

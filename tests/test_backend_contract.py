@@ -126,10 +126,10 @@ def test_leaderboard_csv_is_current_after_every_trial(space_path, results_in_tmp
     seen = []
 
     class Watching(CheapTrainer):
-        def run(self, proposal):
+        def run(self, proposal, callbacks=None):
             csv = results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv"
             seen.append(csv.read_text().count("\n") - 1 if csv.exists() else 0)
-            return super().run(proposal)
+            return super().run(proposal, callbacks)
 
     sweep(space_path, "tpe", trials=4, trainer=Watching())
     assert seen == [0, 1, 2, 3]

@@ -25,10 +25,10 @@ class SavingTrainer(CheapTrainer):
         super().__init__()
         self.models_seen = models_seen
 
-    def run(self, proposal):
+    def run(self, proposal, callbacks=None):
         if proposal.warm_start:
             assert Path(proposal.warm_start).is_file(), "a promoted trial's parent model is gone"
-        result = super().run(proposal)
+        result = super().run(proposal, callbacks)
         if proposal.save_to:
             Path(proposal.save_to).write_text("model")
             self.models_seen.append(len(list(Path(proposal.save_to).parent.glob("*.keras"))))

@@ -26,7 +26,7 @@ class Probing:
     def __init__(self, inner):
         self.inner, self.calls, self.probes = inner, [], {}
 
-    def run(self, proposal):
+    def run(self, proposal, callbacks=None):
         import keras
 
         if proposal.warm_start:
@@ -39,7 +39,7 @@ class Probing:
                 "fresh_train": float(fresh.evaluate(data.x_train, data.y_train, verbose=0)[0]),
                 "fresh_val": float(fresh.evaluate(data.x_val, data.y_val, verbose=0)[0]),
             }
-        result = self.inner.run(proposal)
+        result = self.inner.run(proposal, callbacks)
         self.calls.append((proposal, result))
         return result
 

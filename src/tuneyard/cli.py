@@ -57,6 +57,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
     max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
+    prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
     report: Annotated[bool, typer.Option(
         "--report", help="Write results/STUDY/report/ when the sweep ends.")] = False,
 ):
@@ -69,7 +70,7 @@ def run(
     options = SweepOptions(space=space, backend=backend, trials=trials, epochs=epochs,
                            subset=subset, seed=seed, storage=storage, study=study,
                            data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                           fresh=fresh, verbose=verbose,
+                           fresh=fresh, verbose=verbose, prune=prune,
                            backend_options=_hyperband_options(max_epochs, factor))
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric)

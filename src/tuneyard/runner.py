@@ -16,6 +16,7 @@ from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
 from tuneyard.proposal import FAIL, Proposal, TrialResult
+from tuneyard.pruning import make_pruner, pruning_callback
 from tuneyard.space_file import load_space
 from tuneyard.store import Store, study_dir
 
@@ -42,6 +43,7 @@ class SweepOptions:
     fresh: bool = False
     verbose: bool = False
     max_failures: int = 5
+    prune: str = "none"
     backend_options: dict = field(default_factory=dict)
 
 
@@ -72,6 +74,10 @@ class Sweep:
         self.space = load_space(options.space)
         self.backend_cls = get_backend(options.backend)
         self.backend_cls.check_space(self.space)
+        if options.prune != "none" and not self.backend_cls.optuna_native:
+            raise TuneyardError(
+                f"--prune {options.prune} works with the Optuna strategies (tpe), not "
+                f"{options.backend}; Hyperband stops trials by its own schedule")
         self.budget = options.trials or self.backend_cls.default_budget(
             self.space, options.backend_options)
         self.study_name = options.study or f"{self.space.name}-{options.backend}-s{options.seed}"
@@ -92,7 +98,7 @@ class Sweep:
         return {"space": self.space.name, "backend": o.backend, "seed": o.seed,
                 "fingerprint": self.space.fingerprint(), "metric": self.space.metric,
                 "direction": self.space.direction, "epochs": epochs, "subset": o.subset,
-                "fresh": o.fresh, "workload": self.space.workload}
+                "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune}
 
     def open(self, events: Events) -> None:
         """Check the study, load the data, then create or resume the study and backend.
@@ -105,7 +111,8 @@ class Sweep:
         self.store.check_config(self.config())
         self.trainer = self.trainer or self._trainer()
         sampler = self.backend_cls.make_sampler(self.space, o.seed)
-        self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh)
+        pruner = make_pruner(o.prune, self.config()["epochs"])
+        self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.rows = [trial_row(t) for t in self.store.trials()]
         done = [r for r in self.rows if counts_toward_budget(r)]
@@ -158,13 +165,18 @@ class Sweep:
     def _run_one(self, proposal: Proposal) -> TrialResult:
         started = time.perf_counter()
         try:
-            return self.trainer.run(proposal)
+            return self.trainer.run(proposal, self._callbacks(proposal))
         except KeyboardInterrupt:
             seconds = time.perf_counter() - started
             result = TrialResult(status=FAIL, seconds=seconds,
                                  error=f"{INTERRUPTED} by the user (Ctrl-C)")
             self._record(proposal, result)
             raise
+
+    def _callbacks(self, proposal: Proposal) -> list:
+        if self.options.prune == "none" or proposal.trial is None:
+            return []
+        return [pruning_callback(proposal.trial, self.space.metric)]
 
     def _record(self, proposal: Proposal, result: TrialResult) -> dict:
         frozen = self.store.record(self.space, self.options.backend, proposal, result)

@@ -117,7 +117,8 @@ class Store:
         """Whether the study is already in the storage."""
         return self.name in study_names(self.storage)
 
-    def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool) -> Any:
+    def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool,
+                       pruner: Any = None) -> Any:
         """Create or resume the study; refuse one made for another space or backend."""
         import optuna
 
@@ -127,7 +128,7 @@ class Store:
                 optuna.delete_study(study_name=self.name, storage=self.storage)
                 shutil.rmtree(study_dir(self.name), ignore_errors=True)
         self.study = optuna.create_study(
-            storage=self.storage, study_name=self.name, sampler=sampler,
+            storage=self.storage, study_name=self.name, sampler=sampler, pruner=pruner,
             direction=space.direction, load_if_exists=True,
         )
         if CONFIG_ATTR not in self.study.user_attrs:

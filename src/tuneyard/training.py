@@ -20,10 +20,6 @@ from tuneyard.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, fai
 from tuneyard.space import Space
 
 
-class TrialPruned(Exception):
-    """Raised by a pruning callback to stop a trial the pruner gave up on."""
-
-
 def execution_seed(base_seed: int, params: dict, execution: int) -> int:
     """A seed fixed by the sweep seed, the point and the repeat, not by trial order."""
     digest = sum((i + 1) * ord(c) for i, c in enumerate(repr(sorted(params.items()))))
@@ -51,14 +47,12 @@ class Trainer:
                 seeds.append(seed)
                 history = self._fit_once(proposal, seed, execution, callbacks or [])
                 runs.append(history)
+                if any(getattr(c, "pruned", False) for c in callbacks or []):
+                    return self._summary(runs, PRUNED, start, seeds, None)
                 problem = _non_finite(history)
                 if problem:
                     return self._summary(runs, FAIL, start, seeds, problem)
-        except TrialPruned:
-            return self._summary(runs, PRUNED, start, seeds, None)
         except Exception as exc:  # a broken trial is a result, not a crash of the sweep
-            if _is_pruned(exc):
-                return self._summary(runs, PRUNED, start, seeds, None)
             return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
                           history=_mean_history(runs))
         return self._summary(runs, COMPLETE, start, seeds, None)
@@ -146,10 +140,6 @@ def _describe(exc: Exception) -> str:
     where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last[0] else ""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}{where}"[:500]
-
-
-def _is_pruned(exc: Exception) -> bool:
-    return type(exc).__name__ == "TrialPruned"
 
 
 @functools.cache

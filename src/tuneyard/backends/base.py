@@ -23,6 +23,8 @@ class Backend(ABC):
     """
 
     name: ClassVar[str]
+    # True when proposals are live Optuna trials (study.ask), so Optuna pruners apply.
+    optuna_native: ClassVar[bool] = False
 
     def __init__(self, space: Space, *, seed: int, budget: int, workdir: Path,
                  study: Any = None, options: dict | None = None):

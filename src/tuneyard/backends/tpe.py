@@ -32,6 +32,7 @@ class TPEBackend(Backend):
     """Optuna TPE: proposals come from `study.ask()`, results go back with the store's tell."""
 
     name = "tpe"
+    optuna_native = True
 
     @classmethod
     def make_sampler(cls, space: Space, seed: int) -> Any:
