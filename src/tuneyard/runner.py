@@ -16,7 +16,7 @@ from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
 from tuneyard.proposal import FAIL, Proposal, TrialResult
-from tuneyard.pruning import make_pruner, pruning_callback
+from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.space_file import load_space
 from tuneyard.store import Store, study_dir
 
@@ -74,6 +74,8 @@ class Sweep:
         self.space = load_space(options.space)
         self.backend_cls = get_backend(options.backend)
         self.backend_cls.check_space(self.space)
+        if options.prune not in PRUNERS:
+            raise TuneyardError(f"unknown pruner '{options.prune}'; valid pruners: {', '.join(PRUNERS)}")
         if options.prune != "none" and not self.backend_cls.optuna_native:
             raise TuneyardError(
                 f"--prune {options.prune} works with the Optuna strategies (tpe), not "
