@@ -113,6 +113,12 @@ def main() -> None:
     print(f"ratio tune/bare: {t / b:8.3f}   (target <= 1.03)")
     print(f"overhead       : {(t - b) / TRIALS * 1000:8.0f} ms per trial")
 
+    # The Keras Tuner backends beside Keras Tuner's own tuners (bench/kt_overhead.py).
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import kt_overhead
+
+    kt_overhead.main(folder, space, args.rounds)
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,40 @@
+"""The bayes backend's Gaussian-process path: the points it can propose are inside the space.
+
+A real GP proposal costs seconds (Keras Tuner restarts L-BFGS 50 times), so the
+translation is checked on the GP's own vector-to-values mapping over many
+random vectors, and the oracle is driven past its random start once.
+"""
+
+import numpy as np
+from cheap import SPACE, CheapTrainer
+
+from tuneyard.backends.kt_backend import BayesBackend
+from tuneyard.backends.kt_space import from_kt_values
+from tuneyard.runner import Sweep, SweepOptions
+from tuneyard.space_file import load_space
+
+
+def test_every_point_the_gaussian_process_can_pick_lies_inside_the_space(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    space = load_space(str(path))
+    backend = BayesBackend(space, seed=0, budget=5, workdir=tmp_path / "w", options={})
+    backend.resume([])
+    dims = len(backend.oracle._nonfixed_space())
+    rng = np.random.default_rng(0)
+    vectors = [*rng.random((300, dims)), np.zeros(dims), np.full(dims, 1 - 1e-9)]
+    for vector in vectors:
+        params = from_kt_values(space, backend.oracle._vector_to_values(vector))
+        assert space.check_values(params) == [], params
+
+
+def test_bayes_runs_past_its_random_start(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    trainer = CheapTrainer()
+    sweep = Sweep(SweepOptions(space=str(path), backend="bayes", trials=3,
+                               backend_options={"initial_points": 2}), trainer=trainer)
+    frame = sweep.run()
+    assert len(frame) == 3 and set(frame["status"]) == {"COMPLETE"}
+    space = load_space(str(path))
+    assert all(space.check_values(p.params) == [] for p in trainer.calls)
