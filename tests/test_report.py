@@ -100,6 +100,11 @@ def test_report_shows_a_stored_classifier_evaluation(storage, results_in_tmp):
     assert_png(made.folder / "test.png")
     page = made.index.read_text()
     assert "test accuracy: 0.6667" in page and ">bird</td>" in page
+    assert not made.notes
+    add_study_trial = optuna.load_study(study_name="s", storage=storage)
+    add_study_trial.add_trial(create_trial(state=TrialState.COMPLETE, value=0.001, params={},
+                                           distributions={}))
+    assert any("best is now trial 3" in n for n in build_report("s", storage).notes)
 
 
 def test_one_completed_trial_skips_importance_with_a_note(storage):

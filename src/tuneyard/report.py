@@ -107,6 +107,10 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
         "Each completed trial's objective against each hyperparameter; the star is the best.",
         "objective per hyperparameter skipped: no completed trial has parameters")
     evaluation = load_evaluation(store)
+    best = rf.ranked(trials, maximize)[0]
+    if evaluation and evaluation.get("trial") != best.number:
+        report.notes.append(f"the test-set evaluation is of trial {evaluation.get('trial')}, but "
+                            f"the best is now trial {best.number}: run `tune evaluate` again")
     fig, why = re.evaluation_figure(evaluation)
     test_title = ("Test confusion matrix" if (evaluation or {}).get("task") == "classification"
                   else "Test predictions")

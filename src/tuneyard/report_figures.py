@@ -143,7 +143,7 @@ def params_figure(trials: list, objective: str, maximize: bool) -> Any:
             ax.scatter(np.add(pos, jitter), ys, s=20, alpha=0.7, color=COLORS[0])
             ax.set_xticks(range(len(labels)), labels)
             ax.set_xlim(-0.5, len(labels) - 0.5)
-            best_x = labels.index(str(best.params.get(name)))
+            best_x = labels.index(str(best.params[name])) if name in best.params else None
         else:
             ax.scatter([t.params[name] for t in have], ys, s=20, alpha=0.7, color=COLORS[0])
             if getattr(dist, "log", False):
