@@ -64,6 +64,9 @@ def test_summarise_gaps():
                      "val_accuracy": [0.5, 0.8]}, "val_accuracy")
     assert out["loss_gap"] == 0.25 and out["loss_gap_pct"] == 50.0
     assert out["accuracy_gap"] == pytest.approx(0.1) and out["best_val_accuracy"] == 0.8
+    out = summarise({"loss": [1.0, 0.5], "val_loss": [1.0, 0.75], "mse": [1.0, 0.5],
+                     "val_mse": [0.9, 0.75]}, "val_mse")
+    assert out["mse_gap"] == 0.25 and out["best_val_mse"] == 0.75
 
 
 @pytest.mark.parametrize("kwargs, text", [

@@ -58,6 +58,8 @@ def run(
     max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
     prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
+    workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,
+    max_failures: Annotated[int, typer.Option(help="Stop after this many failed trials in a row.")] = 5,
     report: Annotated[bool, typer.Option(
         "--report", help="Write results/STUDY/report/ when the sweep ends.")] = False,
 ):
@@ -70,7 +72,8 @@ def run(
     options = SweepOptions(space=space, backend=backend, trials=trials, epochs=epochs,
                            subset=subset, seed=seed, storage=storage, study=study,
                            data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                           fresh=fresh, verbose=verbose, prune=prune,
+                           fresh=fresh, verbose=verbose, prune=prune, workers=workers,
+                           max_failures=max_failures,
                            backend_options=_hyperband_options(max_epochs, factor))
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric)

@@ -125,7 +125,9 @@ def compare_regularisation(
     from rich.table import Table
 
     headers, rows = table_rows(result)
-    table = Table(*headers, title=f"regularisation on {result.space}, params {result.params}")
+    fixed = ", ".join(f"{k}={fmt(v)}" for k, v in result.params.items())
+    table = Table(*headers, title=f"regularisation on {result.space} ({fixed}), "
+                                  f"{result.epochs} epochs")
     for row in rows:
         table.add_row(*(fmt(v) for v in row))
     console.print(table)

@@ -44,22 +44,16 @@ def load_evaluation(store: Store) -> dict | None:
 
 def evaluate_study(study: str, storage: str | None = None, data_dir: str | None = None) -> dict:
     """Retrain the best trial, score it on the test split, store and return the result."""
-    from tuneyard.runner import _load_extras
     from tuneyard.space_file import load_space
     from tuneyard.training import Trainer
-    from tuneyard.workloads import get_workload
 
     store = Store(storage, study)
     store.load()
     trial = best_trial(store)
     config = store.config
     space = load_space(config["space"])
-    workload = get_workload(space.workload)
     seed = int(config.get("seed") or 0)
-    dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                            subset=config.get("subset"), seed=seed,
-                            validation_split=space.training.validation_split,
-                            **_load_extras(space))
+    workload, dataset = load_data(space, config.get("subset"), seed, data_dir)
     epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,6 +73,18 @@ def evaluate_study(study: str, storage: str | None = None, data_dir: str | None 
     }
     save_evaluation(store, evaluation)
     return evaluation
+
+
+def load_data(space: Any, subset: int | None, seed: int, data_dir: str | None) -> tuple:
+    """The space's workload and its dataset, split as a sweep with this seed splits it."""
+    from tuneyard.workloads import get_workload
+
+    workload = get_workload(space.workload)
+    extras = {"window": space.fixed["window"]} if "window" in space.fixed else {}
+    dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+                            subset=subset, seed=seed,
+                            validation_split=space.training.validation_split, **extras)
+    return workload, dataset
 
 
 def _predict(path: str, x: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,15 +115,10 @@ def _study_best(study: str, storage: str | None) -> tuple[dict, dict]:
 
 
 def _trainer(space: Any, subset: int | None, seed: int, data_dir: str | None) -> Any:
-    from tuneyard.runner import _load_extras
+    from tuneyard.evaluate import load_data
     from tuneyard.training import Trainer
-    from tuneyard.workloads import get_workload
 
-    workload = get_workload(space.workload)
-    dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                            subset=subset, seed=seed,
-                            validation_split=space.training.validation_split,
-                            **_load_extras(space))
+    workload, dataset = load_data(space, subset, seed, data_dir)
     # Same epochs for every variant: early stopping would hide the gap it is meant to show.
     fixed = dataclasses.replace(space, training=dataclasses.replace(space.training, patience=0))
     return Trainer(fixed, workload, dataset, seed=seed)
@@ -155,11 +149,13 @@ def summarise(history: dict, metric: str) -> dict:
     out["loss_gap"] = out["val_loss"] - out["train_loss"]
     out["loss_gap_pct"] = 100 * out["loss_gap"] / abs(out["train_loss"]) if out["train_loss"] \
         else math.nan
+    higher = name in ("accuracy", "auc", "precision", "recall")
     if name != "loss":
         out[f"train_{name}"], out[metric] = last(name), last(metric)
-        out[f"{name}_gap"] = out[f"train_{name}"] - out[metric]
+        # Positive means validation is worse than training, whichever way the metric points.
+        gap = out[f"train_{name}"] - out[metric]
+        out[f"{name}_gap"] = gap if higher else -gap
     values = [v for v in history.get(metric) or [] if math.isfinite(v)]
-    higher = name in ("accuracy", "auc", "precision", "recall")
     out[f"best_{metric}"] = (max(values) if higher else min(values)) if values else math.nan
     return out
 

@@ -8,13 +8,13 @@ current file. Progress goes to an `events` object; this module never prints.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
+from tuneyard.parallel import InProcess, StudyLock, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.space_file import load_space
@@ -44,6 +44,7 @@ class SweepOptions:
     verbose: bool = False
     max_failures: int = 5
     prune: str = "none"
+    workers: int = 1
     backend_options: dict = field(default_factory=dict)
 
 
@@ -65,7 +66,11 @@ def counts_toward_budget(row: dict) -> bool:
 class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
-    def __init__(self, options: SweepOptions, trainer: Any = None):
+    def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
+        if options.workers < 1:
+            raise TuneyardError(f"--workers must be at least 1, got {options.workers}")
+        if options.max_failures < 1:
+            raise TuneyardError(f"--max-failures must be at least 1, got {options.max_failures}")
         if options.trials is not None and options.trials < 1:
             raise TuneyardError(f"--trials must be at least 1, got {options.trials}")
         if options.epochs is not None and options.epochs < 1:
@@ -87,6 +92,9 @@ class Sweep:
         self.rows: list[dict] = []
         # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
         self.trainer = trainer
+        # An Optuna pruner overriding --prune's (tests inject a deterministic one).
+        self.pruner = pruner
+        self.lock = StudyLock(self.folder)
 
     @property
     def csv_path(self):
@@ -109,12 +117,15 @@ class Sweep:
         empty study behind.
         """
         o = self.options
+        if not self.backend_cls.optuna_native:
+            self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
         self.store = Store(o.storage, self.study_name)
         self.store.check_config(self.config())
-        self.trainer = self.trainer or self._trainer()
-        sampler = self.backend_cls.make_sampler(self.space, o.seed)
-        pruner = make_pruner(o.prune, self.config()["epochs"])
+        pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
+        self.executor = self._executor(pruner if o.prune != "none" else None)
+        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1)
         self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
+        self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.rows = [trial_row(t) for t in self.store.trials()]
         done = [r for r in self.rows if counts_toward_budget(r)]
@@ -129,16 +140,21 @@ class Sweep:
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
 
-    def _trainer(self) -> Any:
-        from tuneyard.training import Trainer
-        from tuneyard.workloads import get_workload
-
+    def _executor(self, pruner: Any) -> Any:
+        """Load the data: here for one worker, in each worker process for several."""
         o = self.options
-        workload = get_workload(self.space.workload)
-        dataset = workload.load(data_dir=o.data_dir, subset=o.subset, seed=o.seed,
-                                validation_split=self.space.training.validation_split,
-                                **_load_extras(self.space))
-        return Trainer(self.space, workload, dataset, seed=o.seed, verbose=o.verbose)
+        if o.workers == 1:
+            self.trainer = self.trainer or self._trainer()
+            return InProcess(self.trainer, self._callbacks)
+        spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // o.workers),
+                          storage_url=self.store.url, study_name=self.study_name,
+                          metric=self.space.metric, pruner=pruner)
+        pool = WorkerPool(spec, o.workers, self.folder)
+        pool.start()
+        return pool
+
+    def _trainer(self) -> Any:
+        return make_trainer(self.space, self.options)
 
     def done_count(self) -> int:
         """Trials of the study that spend the budget."""
@@ -147,14 +163,33 @@ class Sweep:
     def run(self, events: Events | None = None) -> Any:
         """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
         events = events or Events()
-        self.open(events)
-        failures = 0
-        while self.done_count() < self.budget:
-            proposal = self.backend.ask()
-            if proposal is None:
-                events.message("the backend has no more proposals: search complete")
-                break
-            result = self._run_one(proposal)
+        try:
+            self.open(events)
+            self._loop(events)
+        except BaseException as exc:
+            self._abandon(exc)
+            raise
+        finally:
+            self.lock.release()
+        return self.leaderboard()
+
+    def _loop(self, events: Events) -> None:
+        """Keep up to N trials in flight; record and tell each result as it comes."""
+        failures, waiting = 0, False
+        while True:
+            while not waiting and self._room():
+                proposal = self.backend.ask()
+                if proposal is None:
+                    waiting = True  # done, or (Hyperband) waiting on the trials in flight
+                    break
+                self.executor.submit(proposal)
+            if not self.executor.running:
+                if waiting:
+                    events.message("the backend has no more proposals: search complete")
+                self.executor.close()
+                return
+            proposal, result = self.executor.next_result()
+            waiting = False
             row = self._record(proposal, result)
             self.backend.tell(proposal, result)
             failures = failures + 1 if result.status == FAIL else 0
@@ -162,18 +197,21 @@ class Sweep:
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
                                    f"last error: {result.error}")
-        return self.leaderboard()
 
-    def _run_one(self, proposal: Proposal) -> TrialResult:
-        started = time.perf_counter()
-        try:
-            return self.trainer.run(proposal, self._callbacks(proposal))
-        except KeyboardInterrupt:
-            seconds = time.perf_counter() - started
-            result = TrialResult(status=FAIL, seconds=seconds,
-                                 error=f"{INTERRUPTED} by the user (Ctrl-C)")
-            self._record(proposal, result)
-            raise
+    def _room(self) -> bool:
+        # Never more trials than the budget, counting those in flight.
+        return self.executor.has_room() and self.done_count() + self.executor.running < self.budget
+
+    def _abandon(self, exc: BaseException) -> None:
+        """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
+        executor = getattr(self, "executor", None)
+        if executor is None:
+            return
+        why = "by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"({exc})"
+        for proposal, seconds in executor.abandon():
+            self._record(proposal, TrialResult(status=FAIL, seconds=seconds,
+                                               error=f"{INTERRUPTED} {why}"[:500]))
+        executor.close()
 
     def _callbacks(self, proposal: Proposal) -> list:
         if self.options.prune == "none" or proposal.trial is None:
@@ -197,6 +235,18 @@ class Sweep:
         """The ranked DataFrame of every trial in the study."""
         names = [p.name for p in self.space.params]
         return to_frame(self.rows, names, self.space.metric, self.space.maximize)
+
+
+def make_trainer(space: Any, options: SweepOptions) -> Any:
+    """Load the dataset and build the Trainer (imports TensorFlow)."""
+    from tuneyard.training import Trainer
+    from tuneyard.workloads import get_workload
+
+    workload = get_workload(space.workload)
+    dataset = workload.load(data_dir=options.data_dir, subset=options.subset, seed=options.seed,
+                            validation_split=space.training.validation_split,
+                            **_load_extras(space))
+    return Trainer(space, workload, dataset, seed=options.seed, verbose=options.verbose)
 
 
 def _load_extras(space: Any) -> dict:

@@ -33,8 +33,11 @@ class Backend(ABC):
         self.options = options or {}
 
     @classmethod
-    def make_sampler(cls, space: Space, seed: int) -> Any:
-        """The Optuna sampler the study is opened with (cheap RandomSampler by default)."""
+    def make_sampler(cls, space: Space, seed: int, parallel: bool = False) -> Any:
+        """The Optuna sampler the study is opened with (cheap RandomSampler by default).
+
+        `parallel` is True when several trials run at once (`--workers N`).
+        """
         import optuna
 
         return optuna.samplers.RandomSampler(seed=seed)

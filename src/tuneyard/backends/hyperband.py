@@ -61,7 +61,8 @@ def iteration_trials(max_epochs: int, factor: int) -> int:
 
 def needed_models(oracle: Any) -> set[str]:
     """Trial ids whose saved model a future promotion may still load."""
-    needed: set[str] = set()
+    # A running trial (another worker's) saves its model when it ends: keep it.
+    needed: set[str] = {t.trial_id for t in oracle.ongoing_trials.values()}
     trials = oracle.trials
     for bracket in oracle._brackets:
         rounds = bracket["rounds"]

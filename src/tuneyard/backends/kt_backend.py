@@ -86,10 +86,19 @@ class KerasTunerBackend(Backend):
         if self.done_count >= self.budget:
             return None
         with kt_oracle.quiet():
-            trial = self.oracle.create_trial(kt_oracle.TUNER_ID)
+            trial = self.oracle.create_trial(self._free_tuner_id())
         if trial.status != "RUNNING":
-            return None  # STOPPED: the space is exhausted or the schedule is complete
+            # STOPPED: the space is exhausted or the schedule is complete. IDLE (Hyperband
+            # waiting on running trials): the runner asks again once one of them ends.
+            return None
         return self.proposal(trial.trial_id, dict(trial.hyperparameters.values))
+
+    def _free_tuner_id(self) -> str:
+        # The oracle hands a tuner id its ongoing trial again: each trial in flight
+        # (--workers N) needs its own id. One at a time, the id stays TUNER_ID.
+        busy = self.oracle.ongoing_trials
+        ids = (kt_oracle.TUNER_ID, *(f"{kt_oracle.TUNER_ID}-{i}" for i in range(1, len(busy) + 1)))
+        return next(i for i in ids if i not in busy)
 
     def proposal(self, trial_id: str, values: dict) -> Proposal:
         """The Proposal for a trial the oracle created."""

@@ -35,10 +35,11 @@ class TPEBackend(Backend):
     optuna_native = True
 
     @classmethod
-    def make_sampler(cls, space: Space, seed: int) -> Any:
+    def make_sampler(cls, space: Space, seed: int, parallel: bool = False) -> Any:
         import optuna
 
-        return optuna.samplers.TPESampler(seed=seed)
+        # Constant liar: trials still running count as bad ones, so N workers spread out.
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel)
 
     def ask(self) -> Proposal | None:
         trial = self.study.ask()

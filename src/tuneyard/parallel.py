@@ -1,0 +1,327 @@
+"""Executors of trials: in this process (one at a time) or N local worker processes.
+
+The parent stays the one writer of the store (DESIGN.md: SQLite locking): it
+asks the backend, hands each proposal to an idle worker and records what comes
+back. A worker is a "spawn" process that divides the machine's cores with its
+siblings (TensorFlow's threads are set before TensorFlow starts), loads the
+dataset once, ignores Ctrl-C (the parent decides) and, when pruning, reports
+each epoch to its Optuna trial through the same storage URL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from tuneyard.errors import TuneyardError
+from tuneyard.proposal import Proposal, TrialResult, failed
+
+MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class InProcess:
+    """The one-worker executor: a trial runs here, when its result is asked for."""
+
+    def __init__(self, trainer: Any, callbacks: Callable[[Proposal], list]):
+        self.trainer, self.callbacks = trainer, callbacks
+        self.task: tuple[Proposal, float] | None = None
+
+    @property
+    def running(self) -> int:
+        """Trials handed out and not yet returned."""
+        return int(self.task is not None)
+
+    def has_room(self) -> bool:
+        """Whether another trial can start now."""
+        return self.task is None
+
+    def submit(self, proposal: Proposal) -> None:
+        """Queue a trial."""
+        self.task = (proposal, time.perf_counter())
+
+    def next_result(self) -> tuple[Proposal, TrialResult]:
+        """Run the queued trial; KeyboardInterrupt leaves it in `abandon()`."""
+        proposal = self.task[0]
+        result = self.trainer.run(proposal, self.callbacks(proposal))
+        self.task = None
+        return proposal, result
+
+    def abandon(self) -> list[tuple[Proposal, float]]:
+        """The trials cut off, with the seconds they ran."""
+        tasks = [(self.task[0], time.perf_counter() - self.task[1])] if self.task else []
+        self.task = None
+        return tasks
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass
+class WorkerSpec:
+    """What a worker process needs: picklable, no live objects."""
+
+    options: Any  # runner.SweepOptions
+    threads: int
+    storage_url: str
+    study_name: str
+    metric: str
+    pruner: Any = None  # an Optuna pruner when trials are pruned, else None
+
+
+def _limit_threads(threads: int) -> None:
+    # Before TensorFlow initialises: N workers x `threads` never exceed the cores.
+    os.environ.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
+                      OMP_NUM_THREADS=str(threads))
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def worker_main(conn: Any, spec: WorkerSpec) -> None:
+    """A worker process: build the trainer once, then run trials until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _limit_threads(spec.threads)
+        from tuneyard.runner import make_trainer
+        from tuneyard.space_file import load_space
+
+        trainer = make_trainer(load_space(spec.options.space), spec.options)
+    except Exception as exc:  # reported to the parent, which shows it as one line
+        user = isinstance(exc, TuneyardError)
+        conn.send(("error", str(exc) if user else f"{type(exc).__name__}: {exc}", user))
+        return
+    conn.send(("ready", os.getpid()))
+    study = None
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        proposal, trial_id = task
+        try:
+            callbacks = []
+            if trial_id is not None and spec.pruner is not None:
+                study = study or _load_study(spec)
+                callbacks = [_pruning(study, trial_id, spec.metric)]
+            result = trainer.run(proposal, callbacks)
+        except Exception as exc:  # the trainer catches training errors; this is the rest
+            result = failed(f"{type(exc).__name__}: {exc}"[:500])
+        conn.send(("result", result))
+
+
+def _load_study(spec: WorkerSpec) -> Any:
+    import optuna
+
+    from tuneyard.store import open_storage
+
+    return optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage_url),
+                             pruner=spec.pruner)
+
+
+def _pruning(study: Any, trial_id: int, metric: str) -> Any:
+    import optuna
+
+    from tuneyard.pruning import pruning_callback
+
+    return pruning_callback(optuna.trial.Trial(study, trial_id), metric)
+
+
+class _Worker:
+    def __init__(self, ctx: Any, spec: WorkerSpec, index: int):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True,
+                                   name=f"tuneyard-worker-{index}")
+        self.process.start()
+        child.close()
+        self.pid = self.process.pid
+        self.task: tuple[Proposal, float] | None = None
+        self.error: str | None = None
+        self.user_error = False
+
+    def receive(self) -> tuple | None:
+        """The next message, or None when the process is gone."""
+        try:
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            return None
+        if message[0] == "error":
+            self.error, self.user_error = message[1], message[2]
+        return message
+
+
+class WorkerPool:
+    """N worker processes, each running one trial at a time; see the module docstring."""
+
+    def __init__(self, spec: WorkerSpec, size: int, folder: Path):
+        self.ctx = mp.get_context("spawn")
+        self.spec, self.size, self.folder = spec, size, Path(folder)
+        self.workers: list[_Worker] = []
+        self.restarts = 0
+
+    @property
+    def running(self) -> int:
+        """Trials handed out and not yet returned."""
+        return sum(w.task is not None for w in self.workers)
+
+    def has_room(self) -> bool:
+        """Whether a worker is idle."""
+        return any(w.task is None for w in self.workers)
+
+    def start(self) -> None:
+        """Start the workers and wait until each has loaded the data."""
+        self.workers = [_Worker(self.ctx, self.spec, i) for i in range(self.size)]
+        for worker in self.workers:
+            message = worker.receive()
+            if message is None or message[0] != "ready":
+                self.abandon()
+                if worker.user_error:
+                    raise TuneyardError(worker.error)
+                raise TuneyardError(f"a worker process failed to start: "
+                                    f"{worker.error or _death(worker.process.exitcode)}")
+        self._write_pids()
+
+    def submit(self, proposal: Proposal) -> None:
+        """Hand a trial to an idle worker (its live Optuna trial stays here)."""
+        worker = next(w for w in self.workers if w.task is None)
+        trial_id = getattr(proposal.trial, "_trial_id", None)
+        worker.task = (proposal, time.perf_counter())
+        try:
+            worker.conn.send((dataclasses.replace(proposal, trial=None), trial_id))
+        except OSError:
+            pass  # the worker died: next_result sees its sentinel
+        self._write_pids()
+
+    def next_result(self) -> tuple[Proposal, TrialResult]:
+        """Wait for the next trial to end: its result, or FAIL when its worker died."""
+        while True:
+            ready = wait([w.conn for w in self.workers] + [w.process.sentinel for w in self.workers])
+            for index, worker in enumerate(self.workers):
+                if worker.conn in ready or worker.conn.poll():
+                    message = worker.receive()
+                    if message and message[0] == "result" and worker.task:
+                        proposal, worker.task = worker.task[0], None
+                        self._write_pids()
+                        return proposal, message[1]
+                    if message and message[0] == "ready":
+                        worker.pid = message[1]
+                    if message is not None:
+                        continue
+                if worker.process.sentinel in ready or not worker.process.is_alive():
+                    lost = self._replace(index)
+                    if lost is not None:
+                        return lost
+
+    def _replace(self, index: int) -> tuple[Proposal, TrialResult] | None:
+        dead = self.workers[index]
+        dead.process.join(timeout=1)
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            raise TuneyardError(f"worker processes died {self.restarts} times; last: "
+                                f"{dead.error or _death(dead.process.exitcode)}")
+        self.workers[index] = _Worker(self.ctx, self.spec, index)
+        self._write_pids()
+        if dead.task is None:
+            return None
+        proposal, started = dead.task
+        reason = _death(dead.process.exitcode) + (f": {dead.error}" if dead.error else "")
+        return proposal, failed(reason, time.perf_counter() - started)
+
+    def abandon(self) -> list[tuple[Proposal, float]]:
+        """Stop every worker now; the trials they were running, with the seconds they ran."""
+        tasks = [(w.task[0], time.perf_counter() - w.task[1]) for w in self.workers if w.task]
+        for worker in self.workers:
+            worker.task = None
+            if worker.process.is_alive():
+                worker.process.kill()
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+        self.workers = []
+        return tasks
+
+    def close(self) -> None:
+        """Let idle workers finish, stop the rest, forget the pid file."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for worker in self.workers:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.abandon()
+        (self.folder / "workers.json").unlink(missing_ok=True)
+
+    def _write_pids(self) -> None:
+        # For people and tests: which process runs which trial.
+        state = {"parent": os.getpid(), "workers": [
+            {"pid": w.pid, "trial": w.task[0].key if w.task else None,
+             "since": w.task[1] if w.task else None} for w in self.workers]}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / "workers.json.tmp"
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.folder / "workers.json")
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"worker process died (signal {-exitcode})"
+    return f"worker process exited with code {exitcode}"
+
+
+class StudyLock:
+    """One runner at a time on a study whose backend keeps its own state (grid, Keras Tuner)."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / ".lock"
+        self.handle: Any = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise TuneyardError naming the process that holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise TuneyardError(
+                f"study '{self.path.parent.name}' is being run by another tune process "
+                f"(pid {holder}); wait for it to finish or stop it") from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+
+    def keep(self) -> None:
+        """Take the lock again if --fresh deleted the study folder under it."""
+        if self.handle is not None and not self.path.exists():
+            self.release()
+            self.acquire()
+
+    def release(self) -> None:
+        """Let the next runner in."""
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
