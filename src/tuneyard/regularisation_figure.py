@@ -37,7 +37,7 @@ def comparison_figure(result: Any) -> Any:
                 ax.set_title(f"{variant.name}\nval-train loss gap {gap:+.1f}%", fontsize=10)
         axes[0][col].legend(fontsize=8)
     lr = result.params.get("learning_rate")
-    fig.suptitle(f"Regularisation on {result.space} at learning rate {lr:g} "
+    fig.suptitle(f"Regularisation on {result.space} at learning rate {lr:.3g} "
                  f"({result.epochs} epochs, no early stopping)")
     fig.tight_layout()
     return fig
@@ -56,4 +56,7 @@ def gap_note(result: Any) -> str:
         higher = result.metric.removeprefix("val_") in ("accuracy", "auc", "precision", "recall")
         top = (max if higher else min)(scored, key=lambda v: v.summary[key])
         text += f" Best {result.metric}: {top.name} ({top.summary[key]:.4g})."
+    if any(v.dropout > 0 and v.summary["loss_gap"] < 0 for v in done):
+        text += (" Validation below training is expected with dropout: it is active only in "
+                 "training, so the training loss is measured on a handicapped network.")
     return text
