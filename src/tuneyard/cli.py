@@ -188,6 +188,7 @@ def studies(storage: Storage = None):
 
 # The study commands (report, diagnose, evaluate, compare-regularisation) register on `app`.
 from tuneyard import cli_study  # noqa: E402, F401
+from tuneyard import cli_worker  # noqa: E402, F401  (tune worker)
 
 
 def main() -> None:

@@ -108,7 +108,8 @@ def _column_order(records: list[dict], param_names: list[str], metric: str) -> l
 def write_records(columns: list[str], records: list[dict], path: Path) -> None:
     """Write ranked records as CSV, atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
+    # One temporary file per process: workers sharing a machine share the CSV.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

@@ -17,6 +17,7 @@ from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_
 from tuneyard.parallel import InProcess, StudyLock, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
+from tuneyard.shared import run_shared, shared_mode
 from tuneyard.space_file import load_space
 from tuneyard.store import Store, study_dir
 
@@ -77,7 +78,9 @@ class Sweep:
             raise TuneyardError(f"--epochs must be at least 1, got {options.epochs}")
         self.options = options
         self.space = load_space(options.space)
-        self.backend_cls = get_backend(options.backend)
+        # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
+        self.shared = shared_mode(options.storage, options.backend)
+        self.backend_cls = get_backend(options.backend, shared=self.shared)
         self.backend_cls.check_space(self.space)
         if options.prune not in PRUNERS:
             raise TuneyardError(f"unknown pruner '{options.prune}'; valid pruners: {', '.join(PRUNERS)}")
@@ -163,6 +166,8 @@ class Sweep:
     def run(self, events: Events | None = None) -> Any:
         """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
         events = events or Events()
+        if self.shared:
+            return run_shared(self, events)
         try:
             self.open(events)
             self._loop(events)

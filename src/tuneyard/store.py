@@ -62,11 +62,46 @@ def open_storage(url: str | None) -> Any:
     try:
         if url.startswith("sqlite"):
             _prepare_sqlite(url)
-        if url.startswith(("sqlite", "postgresql", "mysql")):
+        if is_server_storage(url):
+            return optuna.storages.RDBStorage(_driver_url(url), **_heartbeat_kwargs())
+        if url.startswith("sqlite"):
             return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
         return optuna.storages.get_storage(url)
     except Exception as exc:  # a bad URL or an unreachable server is a user problem
         raise StoreError(f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
+
+
+def is_server_storage(url: str | None) -> bool:
+    """True for a database server (PostgreSQL, MySQL) that many machines can share."""
+    return bool(url) and url.startswith(("postgresql", "mysql"))
+
+
+def _driver_url(url: str) -> str:
+    """postgresql:// through psycopg2 when psycopg 3 (SQLAlchemy 2.1's default) is absent."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _heartbeat_kwargs() -> dict:
+    """Heartbeats on server storages: a killed worker's trial is failed and queued again.
+
+    Seconds from $TUNEYARD_HEARTBEAT (default 60) and $TUNEYARD_GRACE (default 3x the
+    heartbeat); retries from $TUNEYARD_MAX_RETRY (default 3).
+    """
+    import warnings
+
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    interval = int(os.environ.get("TUNEYARD_HEARTBEAT") or 60)
+    grace = int(os.environ.get("TUNEYARD_GRACE") or 3 * interval)
+    retries = int(os.environ.get("TUNEYARD_MAX_RETRY") or 3)
+    return {"heartbeat_interval": interval, "grace_period": grace,
+            "heartbeat_stale_trial_callback":
+                optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries)}
 
 
 def _engine_kwargs(url: str) -> dict:

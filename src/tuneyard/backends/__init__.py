@@ -6,10 +6,20 @@ from tuneyard.backends.base import Backend
 from tuneyard.errors import BackendError
 
 BACKEND_NAMES = ("grid", "tpe", "random", "hyperband", "bayes")
+# Strategies many workers can share through a server storage (Optuna-native).
+SHARED_BACKENDS = ("grid", "tpe", "random")
 
 
-def get_backend(name: str) -> type[Backend]:
-    """The backend class called `name` (imported on demand)."""
+def get_backend(name: str, shared: bool = False) -> type[Backend]:
+    """The backend class called `name` (imported on demand).
+
+    `shared` (a study on a PostgreSQL/MySQL server) makes `random` Optuna's
+    RandomSampler instead of Keras Tuner's RandomSearch.
+    """
+    if name == "random" and shared:
+        from tuneyard.backends.optuna_random import OptunaRandomBackend
+
+        return OptunaRandomBackend
     if name == "grid":
         from tuneyard.backends.grid import GridBackend
 

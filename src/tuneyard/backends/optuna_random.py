@@ -1,0 +1,26 @@
+"""Optuna's RandomSampler as a backend: `random` on a shared server storage.
+
+On SQLite `random` is Keras Tuner's RandomSearch; on a PostgreSQL/MySQL study that
+many workers share, `random` is this one, because only Optuna strategies can be
+coordinated through the storage.
+"""
+
+from __future__ import annotations
+
+from tuneyard.backends.base import Backend
+from tuneyard.backends.tpe import suggest_space
+from tuneyard.proposal import Proposal
+
+
+class OptunaRandomBackend(Backend):
+    """Uniform random proposals from `study.ask()` with Optuna's seeded RandomSampler."""
+
+    name = "random"
+    optuna_native = True
+
+    def ask(self) -> Proposal | None:
+        trial = self.study.ask()
+        params = suggest_space(trial, self.space)
+        return Proposal(params=params, epochs=self.epochs, key=f"random-{trial.number}",
+                        trial=trial)
+
