@@ -186,9 +186,11 @@ def studies(storage: Storage = None):
     console.print(frame_table(frame, title="studies"))
 
 
+# `tune worker` (shared studies on PostgreSQL) registers on `app` too.
+import tuneyard.cli_worker  # noqa: E402, F401
+
 # The study commands (report, diagnose, evaluate, compare-regularisation) register on `app`.
 from tuneyard import cli_study  # noqa: E402, F401
-from tuneyard import cli_worker  # noqa: E402, F401  (tune worker)
 
 
 def main() -> None:
