@@ -17,11 +17,16 @@ hyperparameters:
 """
 
 
+def never(params) -> bool:
+    """The default failure rule: no proposal fails."""
+    return False
+
+
 class CheapTrainer:
     """Scores a proposal with a formula; optionally fails or interrupts on cue."""
 
     def __init__(self, fail_when=None, interrupt_at=None):
-        self.fail_when = fail_when or (lambda params: False)
+        self.fail_when = fail_when or never  # module-level: --workers pickles the trainer
         self.interrupt_at = interrupt_at
         self.calls: list[Proposal] = []
 

@@ -11,7 +11,6 @@ each epoch to its Optuna trial through the same storage URL.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import multiprocessing as mp
 import os
@@ -84,6 +83,7 @@ class WorkerSpec:
     study_name: str
     metric: str
     pruner: Any = None  # an Optuna pruner when trials are pruned, else None
+    trainer: Any = None  # a picklable stand-in for the real trainer (tests' cheap objective)
 
 
 def _limit_threads(threads: int) -> None:
@@ -100,11 +100,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
     """A worker process: build the trainer once, then run trials until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _limit_threads(spec.threads)
-        from tuneyard.runner import make_trainer
-        from tuneyard.space_file import load_space
-
-        trainer = make_trainer(load_space(spec.options.space), spec.options)
+        trainer = spec.trainer or _real_trainer(spec)
     except Exception as exc:  # reported to the parent, which shows it as one line
         user = isinstance(exc, TuneyardError)
         conn.send(("error", str(exc) if user else f"{type(exc).__name__}: {exc}", user))
@@ -128,6 +124,14 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
         except Exception as exc:  # the trainer catches training errors; this is the rest
             result = failed(f"{type(exc).__name__}: {exc}"[:500])
         conn.send(("result", result))
+
+
+def _real_trainer(spec: WorkerSpec) -> Any:
+    _limit_threads(spec.threads)
+    from tuneyard.runner import make_trainer
+    from tuneyard.space_file import load_space
+
+    return make_trainer(load_space(spec.options.space), spec.options)
 
 
 def _load_study(spec: WorkerSpec) -> Any:
@@ -287,41 +291,3 @@ def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         return f"worker process died (signal {-exitcode})"
     return f"worker process exited with code {exitcode}"
-
-
-class StudyLock:
-    """One runner at a time on a study whose backend keeps its own state (grid, Keras Tuner)."""
-
-    def __init__(self, folder: Path):
-        self.path = Path(folder) / ".lock"
-        self.handle: Any = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise TuneyardError naming the process that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise TuneyardError(
-                f"study '{self.path.parent.name}' is being run by another tune process "
-                f"(pid {holder}); wait for it to finish or stop it") from None
-        handle.truncate(0)
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self.handle = handle
-
-    def keep(self) -> None:
-        """Take the lock again if --fresh deleted the study folder under it."""
-        if self.handle is not None and not self.path.exists():
-            self.release()
-            self.acquire()
-
-    def release(self) -> None:
-        """Let the next runner in."""
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None

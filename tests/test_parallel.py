@@ -1,0 +1,114 @@
+"""--workers N through the real runner, real worker processes and a real SQLite store.
+
+The trainer is tests/cheap.py's formula, pickled to each worker: no TensorFlow, so the
+processes start in about a second. tests/test_faults.py runs real Keras in real `tune run`s.
+"""
+
+import pytest
+from cheap import SPACE, CheapTrainer
+
+from tuneyard.backends import BACKEND_NAMES
+from tuneyard.errors import TuneyardError
+from tuneyard.runner import Sweep, SweepOptions, SweepStopped
+from tuneyard.space_file import load_space
+from tuneyard.study_lock import StudyLock
+
+
+def fails_on_sgd(params):
+    return params["optimizer"] == "sgd"
+
+
+def always_fails(params):
+    return True
+
+
+@pytest.fixture
+def space_path(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+def sweep(space_path, backend, trials, workers=2, trainer=None, events=None, **extra):
+    options = SweepOptions(space=space_path, backend=backend, trials=trials, workers=workers,
+                           **extra)
+    runner = Sweep(options, trainer=trainer or CheapTrainer())
+    return runner, runner.run(events)
+
+
+def points(runner):
+    return [repr(sorted(t.params.items())) for t in runner.store.trials()]
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_two_workers_spend_exactly_the_budget_on_distinct_points(space_path, backend):
+    trials = 9 if backend == "hyperband" else 7
+    runner, frame = sweep(space_path, backend, trials=trials)
+    assert len(runner.store.trials()) == trials == len(frame)
+    assert set(frame["status"]) == {"COMPLETE"}
+    space = load_space(space_path)
+    for trial in runner.store.trials():
+        assert space.check_values(trial.params) == []
+    if backend in ("grid", "random"):  # neither proposes a point twice
+        assert len(set(points(runner))) == trials
+    if backend == "hyperband":  # promotions waited for their round, then warm-started
+        assert frame["epochs"].notna().all()
+    assert not (runner.folder / "workers.json").exists()  # the pool cleaned up
+
+
+def test_tpe_with_workers_uses_the_constant_liar(space_path):
+    from tuneyard.backends.tpe import TPEBackend
+
+    assert TPEBackend.make_sampler(load_space(space_path), 0, parallel=True)._constant_liar
+    assert not TPEBackend.make_sampler(load_space(space_path), 0)._constant_liar
+
+
+def test_progress_and_csv_after_every_trial_with_workers(space_path, results_in_tmp):
+    seen = []
+
+    class Watching:
+        def message(self, text):
+            pass
+
+        def trial_done(self, row, done, budget, best):
+            csv = results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv"
+            seen.append((done, budget, csv.read_text().count("\n") - 1))
+
+    sweep(space_path, "tpe", trials=5, events=Watching())
+    assert seen == [(i, 5, i) for i in range(1, 6)]
+
+
+def test_failed_trials_are_recorded_and_the_search_goes_on(space_path):
+    runner, frame = sweep(space_path, "grid", trials=12,
+                          trainer=CheapTrainer(fail_when=fails_on_sgd))
+    failed = frame[frame["status"] == "FAIL"]
+    assert len(frame) == 12 and len(failed) == (frame["optimizer"] == "sgd").sum() > 0
+    assert failed["error"].str.contains("cheap failure").all()
+
+
+def test_too_many_failures_in_a_row_stop_the_sweep_with_workers(space_path):
+    with pytest.raises(SweepStopped, match="3 failed trials in a row; last error: ValueError"):
+        sweep(space_path, "tpe", trials=20, max_failures=3,
+              trainer=CheapTrainer(fail_when=always_fails))
+    runner, frame = sweep(space_path, "tpe", trials=6)
+    fails = frame[frame["status"] == "FAIL"]
+    # The trial still in flight when the sweep stopped is interrupted, not counted.
+    assert len(fails[~fails["error"].str.startswith("interrupted")]) == 3
+    assert len(frame[frame["status"] == "COMPLETE"]) == 3
+
+
+def test_a_second_runner_of_a_grid_study_is_refused_naming_the_first(space_path, results_in_tmp):
+    lock = StudyLock(results_in_tmp / "cheap-grid-s0")
+    lock.acquire()
+    try:
+        with pytest.raises(TuneyardError, match=r"being run by another tune process \(pid \d+\)"):
+            sweep(space_path, "grid", trials=3, workers=1)
+    finally:
+        lock.release()
+    runner, frame = sweep(space_path, "grid", trials=3, workers=1)
+    assert len(frame) == 3
+
+
+def test_workers_must_be_positive(space_path):
+    with pytest.raises(TuneyardError, match="--workers must be at least 1"):
+        Sweep(SweepOptions(space=space_path, workers=0))
