@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-.PHONY: install test lint format bench sweep-mnist sweep-cifar sweep-sine sweeps clean
+.PHONY: install test lint format bench sweep-mnist sweep-cifar sweep-sine sweeps race-sine race-mnist clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,16 @@ sweep-cifar: install
 	$(BIN)/tune run --space cifar_cnn --backend tpe --trials 20 --seed 0 $(DATA_FLAG)
 
 sweeps: sweep-sine sweep-mnist sweep-cifar
+
+# Equal-epoch-budget races of every backend plus the course baseline (bench/RESULTS.md);
+# re-running one resumes it. MNIST falls back to ../shared/data for this machine.
+RACE_BUDGET ?= 150
+RACE_REPEATS ?= 2
+race-sine: install
+	$(BIN)/tune race --space sine_lstm --budget-epochs $(RACE_BUDGET) --repeats $(RACE_REPEATS) --seed 0
+
+race-mnist: install
+	$(BIN)/tune race --space mnist_mlp --budget-epochs $(RACE_BUDGET) --repeats $(RACE_REPEATS) --seed 0 --subset 3000 --data-dir $(or $(DATA_DIR),../shared/data)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

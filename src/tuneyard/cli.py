@@ -191,6 +191,7 @@ import tuneyard.cli_worker  # noqa: E402, F401
 
 # The study commands (report, diagnose, evaluate, compare-regularisation) register on `app`.
 from tuneyard import cli_study  # noqa: E402, F401
+from tuneyard import cli_race  # noqa: E402, F401  (tune race)
 
 
 def main() -> None:

@@ -14,13 +14,12 @@ from typing import Any
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
-from tuneyard.parallel import InProcess, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.parallel import InProcess, StudyLock, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
 from tuneyard.space_file import load_space
 from tuneyard.store import Store, study_dir
-from tuneyard.study_lock import StudyLock
 
 INTERRUPTED = "interrupted"
 
@@ -48,6 +47,8 @@ class SweepOptions:
     prune: str = "none"
     workers: int = 1
     backend_options: dict = field(default_factory=dict)
+    # Stop asking once the study's trials have trained this many epochs (`tune race`).
+    budget_epochs: int | None = None
 
 
 class Events:
@@ -75,6 +76,8 @@ class Sweep:
             raise TuneyardError(f"--max-failures must be at least 1, got {options.max_failures}")
         if options.trials is not None and options.trials < 1:
             raise TuneyardError(f"--trials must be at least 1, got {options.trials}")
+        if options.budget_epochs is not None and options.budget_epochs < 1:
+            raise TuneyardError(f"--budget-epochs must be at least 1, got {options.budget_epochs}")
         if options.epochs is not None and options.epochs < 1:
             raise TuneyardError(f"--epochs must be at least 1, got {options.epochs}")
         self.options = options
@@ -152,7 +155,7 @@ class Sweep:
             return InProcess(self.trainer, self._callbacks)
         spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // o.workers),
                           storage_url=self.store.url, study_name=self.study_name,
-                          metric=self.space.metric, pruner=pruner, trainer=self.trainer)
+                          metric=self.space.metric, pruner=pruner)
         pool = WorkerPool(spec, o.workers, self.folder)
         pool.start()
         return pool
@@ -185,6 +188,7 @@ class Sweep:
         while True:
             while not waiting and self._room():
                 proposal = self.backend.ask()
+                self._fit_epoch_budget(proposal)
                 if proposal is None:
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
@@ -206,7 +210,8 @@ class Sweep:
 
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight.
-        return self.executor.has_room() and self.done_count() + self.executor.running < self.budget
+        return (self.executor.has_room() and self._epochs_allow_a_trial()
+                and self.done_count() + self.executor.running < self.budget)
 
     def _abandon(self, exc: BaseException) -> None:
         """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
@@ -218,6 +223,25 @@ class Sweep:
             self._record(proposal, TrialResult(status=FAIL, seconds=seconds,
                                                error=f"{INTERRUPTED} {why}"[:500]))
         executor.close()
+
+    def epochs_spent(self) -> int:
+        """Epochs trained by the trials that spend the budget (repeats included)."""
+        return sum(int(r["epochs"] or 0) for r in self.rows if counts_toward_budget(r))
+
+    def _epochs_allow_a_trial(self) -> bool:
+        # A trial trains at least one epoch per execution; stop before one cannot fit.
+        left = (self.options.budget_epochs or 0) - self.epochs_spent()
+        return not self.options.budget_epochs or left >= self.space.training.executions_per_trial
+
+    def _fit_epoch_budget(self, proposal: Proposal | None) -> None:
+        """Cap the last trial to the epochs left; Hyperband's are not cut (it may overshoot)."""
+        if proposal is None or not self.options.budget_epochs:
+            return
+        repeats = self.space.training.executions_per_trial
+        room = (self.options.budget_epochs - self.epochs_spent()) // repeats
+        if proposal.epochs - proposal.initial_epoch > room and self.backend_cls.epochs_cappable:
+            proposal.extra["capped_from"] = proposal.epochs
+            proposal.epochs = proposal.initial_epoch + room
 
     def _callbacks(self, proposal: Proposal) -> list:
         if self.options.prune == "none" or proposal.trial is None:

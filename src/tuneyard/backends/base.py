@@ -25,6 +25,8 @@ class Backend(ABC):
     name: ClassVar[str]
     # True when proposals are live Optuna trials (study.ask), so Optuna pruners apply.
     optuna_native: ClassVar[bool] = False
+    # False when a trial's epochs are the schedule's (Hyperband): an epoch budget cannot cut one.
+    epochs_cappable: ClassVar[bool] = True
 
     def __init__(self, space: Space, *, seed: int, budget: int, workdir: Path,
                  study: Any = None, options: dict | None = None):

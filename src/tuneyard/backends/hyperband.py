@@ -89,6 +89,7 @@ class HyperbandBackend(KerasTunerBackend):
 
     name = "hyperband"
     oracle_kind = "hyperband"
+    epochs_cappable = False
 
     @classmethod
     def default_budget(cls, space: Space, options: dict) -> int:

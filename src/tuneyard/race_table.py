@@ -1,0 +1,146 @@
+"""The race table: per entry, the best objective over seeds, epochs to come within 1% of
+the overall best, epochs to match the course baseline, epochs spent and wall time.
+
+Pure functions over race.StudyRun lists; no pandas, no printing.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from pathlib import Path
+
+WITHIN = 0.01  # "within 1% of the overall best"
+COLUMNS = ["backend", "seeds", "best_mean", "best_sd", "best_min", "best_max",
+           "epochs_to_1pct", "reached_1pct", "epochs_to_1pct_per_seed", "epochs_to_course",
+           "epochs_spent_mean", "epochs_spent_max", "trials_mean", "wall_s_mean"]
+
+
+def better(a: float, b: float, maximize: bool) -> bool:
+    """Whether a is at least as good as b."""
+    return a >= b if maximize else a <= b
+
+
+def best_so_far(trials: list[dict], maximize: bool) -> list[tuple[int, float | None]]:
+    """(cumulative epochs, best completed objective so far) after each trial, in run order."""
+    out, spent, best = [], 0, None
+    for t in trials:
+        spent += int(t["epochs"] or 0)
+        value = t["value"]
+        ok = t["status"] == "COMPLETE" and value is not None and math.isfinite(value)
+        if ok and (best is None or better(value, best, maximize)):
+            best = value
+        out.append((spent, best))
+    return out
+
+
+def epochs_to_reach(steps: list[tuple[int, float | None]], target: float,
+                    maximize: bool) -> int | None:
+    """Cumulative epochs at which best-so-far first is at least as good as target; None if never."""
+    for spent, best in steps:
+        if best is not None and better(best, target, maximize):
+            return spent
+    return None
+
+
+def within_target(best: float, maximize: bool, fraction: float = WITHIN) -> float:
+    """The value that is `fraction` (relative) worse than `best`."""
+    slack = fraction * abs(best)
+    return best - slack if maximize else best + slack
+
+
+def overall_best(runs: list, maximize: bool) -> dict[int, float]:
+    """Per seed, the best objective any entry reached."""
+    out: dict[int, float] = {}
+    for run in runs:
+        steps = best_so_far(run.trials, maximize)
+        final = steps[-1][1] if steps else None
+        if final is not None and (run.seed not in out or better(final, out[run.seed], maximize)):
+            out[run.seed] = final
+    return out
+
+
+def median_epochs(values: list[int | None]) -> float | None:
+    """Median over seeds, an unreached seed counting as infinite; None when the median is."""
+    if not values:
+        return None
+    med = statistics.median([math.inf if v is None else v for v in values])
+    return None if math.isinf(med) else med
+
+
+def table(runs: list, maximize: bool, entries: list[str], course: str = "course") -> list[dict]:
+    """One row per entry, in the order given."""
+    overall = overall_best(runs, maximize)
+    course_best = {r.seed: best_so_far(r.trials, maximize)[-1][1] for r in runs
+                   if r.entry == course and r.trials}
+    rows = []
+    for entry in entries:
+        mine = sorted((r for r in runs if r.entry == entry), key=lambda r: r.seed)
+        if not mine:
+            continue
+        finals, to_1pct, to_course = [], [], []
+        for run in mine:
+            steps = best_so_far(run.trials, maximize)
+            final = steps[-1][1] if steps else None
+            if final is not None:
+                finals.append(final)
+            if run.seed in overall:
+                target = within_target(overall[run.seed], maximize)
+                to_1pct.append(epochs_to_reach(steps, target, maximize))
+            if course_best.get(run.seed) is not None:
+                to_course.append(epochs_to_reach(steps, course_best[run.seed], maximize))
+        spent = [sum(t["epochs"] for t in r.trials) for r in mine]
+        rows.append({
+            "backend": entry, "seeds": len(mine),
+            "best_mean": statistics.fmean(finals) if finals else None,
+            "best_sd": statistics.stdev(finals) if len(finals) > 1 else 0.0 if finals else None,
+            "best_min": min(finals) if finals else None,
+            "best_max": max(finals) if finals else None,
+            "epochs_to_1pct": median_epochs(to_1pct),
+            "reached_1pct": f"{sum(v is not None for v in to_1pct)}/{len(to_1pct)}",
+            "epochs_to_1pct_per_seed": "/".join("-" if v is None else str(v) for v in to_1pct),
+            "epochs_to_course": median_epochs(to_course) if to_course else "n/a",
+            "epochs_spent_mean": statistics.fmean(spent), "epochs_spent_max": max(spent),
+            "trials_mean": statistics.fmean(len(r.trials) for r in mine),
+            "wall_s_mean": statistics.fmean(r.wall_s for r in mine),
+        })
+    return rows
+
+
+def write_table(rows: list[dict], path: Path) -> None:
+    """The table as CSV (blank cells for "not reached")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: bool,
+             metric: str, course: str = "course") -> list[str]:
+    """The issue's two targets, in words, with the figures behind them."""
+    lines = []
+    others = [r for r in rows if r["backend"] != course and r["best_mean"] is not None]
+    ref = next((r for r in rows if r["backend"] == course), None)
+    if others and ref is not None:
+        lead = (max if maximize else min)(others, key=lambda r: r["best_mean"])
+        third = ref["epochs_spent_mean"] / 3
+        need = lead["epochs_to_course"] if lead["epochs_to_course"] != "n/a" else None
+        reached = need is not None and need <= third
+        shown = "never (median)" if need is None else f"{need:g} epochs (median over seeds)"
+        lines.append(f"target 1, best backend {lead['backend']} matches the course baseline's "
+                     f"best {metric} in {shown}; a third of the course's "
+                     f"{ref['epochs_spent_mean']:g} is {third:g}: {'MET' if reached else 'NOT MET'}")
+    for seed, floor in sorted(floors.items()):
+        bests = [best_so_far(r.trials, maximize)[-1][1] for r in runs
+                 if r.seed == seed and r.entry != course and r.trials]
+        bests = [b for b in bests if b is not None]
+        if not bests:
+            continue
+        best = min(bests)
+        gap = best / floor - 1
+        lines.append(f"target 2, seed {seed}: noise floor {floor:.5f}, best {metric} "
+                     f"{best:.5f} ({gap:+.1%} above the floor): "
+                     f"{'MET' if gap <= 0.03 else 'NOT MET'} (within 3%)")
+    return lines
