@@ -14,12 +14,13 @@ from typing import Any
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
-from tuneyard.parallel import InProcess, StudyLock, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.parallel import InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
 from tuneyard.space_file import load_space
 from tuneyard.store import Store, study_dir
+from tuneyard.study_lock import StudyLock
 
 INTERRUPTED = "interrupted"
 
@@ -155,7 +156,7 @@ class Sweep:
             return InProcess(self.trainer, self._callbacks)
         spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // o.workers),
                           storage_url=self.store.url, study_name=self.study_name,
-                          metric=self.space.metric, pruner=pruner)
+                          metric=self.space.metric, pruner=pruner, trainer=self.trainer)
         pool = WorkerPool(spec, o.workers, self.folder)
         pool.start()
         return pool
