@@ -74,7 +74,8 @@ def anytime_plot(runs: list, entries: list[str], maximize: bool, metric: str, pa
         _limit_log(ax, finals)
     elif finals:
         top, low = max(finals), min(finals)
-        ax.set_ylim(low - 2 * max(top - low, 0.002), top + 0.3 * max(top - low, 0.002))
+        spread = max(top - low, 0.01)  # show the climb, not only the final few tenths
+        ax.set_ylim(max(low - 3 * spread, 0.0), min(top + 0.3 * spread, 1.0) if top <= 1 else None)
     ax.set_xlim(0, upto * 1.01)
     ax.set_xlabel("training epochs spent (cumulative, all executions and short trials counted)")
     ax.set_ylabel(f"best {metric} so far ({'higher' if maximize else 'lower'} is better)")
