@@ -176,8 +176,8 @@ def join(storage: str, study: str, *, trials: int | None = None, data_dir: str |
             raise StoreError(f"study '{study}' has no grid queued yet (its creator may have "
                              "died while queueing); rerun `tune run ... --fresh` to start it over")
         time.sleep(POLL_SECONDS)
-    store.study = _load(sweep, default_worker_id() if worker_id is None else worker_id)
     sweep.store = store
+    store.study = _load(sweep, default_worker_id() if worker_id is None else worker_id)
     return sweep
 
 
@@ -224,6 +224,7 @@ def _run_trial(sweep: Any, trial: Any, events: Any) -> TrialResult | None:
 
     store, o = sweep.store, sweep.options
     with Heartbeat(store.study._storage, trial._trial_id):
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         if not Tally.of(store.trials()).within_budget(trial.number, sweep.budget):
             trial.set_user_attr(SURPLUS, True)
             store.record(sweep.space, o.backend, Proposal(params={}, epochs=0, trial=trial),

@@ -63,7 +63,7 @@ def open_storage(url: str | None) -> Any:
         if url.startswith("sqlite"):
             _prepare_sqlite(url)
         if is_server_storage(url):
-            return optuna.storages.RDBStorage(_driver_url(url), **_heartbeat_kwargs())
+            return _server_storage(url)
         if url.startswith("sqlite"):
             return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
         return optuna.storages.get_storage(url)
@@ -74,6 +74,22 @@ def open_storage(url: str | None) -> Any:
 def is_server_storage(url: str | None) -> bool:
     """True for a database server (PostgreSQL, MySQL) that many machines can share."""
     return bool(url) and url.startswith(("postgresql", "mysql"))
+
+
+def _server_storage(url: str) -> Any:
+    """RDBStorage on a server; retried, as workers starting together on an empty
+    database race to create Optuna's tables and all but one fail once."""
+    import time
+
+    import optuna
+
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(_driver_url(url), **_heartbeat_kwargs())
+        except Exception as exc:
+            if "duplicate key" not in str(exc) and "already exists" not in str(exc) or attempt == 3:
+                raise
+            time.sleep(0.5 + attempt)
 
 
 def _driver_url(url: str) -> str:

@@ -1,0 +1,167 @@
+"""Shared studies on a real PostgreSQL server: real `tune` processes, real Keras, real SIGKILL.
+
+Needs a server on 127.0.0.1:5432 that user postgres can reach without a password
+(.ci/run starts the machine's one); skipped with the reason otherwise. Each test
+works in its own database, dropped afterwards.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+psycopg2 = pytest.importorskip("psycopg2")
+
+SERVER = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+TUNE = [sys.executable, "-c", "from tuneyard.cli import app; app(prog_name='tune')"]
+# Real Keras but cheap: 100 samples, one epoch, LSTMs of 8 or 16 units (8 grid points).
+SPACE = """\
+name: pg_tiny
+workload: sine_lstm
+objective: {metric: val_mse, direction: minimize}
+training: {epochs: 1, batch_size: 32, patience: 0, validation_split: 0.2}
+fixed: {window: 20}
+hyperparameters:
+  learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true, grid: [1.0e-3, 1.0e-2]}
+  optimizer: {type: choice, values: [adam, sgd]}
+  lstm_layers: {type: int, low: 1, high: 1}
+  units: {type: int, low: 8, high: 16, step: 8}
+  dropout: {type: float, low: 0.0, high: 0.2, grid: [0.0]}
+  l2: {type: float, low: 1.0e-6, high: 1.0e-4, log: true, grid: [1.0e-6]}
+"""
+
+
+def _server_problem() -> str | None:
+    try:
+        psycopg2.connect(connect_timeout=3, **SERVER).close()
+    except Exception as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="module")
+def server():
+    problem = _server_problem()
+    if problem:
+        pytest.skip(f"no PostgreSQL server reachable on 127.0.0.1:5432: {problem}")
+
+
+@pytest.fixture
+def url(server, tmp_path, monkeypatch):
+    """A fresh database for one test, and the environment its workers share."""
+    name = f"tuneyard_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(**SERVER)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    spaces = tmp_path / "spaces"
+    spaces.mkdir()
+    (spaces / "pg_tiny.yaml").write_text(SPACE)
+    for key, value in {"TUNEYARD_SPACES_DIR": str(spaces), "TUNEYARD_HEARTBEAT": "1",
+                       "TUNEYARD_GRACE": "4", "TF_NUM_INTRAOP_THREADS": "1",
+                       "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}.items():
+        monkeypatch.setenv(key, value)
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def start(*args):
+    return subprocess.Popen([*TUNE, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def start_three(url, backend, budget):
+    """One `tune run` (it creates the study) and two `tune worker`s joining it."""
+    study = f"pg-{backend}"
+    first = start("run", "--space", "pg_tiny", "--backend", backend, "--trials", budget,
+                  "--subset", 100, "--storage", url, "--study", study)
+    workers = [start("worker", "--study", study, "--storage", url, "--worker-id", i,
+                     "--wait", 60) for i in (1, 2)]
+    return study, first, workers
+
+
+def finish(processes, timeout=150):
+    outputs = [p.communicate(timeout=timeout)[0] for p in processes]
+    return outputs
+
+
+def trials_of(url, study):
+    import optuna
+
+    from tuneyard.store import open_storage
+
+    return optuna.load_study(study_name=study, storage=open_storage(url)).get_trials()
+
+
+def completed(trials):
+    return [t for t in trials if t.state.name == "COMPLETE"]
+
+
+def keys(trials):
+    return [json.dumps(t.params, sort_keys=True) for t in trials]
+
+
+def test_three_workers_share_a_grid_without_running_a_point_twice(url):
+    study, first, workers = start_three(url, "grid", 6)
+    outputs = finish([first, *workers])
+    for process, output in zip([first, *workers], outputs, strict=True):
+        assert process.returncode == 0, output
+    assert f"tune worker --study {study} --storage {url}" in outputs[0]
+    trials = trials_of(url, study)
+    done = completed(trials)
+    assert len(done) == 6, [(t.number, t.state.name) for t in trials]
+    assert len(set(keys(done))) == 6  # no grid point twice
+    assert not [t for t in trials if t.state.name in ("WAITING", "RUNNING")]
+    assert {t.user_attrs["backend"] for t in done} == {"grid"}
+    workers_seen = {t.user_attrs["worker"] for t in done}
+    assert len(workers_seen) >= 2, workers_seen  # the work really was shared
+
+
+def test_three_workers_share_a_tpe_study_and_lose_nothing(url):
+    study, first, workers = start_three(url, "tpe", 6)
+    outputs = finish([first, *workers])
+    for process, output in zip([first, *workers], outputs, strict=True):
+        assert process.returncode == 0, output
+    trials = trials_of(url, study)
+    done = completed(trials)
+    assert len(done) == 6, [(t.number, t.state.name, t.user_attrs) for t in trials]
+    assert len(set(keys(done))) == 6  # distinct sampler seeds: no identical startup points
+    assert all(t.user_attrs["result"]["epochs_run"] == 1 for t in done)
+
+
+def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
+    study, first, workers = start_three(url, "tpe", 6)
+    pids = {str(w.pid): w for w in workers}
+    victim, killed_trial = None, None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        try:
+            running = [t for t in trials_of(url, study) if t.state.name == "RUNNING"]
+        except Exception:  # the study is not created yet
+            running = []
+        for t in running:
+            pid = str(t.user_attrs.get("worker", ":")).rsplit(":", 1)[1]
+            if pid in pids:
+                victim, killed_trial = pids[pid], t.number
+                os.kill(victim.pid, signal.SIGKILL)
+                break
+        time.sleep(0.2)
+    assert victim is not None, "no worker was seen running a trial"
+    survivors = [first, *(w for w in workers if w is not victim)]
+    outputs = finish(survivors)
+    for process, output in zip(survivors, outputs, strict=True):
+        assert process.returncode == 0, output
+    victim.wait(timeout=10)
+    assert victim.returncode == -signal.SIGKILL
+    trials = trials_of(url, study)
+    by_number = {t.number: t for t in trials}
+    assert by_number[killed_trial].state.name == "FAIL"
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed_trial]
+    assert [t.state.name for t in retries] == ["COMPLETE"], [(t.number, t.state.name) for t in trials]
+    assert retries[0].params == by_number[killed_trial].params
+    assert len(completed(trials)) == 6
