@@ -188,12 +188,13 @@ class Sweep:
         failures, waiting = 0, False
         while True:
             while not waiting and self._room():
-                proposal = self.backend.ask()
+                self.asked = proposal = self.backend.ask()  # Ctrl-C from here records it
                 self._fit_epoch_budget(proposal)
                 if proposal is None:
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
                 self.executor.submit(proposal)
+                self.asked = None
             if not self.executor.running:
                 if waiting:
                     events.message("the backend has no more proposals: search complete")
@@ -220,7 +221,10 @@ class Sweep:
         if executor is None:
             return
         why = "by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"({exc})"
-        for proposal, seconds in executor.abandon():
+        cut = executor.abandon()
+        if getattr(self, "asked", None) is not None and all(p is not self.asked for p, _ in cut):
+            cut.append((self.asked, 0.0))
+        for proposal, seconds in cut:
             self._record(proposal, TrialResult(status=FAIL, seconds=seconds,
                                                error=f"{INTERRUPTED} {why}"[:500]))
         executor.close()

@@ -1,0 +1,133 @@
+"""Faults done for real to real `tune run` processes: Ctrl-C, a SIGKILLed worker, two runners.
+
+Tiny sine sweeps (200 windows, 1-2 epochs): each trial is real Keras training.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from tuneyard.study_lock import StudyLock
+
+TUNE = [sys.executable, "-m", "tuneyard.cli"]
+SWEEP = ["run", "--space", "sine_lstm", "--backend", "tpe", "--trials", "3", "--epochs", "2",
+         "--subset", "200"]
+
+
+def start(*args, cwd):
+    return subprocess.Popen([*TUNE, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def rows(csv_path):
+    return list(csv.DictReader(csv_path.open())) if csv_path.exists() else []
+
+
+def wait_for(condition, process, timeout=240):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"tune exited early: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def stored(results, study):
+    storage = f"sqlite:///{results / 'tuneyard.db'}"
+    return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
+
+
+def interrupted(trial):
+    return str(trial.user_attrs["result"]["error"] or "").startswith("interrupted")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
+        results_in_tmp, tmp_path, workers):
+    study = f"sine-ctrl-c-{workers}"
+    command = [*SWEEP, "--workers", workers, "--study", study]
+    csv_path = results_in_tmp / study / "leaderboard.csv"
+    process = start(*command, cwd=tmp_path)
+    wait_for(lambda: len(rows(csv_path)) >= 1, process)
+    time.sleep(1.5)  # the next trial is training (one takes several seconds)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert time.monotonic() - sent < 15, "Ctrl-C took too long"
+    assert process.returncode == 130, (out, err)
+    assert "run the same command to resume" in out and "Traceback" not in err
+    before = stored(results_in_tmp, study)
+    assert len(rows(csv_path)) == len(before)  # the CSV is current
+    assert sum(interrupted(t) for t in before) >= 1  # the running trial(s) were recorded
+    completed = {t.number: t.value for t in before if t.state.name == "COMPLETE"}
+    assert not (results_in_tmp / study / "workers.json").exists()
+
+    resumed = subprocess.run([*TUNE, *map(str, command)], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming study {study}: {len(completed)} of 3 trials done" in resumed.stdout
+    after = stored(results_in_tmp, study)
+    done = [t for t in after if t.state.name == "COMPLETE"]
+    assert len(done) == 3 and all(not interrupted(t) for t in done)
+    assert {t.number: t.value for t in done if t.number in completed} == completed
+    assert len(after) == 3 + sum(interrupted(t) for t in after)
+    assert len(rows(csv_path)) == len(after)
+
+
+def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp, tmp_path):
+    study = "sine-sigkill"
+    csv_path = results_in_tmp / study / "leaderboard.csv"
+    pids_path = results_in_tmp / study / "workers.json"
+    process = start(*SWEEP, "--workers", 2, "--study", study, cwd=tmp_path)
+    wait_for(lambda: len(rows(csv_path)) >= 1, process)
+
+    def busy():
+        state = json.loads(pids_path.read_text())
+        return [w for w in state["workers"] if w["trial"]]
+
+    wait_for(lambda: busy(), process)
+    victim = max(busy(), key=lambda w: w["since"])  # the newest trial: far from its end
+    os.kill(victim["pid"], signal.SIGKILL)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, (out, err)
+    table = rows(csv_path)
+    failed = [r for r in table if r["status"] == "FAIL"]
+    assert len(table) == 3 and len(failed) == 1
+    assert failed[0]["error"] == "worker process died (signal 9)"
+    assert sum(r["status"] == "COMPLETE" for r in table) == 2
+
+
+def test_two_runners_on_one_sqlite_study_do_not_corrupt_it(results_in_tmp, tmp_path):
+    command = [*SWEEP, "--epochs", 1, "--trials", 2, "--study", "sine-twice"]
+    first, second = start(*command, cwd=tmp_path), start(*command, cwd=tmp_path)
+    for process in (first, second):
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, (out, err)
+    trials = stored(results_in_tmp, "sine-twice")
+    # Each runner ran its budget less what it found done when it started.
+    assert 2 <= len(trials) <= 4
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
+    assert all(t.state.name == "COMPLETE" and t.value is not None for t in trials)
+
+
+def test_a_second_runner_of_a_grid_study_is_refused_in_one_line(results_in_tmp, tmp_path):
+    lock = StudyLock(results_in_tmp / "sine_lstm-grid-s0")
+    lock.acquire()
+    try:
+        done = subprocess.run([*TUNE, "run", "--space", "sine_lstm", "--backend", "grid"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        lock.release()
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: study 'sine_lstm-grid-s0' is being run by another tune process "
+        f"(pid {os.getpid()}); wait for it to finish or stop it")
