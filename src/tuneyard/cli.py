@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from typing import Annotated
 
 import typer
@@ -186,18 +185,12 @@ def studies(storage: Storage = None):
     console.print(frame_table(frame, title="studies"))
 
 
-# `tune worker` (shared studies on PostgreSQL) registers on `app` too.
-import tuneyard.cli_worker  # noqa: E402, F401
-
-# The study commands (report, diagnose, evaluate, compare-regularisation) register on `app`.
-from tuneyard import cli_study  # noqa: E402, F401
-from tuneyard import cli_race  # noqa: E402, F401  (tune race)
+# The other commands live in their own modules and register on `app` when imported:
+# worker (shared studies), report/diagnose/evaluate/compare-regularisation, race.
+from tuneyard import cli_race, cli_study, cli_worker  # noqa: E402, F401
 
 
 def main() -> None:
     """Entry point for `python -m tuneyard`."""
     app(prog_name="tune")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,5 @@
+"""`python -m tuneyard ...` is the `tune` command."""
+
+from tuneyard.cli import main
+
+main()
