@@ -10,7 +10,9 @@ every recorded trial. Target: growth under 100 MB.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,18 +44,53 @@ class Sampler(Events):
         self.rss.append(rss_mb())
 
 
+def bare_loop(folder: str, params: list[dict], epochs: int) -> list[float]:
+    """RSS after each trial of a plain Keras loop (clear_session, build, fit) on the same points.
+
+    The reference: what TensorFlow/Keras alone keeps per model in this process.
+    """
+    import keras
+
+    from tuneyard.space_file import load_space
+    from tuneyard.workloads import get_workload
+
+    space = load_space("mnist_mlp")
+    workload = get_workload("mnist_mlp")
+    data = workload.load(data_dir=folder, subset=5000, seed=0, validation_split=0.1)
+    rss = []
+    for point in params:
+        keras.backend.clear_session()
+        model = workload.build_model(point, data, {"batch_size": space.training.batch_size})
+        model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                  epochs=epochs, batch_size=space.training.batch_size, verbose=0)
+        rss.append(rss_mb())
+    return rss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--bare", help=argparse.SUPPRESS)  # child mode: JSON list of params
     args = parser.parse_args()
     folder = data_dir(args.data_dir)
+    if args.bare:
+        print(json.dumps(bare_loop(folder, json.loads(Path(args.bare).read_text()), args.epochs)))
+        return
     os.environ["TUNEYARD_RESULTS_DIR"] = tempfile.mkdtemp(prefix="tuneyard-bench-memory-")
     sampler = Sampler()
-    Sweep(SweepOptions(space="mnist_mlp", backend="tpe", trials=args.trials, epochs=args.epochs,
-                       subset=5000, data_dir=folder, study="memory")).run(sampler)
+    sweep = Sweep(SweepOptions(space="mnist_mlp", backend="tpe", trials=args.trials,
+                               epochs=args.epochs, subset=5000, data_dir=folder, study="memory"))
+    sweep.run(sampler)
     rss = sampler.rss
+    points = Path(tempfile.mkdtemp()) / "params.json"
+    points.write_text(json.dumps([r["params"] for r in sorted(sweep.rows, key=lambda r: r["trial"])]))
+    # The same points as a bare Keras loop, in a fresh process so both start alike.
+    child = subprocess.run([sys.executable, __file__, "--data-dir", folder, "--epochs",
+                            str(args.epochs), "--bare", str(points)],
+                           capture_output=True, text=True, check=True)
+    bare = json.loads(child.stdout.strip().splitlines()[-1])
     print(f"\n{args.trials} TPE trials x {args.epochs} epochs, mnist_mlp on 5000 samples "
           f"({'real MNIST' if folder == args.data_dir else 'synthetic MNIST-shaped data'})")
     print("RSS after trials 1, 5, 10, 20, 30: "
@@ -62,6 +99,10 @@ def main() -> None:
     print(f"after trial 1: {rss[0]:8.1f} MB")
     print(f"after trial {len(rss)}: {rss[-1]:7.1f} MB")
     print(f"growth       : {growth:8.1f} MB   (target < 100 MB)")
+    print(f"bare Keras loop on the same {len(bare)} points (clear_session, build, fit), "
+          f"fresh process: {bare[0]:.0f} -> {bare[-1]:.0f} MB, growth {bare[-1] - bare[0]:.1f} MB")
+    print(f"growth per trial: tuneyard {growth / max(len(rss) - 1, 1):.1f} MB, "
+          f"bare Keras {(bare[-1] - bare[0]) / max(len(bare) - 1, 1):.1f} MB")
 
 
 if __name__ == "__main__":
