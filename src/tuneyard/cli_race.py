@@ -25,7 +25,7 @@ def race(
     budget_epochs: Annotated[int, typer.Option(
         help="Training epochs each entry may spend per seed (all executions counted).")] = 150,
     repeats: Annotated[int, typer.Option(help="Seeds per entry.")] = 3,
-    seed: Annotated[int, typer.Option(help="First seed; repeat i uses seed + 10000 * i.")] = 0,
+    seed: Annotated[int, typer.Option(help="First seed; repeat i uses seed + i.")] = 0,
     subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
     data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
     storage: Storage = None,

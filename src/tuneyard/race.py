@@ -29,10 +29,6 @@ COURSE = "course"
 ENTRIES = (*BACKEND_NAMES, COURSE)
 DEFAULT_ENTRIES = ("grid", "random", "hyperband", "bayes", "tpe", COURSE)
 COURSE_TRIALS = 5  # Keras Tuner RandomSearch(max_trials=5) in the course
-# Keras Tuner's oracles draw value i of a trial from seed + i, so seeds a few apart share
-# most of their proposals (seed 3's first trial is seed 1's second with two hyperparameters):
-# the race's repeats are spaced this far apart to be independent.
-SEED_STRIDE = 10_000
 
 
 @dataclass
@@ -55,7 +51,7 @@ class RaceOptions:
     @property
     def seeds(self) -> list[int]:
         """The seeds every entry runs with."""
-        return [self.seed + SEED_STRIDE * i for i in range(self.repeats)]
+        return [self.seed + i for i in range(self.repeats)]
 
 
 @dataclass

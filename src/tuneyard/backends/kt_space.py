@@ -15,8 +15,16 @@ from tuneyard.space import Param, Space
 
 
 def kt_seed(seed: int) -> int:
-    """A seed Keras Tuner keeps: its oracles replace a seed of 0 by a random one."""
-    return int(seed) % (2**31 - 2) + 1
+    """The Keras Tuner seed for a tuneyard seed: scrambled, and never 0.
+
+    Keras Tuner's oracles draw trial i from seed + i, so seeds 1 and 2 would share
+    most proposals; hashing the seed keeps nearby seeds independent. An oracle
+    also replaces a seed of 0 by a random one, hence the + 1.
+    """
+    import numpy as np
+
+    scrambled = int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
+    return scrambled % (2**31 - 2) + 1
 
 
 def _declare(hp: Any, param: Param) -> None:
