@@ -16,7 +16,7 @@ import pytest
 
 from tuneyard.study_lock import StudyLock
 
-TUNE = [sys.executable, "-m", "tuneyard.cli"]
+TUNE = [sys.executable, "-m", "tuneyard"]
 SWEEP = ["run", "--space", "sine_lstm", "--backend", "tpe", "--trials", "3", "--epochs", "2",
          "--subset", "200"]
 

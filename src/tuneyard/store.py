@@ -63,9 +63,11 @@ def open_storage(url: str | None) -> Any:
         if url.startswith("sqlite"):
             _prepare_sqlite(url)
         if is_server_storage(url):
-            return _server_storage(url)
+            return _created_once(lambda: optuna.storages.RDBStorage(_driver_url(url),
+                                                                    **_heartbeat_kwargs()))
         if url.startswith("sqlite"):
-            return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+            return _created_once(lambda: optuna.storages.RDBStorage(
+                url, engine_kwargs=_engine_kwargs(url)))
         return optuna.storages.get_storage(url)
     except Exception as exc:  # a bad URL or an unreachable server is a user problem
         raise StoreError(f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
@@ -76,18 +78,18 @@ def is_server_storage(url: str | None) -> bool:
     return bool(url) and url.startswith(("postgresql", "mysql"))
 
 
-def _server_storage(url: str) -> Any:
-    """RDBStorage on a server; retried, as workers starting together on an empty
-    database race to create Optuna's tables and all but one fail once."""
+def _created_once(open_rdb: Any) -> Any:
+    """Open an RDBStorage, retried: processes starting together on an empty database
+    (workers on a server, two `tune run`s on one SQLite file) race to create Optuna's
+    tables, and all but one fail once."""
     import time
 
-    import optuna
-
+    race_signs = ("duplicate key", "already exists", "UNIQUE constraint failed")
     for attempt in range(4):
         try:
-            return optuna.storages.RDBStorage(_driver_url(url), **_heartbeat_kwargs())
+            return open_rdb()
         except Exception as exc:
-            if "duplicate key" not in str(exc) and "already exists" not in str(exc) or attempt == 3:
+            if not any(sign in str(exc) for sign in race_signs) or attempt == 3:
                 raise
             time.sleep(0.5 + attempt)
 
