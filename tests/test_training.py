@@ -87,3 +87,23 @@ def test_memory_is_released_between_trials():
     # clear_session() before each trial drops the previous graph and resets Keras'
     # name counter: only the last trial's single LSTM layer is counted.
     assert keras.backend.get_uid("lstm") == 2
+
+
+def test_a_warm_start_continues_with_the_parents_weights_and_optimizer_state(tmp_path):
+    import keras
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.steps = int(self.model.optimizer.iterations.numpy())
+            self.weights = [w.copy() for w in self.model.get_weights()]
+
+    run = trainer()
+    saved = str(tmp_path / "parent.keras")
+    parent = run.run(Proposal(params=PARAMS, epochs=2, save_to=saved))
+    probe = Probe()
+    child = run.run(Proposal(params=PARAMS, epochs=3, initial_epoch=2, warm_start=saved), [probe])
+    assert parent.status == child.status == COMPLETE and len(child.history["loss"]) == 1
+    steps_per_epoch = -(-len(run.dataset.x_train) // 64)
+    assert probe.steps == 2 * steps_per_epoch  # Adam's step count (and moments) came back
+    reloaded = keras.models.load_model(saved)
+    assert all((a == b).all() for a, b in zip(probe.weights, reloaded.get_weights(), strict=True))

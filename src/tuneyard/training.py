@@ -62,10 +62,13 @@ class Trainer:
 
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
+        model = self.workload.build_model(proposal.params, self.dataset, self.options)
         if proposal.warm_start:
-            model = keras.models.load_model(proposal.warm_start, compile=True)
-        else:
-            model = self.workload.build_model(proposal.params, self.dataset, self.options)
+            # The parent's weights and optimizer state go into a model built by the same
+            # builder (no deserialising of custom objects). Build the optimizer first: an
+            # unbuilt one has no slots and Keras would skip the saved moments and steps.
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(proposal.warm_start)
         data = self.dataset
         callbacks = [_StopOnNonFinite(), *self._early_stopping(), *extra]
         fitted = model.fit(
