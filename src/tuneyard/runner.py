@@ -98,6 +98,8 @@ class Sweep:
         self.study_name = options.study or f"{self.space.name}-{options.backend}-s{options.seed}"
         self.folder = study_dir(self.study_name)
         self.rows: list[dict] = []
+        # Proposals asked but not yet recorded (id -> (proposal, result or None)).
+        self.pending: dict[int, tuple[Proposal, TrialResult | None]] = {}
         # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
         self.trainer = trainer
         # An Optuna pruner overriding --prune's (tests inject a deterministic one).
@@ -188,19 +190,20 @@ class Sweep:
         failures, waiting = 0, False
         while True:
             while not waiting and self._room():
-                self.asked = proposal = self.backend.ask()  # Ctrl-C from here records it
+                proposal = self.backend.ask()
                 self._fit_epoch_budget(proposal)
                 if proposal is None:
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
+                self.pending[id(proposal)] = (proposal, None)  # Ctrl-C from here records it
                 self.executor.submit(proposal)
-                self.asked = None
             if not self.executor.running:
                 if waiting:
                     events.message("the backend has no more proposals: search complete")
                 self.executor.close()
                 return
             proposal, result = self.executor.next_result()
+            self.pending[id(proposal)] = (proposal, result)  # a Ctrl-C now must not lose it
             waiting = False
             row = self._record(proposal, result)
             self.backend.tell(proposal, result)
@@ -221,12 +224,11 @@ class Sweep:
         if executor is None:
             return
         why = "by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"({exc})"
-        cut = executor.abandon()
-        if getattr(self, "asked", None) is not None and all(p is not self.asked for p, _ in cut):
-            cut.append((self.asked, 0.0))
-        for proposal, seconds in cut:
-            self._record(proposal, TrialResult(status=FAIL, seconds=seconds,
-                                               error=f"{INTERRUPTED} {why}"[:500]))
+        seconds = {id(proposal): spent for proposal, spent in executor.abandon()}
+        # Every proposal not yet recorded: asked, handed out, or finished but not yet written.
+        for key, (proposal, result) in list(self.pending.items()):
+            self._record(proposal, result or TrialResult(
+                status=FAIL, seconds=seconds.get(key, 0.0), error=f"{INTERRUPTED} {why}"[:500]))
         executor.close()
 
     def epochs_spent(self) -> int:
@@ -255,6 +257,7 @@ class Sweep:
 
     def _record(self, proposal: Proposal, result: TrialResult) -> dict:
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
+        self.pending.pop(id(proposal), None)
         row = trial_row(frozen)
         self.rows.append(row)
         names = [p.name for p in self.space.params]
