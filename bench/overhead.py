@@ -89,6 +89,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--grid-only", action="store_true",
+                        help="skip the Keras Tuner comparison (random, hyperband)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from tuneyard.space_file import load_space
@@ -113,6 +115,8 @@ def main() -> None:
     print(f"ratio tune/bare: {t / b:8.3f}   (target <= 1.03)")
     print(f"overhead       : {(t - b) / TRIALS * 1000:8.0f} ms per trial")
 
+    if args.grid_only:
+        return
     # The Keras Tuner backends beside Keras Tuner's own tuners (bench/kt_overhead.py).
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import kt_overhead
