@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Dataset, Workload
-from .images import make_dataset
+from .base import Dataset
+from .images import ImageWorkload
 from .sources import load_cifar10
 
 CLASS_NAMES = [
@@ -12,7 +12,7 @@ CLASS_NAMES = [
 ]  # fmt: skip
 
 
-class CifarCnn(Workload):
+class CifarCnn(ImageWorkload):
     """conv_blocks x [Conv2D(filters_i) -> MaxPool(2)] -> Flatten -> Dense(dense_units) -> 10.
 
     The course's single-conv network uses `filters` and `units`: they are read
@@ -20,25 +20,9 @@ class CifarCnn(Workload):
     """
 
     name = "cifar_cnn"
-    task = "classification"
-
-    def load(
-        self,
-        *,
-        data_dir: str | None = None,
-        subset: int | None = None,
-        seed: int = 0,
-        validation_split: float = 0.1,
-    ) -> Dataset:
-        """CIFAR-10 (n, 32, 32, 3) in [0, 1]; validation is a stratified slice of training."""
-        return make_dataset(
-            load_cifar10(data_dir),
-            title="CIFAR-10",
-            class_names=CLASS_NAMES,
-            subset=subset,
-            seed=seed,
-            validation_split=validation_split,
-        )
+    title = "CIFAR-10"
+    class_names = CLASS_NAMES
+    source = staticmethod(load_cifar10)
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled CNN; filters_i is read only for i <= conv_blocks."""

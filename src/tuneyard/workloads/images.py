@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import splits
-from .base import Dataset, register_keras_objects
+from .base import Dataset, Workload, register_keras_objects
 from .sources import RawImages
 
 
@@ -57,3 +57,34 @@ def make_dataset(
             "val_indices": val,
         },
     )
+
+
+class ImageWorkload(Workload):
+    """A classifier on keras' image datasets: subclasses name their `source` and labels."""
+
+    task = "classification"
+    title: str
+    class_names: list[str]
+
+    @staticmethod
+    def source(data_dir: str | None) -> RawImages:
+        """The raw arrays, from `data_dir` or keras' cache."""
+        raise NotImplementedError
+
+    def load(
+        self,
+        *,
+        data_dir: str | None = None,
+        subset: int | None = None,
+        seed: int = 0,
+        validation_split: float = 0.1,
+    ) -> Dataset:
+        """Pixels scaled to [0, 1]; validation is a stratified slice of the training images."""
+        return make_dataset(
+            self.source(data_dir),
+            title=self.title,
+            class_names=self.class_names,
+            subset=subset,
+            seed=seed,
+            validation_split=validation_split,
+        )

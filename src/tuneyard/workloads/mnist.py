@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from .base import Dataset, Workload
-from .images import make_dataset
+from .base import Dataset
+from .images import ImageWorkload
 from .sources import load_mnist
 
 CLASS_NAMES = [str(digit) for digit in range(10)]
 
 
-class MnistMlp(Workload):
+class MnistMlp(ImageWorkload):
     """Flatten(28x28) -> num_layers Dense ReLU layers (units_1..units_3) -> Dense(10, softmax)."""
 
     name = "mnist_mlp"
-    task = "classification"
-
-    def load(
-        self,
-        *,
-        data_dir: str | None = None,
-        subset: int | None = None,
-        seed: int = 0,
-        validation_split: float = 0.1,
-    ) -> Dataset:
-        """MNIST scaled to [0, 1]; validation is a stratified slice of the training images."""
-        return make_dataset(
-            load_mnist(data_dir),
-            title="MNIST",
-            class_names=CLASS_NAMES,
-            subset=subset,
-            seed=seed,
-            validation_split=validation_split,
-        )
+    title = "MNIST"
+    class_names = CLASS_NAMES
+    source = staticmethod(load_mnist)
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled MLP; units_i is read only for i <= num_layers (conditional params)."""
