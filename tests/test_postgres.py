@@ -34,6 +34,7 @@ hyperparameters:
   dropout: {type: float, low: 0.0, high: 0.2, grid: [0.0]}
   l2: {type: float, low: 1.0e-6, high: 1.0e-4, log: true, grid: [1.0e-6]}
 """
+SPACE_PARAMS = 6
 
 
 def _server_problem() -> str | None:
@@ -141,7 +142,10 @@ def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
     deadline = time.monotonic() + 120
     while victim is None and time.monotonic() < deadline:
         try:
-            running = [t for t in trials_of(url, study) if t.state.name == "RUNNING"]
+            # Only a trial with all its parameters is training; one caught while its
+            # parameters are still being suggested is retried with the ones it had.
+            running = [t for t in trials_of(url, study)
+                       if t.state.name == "RUNNING" and len(t.params) == SPACE_PARAMS]
         except Exception:  # the study is not created yet
             running = []
         for t in running:
