@@ -1,8 +1,11 @@
-"""Resident memory of a 30-trial sweep in one process: after trial 1 and after trial 30.
+"""Resident memory of a 30-trial sweep: after trial 1 and after trial 30.
 
 A TPE sweep of mnist_mlp (5,000 samples, 2 epochs a trial, models of 1-3 layers up
-to 512 units) through the real runner and store; an Events hook samples VmRSS after
-every recorded trial. Target: growth under 100 MB.
+to 512 units) through the real runner and store; an Events hook samples the resident
+memory of the sweep (this process and its worker processes) after every recorded
+trial. Three sides in one run: the default (a fresh worker process every 10 trials),
+every trial in this one process (--trials-per-process 0), and a bare Keras loop on
+the same points. Target: growth under 100 MB.
 
     .venv/bin/python bench/memory.py [--data-dir /work/shared/data] [--trials 30]
 """
@@ -23,25 +26,53 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
 
+from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
 from tuneyard.runner import Events, Sweep, SweepOptions  # noqa: E402
 
 
-def rss_mb() -> float:
-    """This process's resident set size in MB (VmRSS)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident set size in MB (VmRSS); 0 when it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0.0)
+
+
+def children(pid: int) -> list[int]:
+    """Every live descendant of `pid` (read from /proc/*/stat)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [p for p, parent in parents.items() if parent in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def tree_rss_mb() -> tuple[float, int]:
+    """RSS of this process plus its worker processes, and how many processes that is."""
+    kids = children(os.getpid())
+    return rss_mb() + sum(rss_mb(k) for k in kids), 1 + len(kids)
 
 
 class Sampler(Events):
-    """RSS after each recorded trial."""
+    """The sweep's RSS (and process count) after each recorded trial."""
 
     def __init__(self):
         self.rss: list[float] = []
+        self.processes: list[int] = []
 
     def trial_done(self, row, done, budget, best):
-        self.rss.append(rss_mb())
+        rss, count = tree_rss_mb()
+        self.rss.append(rss)
+        self.processes.append(count)
 
 
 def bare_loop(folder: str, params: list[dict], epochs: int) -> list[float]:
@@ -67,42 +98,68 @@ def bare_loop(folder: str, params: list[dict], epochs: int) -> list[float]:
     return rss
 
 
+def run_sweep(folder: str, trials: int, epochs: int, per_process: int, points: Path) -> dict:
+    """One TPE sweep; its RSS after each trial. Writes the points it ran to `points`."""
+    os.environ["TUNEYARD_RESULTS_DIR"] = tempfile.mkdtemp(prefix="tuneyard-bench-memory-")
+    sampler = Sampler()
+    sweep = Sweep(SweepOptions(space="mnist_mlp", backend="tpe", trials=trials, epochs=epochs,
+                               subset=5000, data_dir=folder, study="memory",
+                               trials_per_process=per_process))
+    sweep.run(sampler)
+    points.write_text(json.dumps([r["params"] for r in sorted(sweep.rows, key=lambda r: r["trial"])]))
+    return {"rss": sampler.rss, "processes": sampler.processes}
+
+
+def side(args: argparse.Namespace, name: str, points: Path) -> dict:
+    """Run one side in a fresh process, so that every side starts alike."""
+    child = subprocess.run([sys.executable, __file__, "--data-dir", args.data_dir or "",
+                            "--trials", str(args.trials), "--epochs", str(args.epochs),
+                            "--side", name, "--points", str(points)],
+                           capture_output=True, text=True, check=True)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def child_main(args: argparse.Namespace, folder: str) -> None:
+    points = Path(args.points)
+    if args.side == "bare":
+        print(json.dumps({"rss": bare_loop(folder, json.loads(points.read_text()), args.epochs)}))
+        return
+    per_process = DEFAULT_TRIALS_PER_PROCESS if args.side == "default" else 0
+    print(json.dumps(run_sweep(folder, args.trials, args.epochs, per_process, points)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--bare", help=argparse.SUPPRESS)  # child mode: JSON list of params
+    parser.add_argument("--side", help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--points", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = data_dir(args.data_dir)
-    if args.bare:
-        print(json.dumps(bare_loop(folder, json.loads(Path(args.bare).read_text()), args.epochs)))
+    if args.side:
+        child_main(args, folder)
         return
-    os.environ["TUNEYARD_RESULTS_DIR"] = tempfile.mkdtemp(prefix="tuneyard-bench-memory-")
-    sampler = Sampler()
-    sweep = Sweep(SweepOptions(space="mnist_mlp", backend="tpe", trials=args.trials,
-                               epochs=args.epochs, subset=5000, data_dir=folder, study="memory"))
-    sweep.run(sampler)
-    rss = sampler.rss
+    real = folder == args.data_dir
+    args.data_dir = folder
     points = Path(tempfile.mkdtemp()) / "params.json"
-    points.write_text(json.dumps([r["params"] for r in sorted(sweep.rows, key=lambda r: r["trial"])]))
-    # The same points as a bare Keras loop, in a fresh process so both start alike.
-    child = subprocess.run([sys.executable, __file__, "--data-dir", folder, "--epochs",
-                            str(args.epochs), "--bare", str(points)],
-                           capture_output=True, text=True, check=True)
-    bare = json.loads(child.stdout.strip().splitlines()[-1])
+    sides = {"default": side(args, "default", points),
+             "inprocess": side(args, "inprocess", Path(tempfile.mkdtemp()) / "params.json"),
+             "bare": side(args, "bare", points)}
     print(f"\n{args.trials} TPE trials x {args.epochs} epochs, mnist_mlp on 5000 samples "
-          f"({'real MNIST' if folder == args.data_dir else 'synthetic MNIST-shaped data'})")
-    print("RSS after trials 1, 5, 10, 20, 30: "
-          + ", ".join(f"{rss[i - 1]:.0f}" for i in (1, 5, 10, 20, 30) if i <= len(rss)) + " MB")
-    growth = rss[-1] - rss[0]
-    print(f"after trial 1: {rss[0]:8.1f} MB")
-    print(f"after trial {len(rss)}: {rss[-1]:7.1f} MB")
-    print(f"growth       : {growth:8.1f} MB   (target < 100 MB)")
-    print(f"bare Keras loop on the same {len(bare)} points (clear_session, build, fit), "
-          f"fresh process: {bare[0]:.0f} -> {bare[-1]:.0f} MB, growth {bare[-1] - bare[0]:.1f} MB")
-    print(f"growth per trial: tuneyard {growth / max(len(rss) - 1, 1):.1f} MB, "
-          f"bare Keras {(bare[-1] - bare[0]) / max(len(bare) - 1, 1):.1f} MB")
+          f"({'real MNIST' if real else 'synthetic MNIST-shaped data'})")
+    labels = {"default": f"tuneyard, a fresh worker every {DEFAULT_TRIALS_PER_PROCESS} trials (default)",
+              "inprocess": "tuneyard, every trial in one process (--trials-per-process 0)",
+              "bare": "bare Keras loop, same points, one process"}
+    print(f"{'RSS in MB after trial':66}{'1':>7}{'10':>7}{'20':>7}{args.trials:>7}{'growth':>9}{'max':>7}")
+    for key, result in sides.items():
+        rss = result["rss"]
+        marks = [rss[i - 1] for i in (1, 10, 20) if i <= len(rss)] + [rss[-1]]
+        print(f"{labels[key]:66}" + "".join(f"{v:7.0f}" for v in marks)
+              + f"{rss[-1] - rss[0]:9.1f}{max(rss):7.0f}")
+    default = sides["default"]
+    print(f"processes alive at each sample (default side): max {max(default['processes'])}")
+    print("target: growth < 100 MB (this process and its workers together)")
 
 
 if __name__ == "__main__":

@@ -131,3 +131,19 @@ def test_a_second_runner_of_a_grid_study_is_refused_in_one_line(results_in_tmp, 
     assert done.stderr.strip() == (
         "error: study 'sine_lstm-grid-s0' is being run by another tune process "
         f"(pid {os.getpid()}); wait for it to finish or stop it")
+
+
+def test_a_one_worker_sweep_longer_than_a_process_share_runs_in_fresh_processes(
+        results_in_tmp, tmp_path):
+    # Real Keras in worker processes: the second replaces the first after 2 trials, so
+    # the graphs TensorFlow keeps per model go with it; the CLI process trains nothing.
+    study = "sine-fresh-processes"
+    process = start(*SWEEP, "--epochs", 1, "--trials-per-process", 2, "--study", study,
+                    cwd=tmp_path)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err
+    trials = stored(results_in_tmp, study)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+    workers = [t.user_attrs["worker"] for t in trials]
+    assert len(set(workers[:2])) == 1 and workers[2] != workers[0], workers
+    assert not any(w.endswith(f":{process.pid}") for w in workers)

@@ -112,3 +112,22 @@ def test_a_second_runner_of_a_grid_study_is_refused_naming_the_first(space_path,
 def test_workers_must_be_positive(space_path):
     with pytest.raises(TuneyardError, match="--workers must be at least 1"):
         Sweep(SweepOptions(space=space_path, workers=0))
+
+
+def test_each_worker_process_is_replaced_after_its_share_of_trials(space_path):
+    import os
+    from collections import Counter
+
+    runner, frame = sweep(space_path, "random", trials=9, trials_per_process=2)
+    assert set(frame["status"]) == {"COMPLETE"}
+    ran = Counter(t.user_attrs["worker"] for t in runner.store.trials())
+    assert sum(ran.values()) == 9
+    assert max(ran.values()) <= 2  # none ran more than its share
+    assert len(ran) >= 5  # 9 trials, 2 per process: at least 5 processes
+    assert not any(w.endswith(f":{os.getpid()}") for w in ran)  # none ran in this process
+    assert not (runner.folder / "workers.json").exists()
+
+
+def test_trials_per_process_must_not_be_negative(space_path):
+    with pytest.raises(TuneyardError, match="--trials-per-process must be 0"):
+        sweep(space_path, "random", trials=2, trials_per_process=-1)

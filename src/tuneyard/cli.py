@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tuneyard.errors import TuneyardError
+from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asks for it; set before any import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -59,6 +60,10 @@ def run(
     prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
     workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,
     max_failures: Annotated[int, typer.Option(help="Stop after this many failed trials in a row.")] = 5,
+    trials_per_process: Annotated[int, typer.Option(
+        help="Trials a worker process runs before a fresh one replaces it, bounding the memory "
+             "TensorFlow keeps per model (0: never; a sweep no longer than this runs in-process).")
+    ] = DEFAULT_TRIALS_PER_PROCESS,
     report: Annotated[bool, typer.Option(
         "--report", help="Write results/STUDY/report/ when the sweep ends.")] = False,
 ):
@@ -72,7 +77,7 @@ def run(
                            subset=subset, seed=seed, storage=storage, study=study,
                            data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
                            fresh=fresh, verbose=verbose, prune=prune, workers=workers,
-                           max_failures=max_failures,
+                           max_failures=max_failures, trials_per_process=trials_per_process,
                            backend_options=_hyperband_options(max_epochs, factor))
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric)

@@ -4,6 +4,12 @@ The parent stays the one writer of the store (DESIGN.md: SQLite locking): it
 asks the backend, hands each proposal to an idle worker and records what comes
 back, and replaces a worker that dies. Workers are "spawn" processes
 (worker_process.py); this side never imports TensorFlow.
+
+TensorFlow keeps every traced training graph for the life of its process (about
+9 MB per model for an MNIST MLP, whatever clear_session does), so a worker that
+has run `trials_per_process` trials is retired and a fresh one takes its place.
+The fresh one is started when the old one is handed its last trial: it imports
+TensorFlow and loads the data while that trial trains, so no trial waits for it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from tuneyard.errors import TuneyardError
 from tuneyard.proposal import Proposal, TrialResult, failed
 from tuneyard.worker_process import WorkerSpec, worker_main
 
+# Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
+DEFAULT_TRIALS_PER_PROCESS = 10
 MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
 
 
@@ -49,8 +57,8 @@ class InProcess:
         """Whether another trial can start now."""
         return self.task is None
 
-    def submit(self, proposal: Proposal) -> None:
-        """Queue a trial."""
+    def submit(self, proposal: Proposal, more: bool = True) -> None:
+        """Queue a trial (`more` matters only to worker pools)."""
         self.task = (proposal, time.perf_counter())
 
     def next_result(self) -> tuple[Proposal, TrialResult]:
@@ -72,6 +80,8 @@ class InProcess:
 
 class _Worker:
     def __init__(self, ctx: Any, spec: WorkerSpec, index: int):
+        self.index = index
+        self.trials = 0  # trials handed to this process
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True,
                                    name=f"tuneyard-worker-{index}")
@@ -96,10 +106,13 @@ class _Worker:
 class WorkerPool:
     """N worker processes, each running one trial at a time; see the module docstring."""
 
-    def __init__(self, spec: WorkerSpec, size: int, folder: Path):
+    def __init__(self, spec: WorkerSpec, size: int, folder: Path, trials_per_process: int = 0):
         self.ctx = mp.get_context("spawn")
         self.spec, self.size, self.folder = spec, size, Path(folder)
+        self.trials_per_process = trials_per_process  # 0: a worker runs until the sweep ends
         self.workers: list[_Worker] = []
+        self.successors: dict[int, _Worker] = {}  # slot -> the fresh process taking it over
+        self.retired: list[_Worker] = []
         self.restarts = 0
 
     @property
@@ -124,11 +137,18 @@ class WorkerPool:
                                     f"{worker.error or _death(worker.process.exitcode)}")
         self._write_pids()
 
-    def submit(self, proposal: Proposal) -> None:
-        """Hand a trial to an idle worker (its live Optuna trial stays here)."""
+    def submit(self, proposal: Proposal, more: bool = True) -> None:
+        """Hand a trial to an idle worker (its live Optuna trial stays here).
+
+        `more`: whether trials may follow this one; only then is a retiring
+        worker's successor started early.
+        """
         worker = next(w for w in self.workers if w.task is None)
         trial_id = getattr(proposal.trial, "_trial_id", None)
         worker.task = (proposal, time.perf_counter())
+        worker.trials += 1
+        if more and self._retiring(worker) and worker.index not in self.successors:
+            self.successors[worker.index] = _Worker(self.ctx, self.spec, worker.index)
         try:
             worker.conn.send((dataclasses.replace(proposal, trial=None), trial_id))
         except OSError:
@@ -144,6 +164,8 @@ class WorkerPool:
                     message = worker.receive()
                     if message and message[0] == "result" and worker.task:
                         proposal, worker.task = worker.task[0], None
+                        if self._retiring(worker):
+                            self._retire(index)
                         self._write_pids()
                         return proposal, message[1]
                     if message and message[0] == "ready":
@@ -155,6 +177,20 @@ class WorkerPool:
                     if lost is not None:
                         return lost
 
+    def _retiring(self, worker: _Worker) -> bool:
+        return bool(self.trials_per_process) and worker.trials >= self.trials_per_process
+
+    def _retire(self, index: int) -> None:
+        """Let the worker in slot `index` exit and put its successor in its place."""
+        old = self.workers[index]
+        try:
+            old.conn.send(None)
+        except OSError:
+            pass  # already gone
+        self.retired.append(old)
+        self.workers[index] = self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
+        self.retired = [w for w in self.retired if w.process.is_alive()]  # reaps the exited
+
     def _replace(self, index: int) -> tuple[Proposal, TrialResult] | None:
         dead = self.workers[index]
         dead.process.join(timeout=1)
@@ -162,7 +198,7 @@ class WorkerPool:
         if self.restarts > MAX_RESTARTS:
             raise TuneyardError(f"worker processes died {self.restarts} times; last: "
                                 f"{dead.error or _death(dead.process.exitcode)}")
-        self.workers[index] = _Worker(self.ctx, self.spec, index)
+        self.workers[index] = self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
         self._write_pids()
         if dead.task is None:
             return None
@@ -173,24 +209,26 @@ class WorkerPool:
     def abandon(self) -> list[tuple[Proposal, float]]:
         """Stop every worker now; the trials they were running, with the seconds they ran."""
         tasks = [(w.task[0], time.perf_counter() - w.task[1]) for w in self.workers if w.task]
-        for worker in self.workers:
+        everyone = [*self.workers, *self.successors.values(), *self.retired]
+        for worker in everyone:
             worker.task = None
             if worker.process.is_alive():
                 worker.process.kill()
-        for worker in self.workers:
+        for worker in everyone:
             worker.process.join(timeout=5)
-        self.workers = []
+        self.workers, self.successors, self.retired = [], {}, []
         return tasks
 
     def close(self) -> None:
         """Let idle workers finish, stop the rest, forget the pid file."""
-        for worker in self.workers:
+        idle = [*self.workers, *self.successors.values(), *self.retired]
+        for worker in idle:
             try:
                 worker.conn.send(None)
             except OSError:
                 pass
         deadline = time.monotonic() + 5
-        for worker in self.workers:
+        for worker in idle:
             worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
         self.abandon()
         (self.folder / "workers.json").unlink(missing_ok=True)

@@ -42,6 +42,7 @@ class TrialResult:
     seconds: float = 0.0
     error: str | None = None
     seeds: list = field(default_factory=list)
+    worker: str = ""  # "host:pid" of the worker process that ran it; "" for this process
 
     @property
     def ok(self) -> bool:

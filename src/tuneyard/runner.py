@@ -14,7 +14,7 @@ from typing import Any
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
-from tuneyard.parallel import InProcess, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
@@ -50,6 +50,9 @@ class SweepOptions:
     backend_options: dict = field(default_factory=dict)
     # Stop asking once the study's trials have trained this many epochs (`tune race`).
     budget_epochs: int | None = None
+    # Trials a worker process runs before a fresh one replaces it (0: never), because
+    # TensorFlow never frees a traced model's graphs (parallel.py).
+    trials_per_process: int = DEFAULT_TRIALS_PER_PROCESS
 
 
 class Events:
@@ -79,6 +82,9 @@ class Sweep:
             raise TuneyardError(f"--trials must be at least 1, got {options.trials}")
         if options.budget_epochs is not None and options.budget_epochs < 1:
             raise TuneyardError(f"--budget-epochs must be at least 1, got {options.budget_epochs}")
+        if options.trials_per_process < 0:
+            raise TuneyardError("--trials-per-process must be 0 (never restart) or more, "
+                                f"got {options.trials_per_process}")
         if options.epochs is not None and options.epochs < 1:
             raise TuneyardError(f"--epochs must be at least 1, got {options.epochs}")
         self.options = options
@@ -151,17 +157,27 @@ class Sweep:
             events.message(self.backend.describe())
 
     def _executor(self, pruner: Any) -> Any:
-        """Load the data: here for one worker, in each worker process for several."""
+        """Load the data: here, or in each worker process when trials run in workers."""
         o = self.options
-        if o.workers == 1:
+        if o.workers == 1 and not self._one_worker_process():
             self.trainer = self.trainer or self._trainer()
             return InProcess(self.trainer, self._callbacks)
         spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // o.workers),
                           storage_url=self.store.url, study_name=self.study_name,
                           metric=self.space.metric, pruner=pruner, trainer=self.trainer)
-        pool = WorkerPool(spec, o.workers, self.folder)
+        pool = WorkerPool(spec, o.workers, self.folder, o.trials_per_process)
         pool.start()
         return pool
+
+    def _one_worker_process(self) -> bool:
+        """Whether a one-worker sweep runs its trials in a worker process, not here.
+
+        It does when it is longer than one process's share of trials, so that the
+        memory TensorFlow keeps per model goes when the process is replaced. A
+        stand-in trainer (tests) always runs here.
+        """
+        per_process = self.options.trials_per_process
+        return self.trainer is None and 0 < per_process < self.budget
 
     def _trainer(self) -> Any:
         return make_trainer(self.space, self.options)
@@ -196,7 +212,8 @@ class Sweep:
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
                 self.pending[id(proposal)] = (proposal, None)  # Ctrl-C from here records it
-                self.executor.submit(proposal)
+                more = self.done_count() + self.executor.running + 1 < self.budget
+                self.executor.submit(proposal, more=more)
             if not self.executor.running:
                 if waiting:
                     events.message("the backend has no more proposals: search complete")

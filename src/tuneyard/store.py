@@ -272,7 +272,9 @@ class Store:
 
 def result_attrs(backend: str, proposal: Proposal, result: TrialResult) -> dict:
     """The user attributes stored with a trial."""
+    worker = {"worker": result.worker} if result.worker else {}
     return {
+        **worker,
         "backend": backend,
         "history": result.history,
         "result": {

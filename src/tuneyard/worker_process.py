@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
             result = trainer.run(proposal, callbacks)
         except Exception as exc:  # the trainer catches training errors; this is the rest
             result = failed(f"{type(exc).__name__}: {exc}"[:500])
+        result.worker = f"{socket.gethostname()}:{os.getpid()}"
         conn.send(("result", result))
 
 
