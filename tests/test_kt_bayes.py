@@ -38,3 +38,21 @@ def test_bayes_runs_past_its_random_start(tmp_path):
     assert len(frame) == 3 and set(frame["status"]) == {"COMPLETE"}
     space = load_space(str(path))
     assert all(space.check_values(p.params) == [] for p in trainer.calls)
+
+
+def test_the_random_start_is_at_most_a_third_of_a_small_budget(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    space = load_space(str(path))
+
+    def initial(budget, **options):
+        backend = BayesBackend(space, seed=0, budget=budget, workdir=tmp_path / f"w{budget}",
+                               options=options)
+        backend.resume([])
+        return backend.oracle.num_initial_points
+
+    per_param = 3 * len(space.params)
+    assert initial(15) == 5  # Keras Tuner's own default would leave no trial to the GP
+    assert initial(300) == per_param
+    assert initial(3) == 2
+    assert initial(15, initial_points=7) == 7

@@ -143,5 +143,13 @@ class BayesBackend(KerasTunerBackend):
     oracle_kind = "bayes"
 
     def oracle_options(self) -> dict:
-        initial = self.options.get("initial_points")
-        return {"num_initial_points": int(initial)} if initial else {}
+        return {"num_initial_points": self.initial_points()}
+
+    def initial_points(self) -> int:
+        """Random points before the Gaussian process: as given, else Keras Tuner's 3 per
+        hyperparameter, but never more than a third of the budget (at 15 trials its own
+        default, 18 for six hyperparameters, would make this a random search)."""
+        given = self.options.get("initial_points")
+        if given:
+            return int(given)
+        return max(2, min(3 * len(self.space.params), self.budget // 3))
