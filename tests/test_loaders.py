@@ -223,3 +223,17 @@ def test_sine_subset_and_window():
     np.testing.assert_allclose(ds.x_train[0, :, 0], series[:10], rtol=1e-6)
     with pytest.raises(DataError, match="use at most 980"):
         get_workload("sine_lstm").load(subset=981)
+
+
+def test_the_best_linear_filter_shows_what_a_window_allows():
+    # The clean wave is a linear recurrence, so a long window averages the noise away
+    # and a short one cannot: the bound falls toward the floor as the window grows.
+    sine = get_workload("sine_lstm")
+    gaps = {}
+    for window in (5, 20, 100):
+        ds = sine.load(seed=3, window=window, validation_split=0.2)
+        floor, bound = ds.info["noise_floor_val"], ds.info["linear_bound_val"]
+        assert bound > floor * 0.9  # no predictor beats the noise by much on ~200 points
+        gaps[window] = bound / floor - 1
+    assert gaps[5] > gaps[20] > gaps[100]
+    assert 0.05 < gaps[20] < 0.3

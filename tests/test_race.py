@@ -58,6 +58,10 @@ def test_every_backend_spends_the_budget_and_the_report_is_written(spaces):
     made = write_report(race)
     assert [r["backend"] for r in made.rows] == ["grid", "random", "hyperband", "bayes", "tpe",
                                                  COURSE]
+    # The trials ran here, not in the sine data: the floors are the seeds' own splits'.
+    assert sorted(made.floors) == [0, 1] and all(0.005 < f < 0.02 for f in made.floors.values())
+    filters = [line for line in made.verdicts if "best linear filter" in line]
+    assert len(filters) == 2 and "above the floor" in filters[0]
     for row in made.rows:
         assert row["seeds"] == 2 and row["best_mean"] is not None and row["best_sd"] >= 0
     with open(made.csv) as handle:

@@ -64,6 +64,7 @@ class StudyRun:
     trials: list[dict]  # in run order: epochs, value, status
     wall_s: float
     floor: float | None = None
+    bound: float | None = None  # sine: the best linear filter's validation MSE
 
 
 @dataclass
@@ -82,6 +83,10 @@ class Race:
     def floors(self) -> dict[int, float]:
         """The noise floor of each seed's validation split (sine only)."""
         return {r.seed: r.floor for r in self.runs if r.floor is not None}
+
+    def bounds(self) -> dict[int, float]:
+        """What the best linear filter on the window scores on each seed's split (sine only)."""
+        return {r.seed: r.bound for r in self.runs if r.bound is not None}
 
 
 def parse_entries(text: str) -> tuple[str, ...]:
@@ -192,10 +197,8 @@ def _run_study(race: Race, entry: str, seed: int, events: Events,
     sweep.run(events)
     walls[sweep.study_name] = walls.get(sweep.study_name, 0.0) + time.perf_counter() - started
     trials = _trial_records(sweep.rows)
-    info = getattr(getattr(sweep.trainer, "dataset", None), "info", {}) or {}
-    floor = info.get("noise_floor_val")
-    return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name],
-                    float(floor) if floor is not None else None)
+    floor, bound = _sine_references(race, seed)
+    return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name], floor, bound)
 
 
 def _trial_records(rows: list[dict]) -> list[dict]:
@@ -214,17 +217,25 @@ def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | No
         return None
     store.load()
     rows = [trial_row(t) for t in store.trials()]
-    floor = None
-    if race.space.workload == "sine_lstm":
-        from tuneyard.runner import _load_extras
-        from tuneyard.workloads import get_workload
-
-        data = get_workload("sine_lstm").load(
-            subset=race.options.subset, seed=seed, **_load_extras(race.space),
-            validation_split=race.space.training.validation_split)
-        floor = data.info["noise_floor_val"]
     wall = walls.get(name) or sum(float(r["seconds"] or 0) for r in rows)
-    return StudyRun(entry, seed, name, _trial_records(rows), wall, floor)
+    return StudyRun(entry, seed, name, _trial_records(rows), wall, *_sine_references(race, seed))
+
+
+def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None]:
+    """(noise floor, best linear filter) of the seed's validation split; None off sine.
+
+    The trials may run in worker processes, so the split is regenerated here (it is
+    seeded and takes milliseconds).
+    """
+    if race.space.workload != "sine_lstm":
+        return None, None
+    from tuneyard.runner import _load_extras
+    from tuneyard.workloads import get_workload
+
+    data = get_workload("sine_lstm").load(
+        subset=race.options.subset, seed=seed, **_load_extras(race.space),
+        validation_split=race.space.training.validation_split)
+    return data.info["noise_floor_val"], data.info["linear_bound_val"]
 
 
 def _load_walls(folder: Path) -> dict:
@@ -264,5 +275,5 @@ def write_report(race: Race) -> RaceReport:
              f"{race.options.repeats} seeds")
     png = anytime_plot(race.runs, entries, space.maximize, space.metric,
                        race.folder / "anytime.png", title, floors, COURSE)
-    lines = verdicts(rows, race.runs, floors, space.maximize, space.metric, COURSE)
+    lines = verdicts(rows, race.runs, floors, space.maximize, space.metric, COURSE, race.bounds())
     return RaceReport(rows, lines, floors, csv_path, png)

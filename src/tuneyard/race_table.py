@@ -118,8 +118,12 @@ def write_table(rows: list[dict], path: Path) -> None:
 
 
 def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: bool,
-             metric: str, course: str = "course") -> list[str]:
-    """The issue's two targets, in words, with the figures behind them."""
+             metric: str, course: str = "course", bounds: dict[int, float] | None = None) -> list[str]:
+    """The issue's two targets, in words, with the figures behind them.
+
+    `bounds` (sine): the best linear filter's score on each seed's split, which
+    shows how close to the floor the model's input window lets any model come.
+    """
     lines = []
     others = [r for r in rows if r["backend"] != course and r["best_mean"] is not None]
     ref = next((r for r in rows if r["backend"] == course), None)
@@ -143,4 +147,9 @@ def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: b
         lines.append(f"target 2, seed {seed}: noise floor {floor:.5f}, best {metric} "
                      f"{best:.5f} ({gap:+.1%} above the floor): "
                      f"{'MET' if gap <= 0.03 else 'NOT MET'} (within 3%)")
+        bound = (bounds or {}).get(seed)
+        if bound is not None:
+            lines.append(f"  the best linear filter on the same window scores {bound:.5f} "
+                         f"({bound / floor - 1:+.1%} above the floor); best is "
+                         f"{best / bound - 1:+.1%} from it")
     return lines
