@@ -1,0 +1,69 @@
+"""TensorFlow's start-up lines kept off the user's terminal.
+
+On CPUs with AVX512_VNNI TensorFlow turns oneDNN on and says so on stderr while it
+is imported, through absl before its logging is set up, so TF_CPP_MIN_LOG_LEVEL
+does not hide it. Bad input must get one line, so the import of `tensorflow` runs
+with file descriptor 2 pointed at /dev/null, wherever it happens (the CLI, worker
+processes, Keras Tuner). `--verbose` (TF_CPP_MIN_LOG_LEVEL=0) shows everything.
+An import that fails still raises its exception as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.abc
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+QUIET_MODULE = "tensorflow"
+
+
+@contextlib.contextmanager
+def stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 (C libraries' stderr included) at /dev/null for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader: Any):
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+            self.loader.exec_module(module)
+            return
+        with stderr_silenced():
+            self.loader.exec_module(module)
+
+
+class _QuietFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != QUIET_MODULE:
+            return None
+        sys.meta_path.remove(self)  # once: the real finders locate the module
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Silence the next first import of tensorflow in this process (no-op if imported)."""
+    if QUIET_MODULE in sys.modules or any(isinstance(f, _QuietFinder) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _QuietFinder())
