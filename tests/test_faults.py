@@ -30,7 +30,7 @@ def rows(csv_path):
     return list(csv.DictReader(csv_path.open())) if csv_path.exists() else []
 
 
-def wait_for(condition, process, timeout=240):
+def wait_for(condition, process, timeout=240, interval=0.2):
     deadline = time.monotonic() + timeout
     while not condition():
         if process.poll() is not None:
@@ -38,7 +38,7 @@ def wait_for(condition, process, timeout=240):
         if time.monotonic() > deadline:
             process.kill()
             raise AssertionError("timed out")
-        time.sleep(0.2)
+        time.sleep(interval)
 
 
 def stored(results, study):
@@ -54,11 +54,12 @@ def interrupted(trial):
 def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
         results_in_tmp, tmp_path, workers):
     study = f"sine-ctrl-c-{workers}"
-    command = [*SWEEP, "--workers", workers, "--study", study]
+    # Five trials of about a second: right after the first is written, at least one
+    # other is running, however fast the machine.
+    command = [*SWEEP, "--trials", 5, "--workers", workers, "--study", study]
     csv_path = results_in_tmp / study / "leaderboard.csv"
     process = start(*command, cwd=tmp_path)
-    wait_for(lambda: len(rows(csv_path)) >= 1, process)
-    time.sleep(1.5)  # the next trial is training (one takes several seconds)
+    wait_for(lambda: len(rows(csv_path)) >= 1, process, interval=0.02)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
@@ -74,12 +75,12 @@ def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
     resumed = subprocess.run([*TUNE, *map(str, command)], cwd=tmp_path, capture_output=True,
                              text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming study {study}: {len(completed)} of 3 trials done" in resumed.stdout
+    assert f"resuming study {study}: {len(completed)} of 5 trials done" in resumed.stdout
     after = stored(results_in_tmp, study)
     done = [t for t in after if t.state.name == "COMPLETE"]
-    assert len(done) == 3 and all(not interrupted(t) for t in done)
+    assert len(done) == 5 and all(not interrupted(t) for t in done)
     assert {t.number: t.value for t in done if t.number in completed} == completed
-    assert len(after) == 3 + sum(interrupted(t) for t in after)
+    assert len(after) == 5 + sum(interrupted(t) for t in after)
     assert len(rows(csv_path)) == len(after)
 
 

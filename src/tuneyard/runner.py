@@ -13,6 +13,7 @@ from typing import Any
 
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
+from tuneyard.interrupts import interrupts_deferred
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
 from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
@@ -206,29 +207,37 @@ class Sweep:
         failures, waiting = 0, False
         while True:
             while not waiting and self._room():
-                proposal = self.backend.ask()
-                self._fit_epoch_budget(proposal)
-                if proposal is None:
+                if not self._hand_out():
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
-                self.pending[id(proposal)] = (proposal, None)  # Ctrl-C from here records it
-                more = self.done_count() + self.executor.running + 1 < self.budget
-                self.executor.submit(proposal, more=more)
             if not self.executor.running:
                 if waiting:
                     events.message("the backend has no more proposals: search complete")
                 self.executor.close()
                 return
             proposal, result = self.executor.next_result()
-            self.pending[id(proposal)] = (proposal, result)  # a Ctrl-C now must not lose it
             waiting = False
-            row = self._record(proposal, result)
-            self.backend.tell(proposal, result)
+            with interrupts_deferred():  # the store, the CSV and the backend agree
+                self.pending[id(proposal)] = (proposal, result)
+                row = self._record(proposal, result)
+                self.backend.tell(proposal, result)
+                events.trial_done(row, self.done_count(), self.budget, self.best())
             failures = failures + 1 if result.status == FAIL else 0
-            events.trial_done(row, self.done_count(), self.budget, self.best())
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
                                    f"last error: {result.error}")
+
+    def _hand_out(self) -> bool:
+        """Ask the backend for a trial and start it; False when it has none now."""
+        with interrupts_deferred():  # an asked trial is in `pending` before Ctrl-C lands
+            proposal = self.backend.ask()
+            self._fit_epoch_budget(proposal)
+            if proposal is None:
+                return False
+            self.pending[id(proposal)] = (proposal, None)
+            more = self.done_count() + self.executor.running + 1 < self.budget
+            self.executor.submit(proposal, more=more)
+        return True
 
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight.
@@ -243,9 +252,10 @@ class Sweep:
         why = "by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"({exc})"
         seconds = {id(proposal): spent for proposal, spent in executor.abandon()}
         # Every proposal not yet recorded: asked, handed out, or finished but not yet written.
-        for key, (proposal, result) in list(self.pending.items()):
-            self._record(proposal, result or TrialResult(
-                status=FAIL, seconds=seconds.get(key, 0.0), error=f"{INTERRUPTED} {why}"[:500]))
+        with interrupts_deferred():  # a second Ctrl-C must not cut this short
+            for key, (proposal, result) in list(self.pending.items()):
+                self._record(proposal, result or TrialResult(
+                    status=FAIL, seconds=seconds.get(key, 0.0), error=f"{INTERRUPTED} {why}"[:500]))
         executor.close()
 
     def epochs_spent(self) -> int:
