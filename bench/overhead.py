@@ -4,9 +4,10 @@ Runs the same 10 proposals x 3 epochs on MNIST-shaped data of 5,000 samples twic
 once through tuneyard (runner, store, leaderboard CSV after every trial) and once
 as a bare loop of build + fit (validation data in fit, as a hand-written script
 does). Prints total seconds of each, their ratio and milliseconds of overhead per
-trial. Rounds alternate so machine noise hits both sides alike.
+trial. Rounds alternate, and so does which side goes first, so machine noise and the
+process's slow growth (TensorFlow keeps every model's graphs) hit both sides alike.
 
-    .venv/bin/python bench/overhead.py [--data-dir ../shared/data] [--rounds 2]
+    .venv/bin/python bench/overhead.py [--data-dir ../shared/data] [--rounds 4] [--kt-rounds 2]
 
 Without a data dir holding mnist.npz it writes a synthetic MNIST-shaped file.
 """
@@ -88,7 +89,9 @@ def run_bare(folder: str, space) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--kt-rounds", type=int, default=2,
+                        help="rounds of the Keras Tuner comparison (a hyperband round is minutes)")
     parser.add_argument("--grid-only", action="store_true",
                         help="skip the Keras Tuner comparison (random, hyperband)")
     args = parser.parse_args()
@@ -103,8 +106,14 @@ def main() -> None:
     run_tune(folder, results, "warm-up")
     bare, tune = [], []
     for round_ in range(args.rounds):
-        bare.append(run_bare(folder, space))
-        tune.append(run_tune(folder, results, f"r{round_}"))
+        # The order flips every round: TensorFlow keeps every model's graphs, so a
+        # process slows a little with each run, and the later side would pay for it.
+        if round_ % 2:
+            tune.append(run_tune(folder, results, f"r{round_}"))
+            bare.append(run_bare(folder, space))
+        else:
+            bare.append(run_bare(folder, space))
+            tune.append(run_tune(folder, results, f"r{round_}"))
         print(f"round {round_ + 1}: bare {bare[-1]:.2f} s, tune {tune[-1]:.2f} s", flush=True)
     b, t = statistics.median(bare), statistics.median(tune)
     print(f"\n{TRIALS} trials x {EPOCHS} epochs, mnist_mlp on {SAMPLES} samples "
@@ -121,7 +130,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import kt_overhead
 
-    kt_overhead.main(folder, space, args.rounds)
+    kt_overhead.main(folder, space, args.kt_rounds)
 
 
 if __name__ == "__main__":
