@@ -126,3 +126,13 @@ def test_bad_input_is_one_line_and_exit_code_2(args, expected):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+
+
+def test_bayes_gets_the_random_start_its_epochs_pay_for(spaces):
+    from tuneyard.race import Race, sweep_options
+    from tuneyard.space_file import load_space
+
+    race = Race(load_space(spaces[0]), options(spaces))
+    # 30 epochs buy ten 3-epoch trials: a third of them random, then the Gaussian process.
+    assert sweep_options(race, "bayes", 0).backend_options == {"initial_points": 3}
+    assert sweep_options(race, "tpe", 0).backend_options == {}

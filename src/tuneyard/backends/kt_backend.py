@@ -146,10 +146,15 @@ class BayesBackend(KerasTunerBackend):
         return {"num_initial_points": self.initial_points()}
 
     def initial_points(self) -> int:
-        """Random points before the Gaussian process: as given, else Keras Tuner's 3 per
-        hyperparameter, but never more than a third of the budget (at 15 trials its own
-        default, 18 for six hyperparameters, would make this a random search)."""
+        """Random points before the Gaussian process: as given, else `initial_points_for`."""
         given = self.options.get("initial_points")
-        if given:
-            return int(given)
-        return max(2, min(3 * len(self.space.params), self.budget // 3))
+        return int(given) if given else initial_points_for(self.space, self.budget)
+
+
+def initial_points_for(space: Space, trials: int) -> int:
+    """Keras Tuner's 3 random points per hyperparameter, but at most a third of `trials`.
+
+    At 15 trials its own default (18 for six hyperparameters) would make bayes a random
+    search: the Gaussian process would never propose a point.
+    """
+    return max(2, min(3 * len(space.params), trials // 3))
