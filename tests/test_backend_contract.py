@@ -145,3 +145,11 @@ def test_fresh_starts_over(space_path):
     sweep(space_path, "tpe", trials=3)
     runner, frame = sweep(space_path, "tpe", trials=2, fresh=True)
     assert len(frame) == 2
+
+
+def test_tpe_starts_modelling_after_a_third_of_a_small_budget():
+    from tuneyard.backends.tpe import startup_trials_for
+
+    assert startup_trials_for(None) == 10 == startup_trials_for(300)  # Optuna's default
+    assert startup_trials_for(20) == 6
+    assert startup_trials_for(3) == 2

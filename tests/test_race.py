@@ -128,11 +128,20 @@ def test_bad_input_is_one_line_and_exit_code_2(args, expected):
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
 
 
-def test_bayes_gets_the_random_start_its_epochs_pay_for(spaces):
+def test_bayes_and_tpe_get_the_random_start_their_epochs_pay_for(spaces):
+    from tuneyard.backends.kt_backend import BayesBackend
     from tuneyard.race import Race, sweep_options
     from tuneyard.space_file import load_space
 
     race = Race(load_space(spaces[0]), options(spaces))
-    # 30 epochs buy ten 3-epoch trials: a third of them random, then the Gaussian process.
-    assert sweep_options(race, "bayes", 0).backend_options == {"initial_points": 3}
-    assert sweep_options(race, "tpe", 0).backend_options == {}
+    # 30 epochs buy ten 3-epoch trials (the trial cap is 30): a third of them random.
+    for entry in ("bayes", "tpe"):
+        opts = sweep_options(race, entry, 0)
+        assert opts.backend_options == {"expected_trials": 10} and opts.trials == 30
+        sweep = Sweep(opts, trainer=CheapTrainer())
+        assert sweep.expected_trials() == 10
+    assert sweep.backend_cls.make_sampler(sweep.space, 0, trials=10)._n_startup_trials == 3
+    bayes = BayesBackend(race.space, seed=0, budget=30, workdir=race.folder / "w",
+                         options={"expected_trials": 10})
+    assert bayes.initial_points() == 3
+    assert sweep_options(race, "grid", 0).backend_options == {}

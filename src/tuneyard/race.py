@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.backends import BACKEND_NAMES
-from tuneyard.backends.kt_backend import initial_points_for
 from tuneyard.errors import TuneyardError
 from tuneyard.runner import Events, Sweep, SweepOptions, counts_toward_budget
 from tuneyard.space import Space
@@ -165,9 +164,9 @@ def sweep_options(race: Race, entry: str, seed: int) -> SweepOptions:
     # Every trial trains at least one epoch per execution: this many trials always suffice.
     trials = max(1, o.budget_epochs // space.training.executions_per_trial)
     backend_options = {}
-    if entry == "bayes":  # its random start sized to the trials the epochs buy, not the cap
+    if entry in ("bayes", "tpe"):  # random starts sized to the trials the epochs buy
         full = space.training.epochs * space.training.executions_per_trial
-        backend_options["initial_points"] = initial_points_for(space, o.budget_epochs // full)
+        backend_options["expected_trials"] = max(1, o.budget_epochs // full)
     return SweepOptions(space=o.space, backend=entry, trials=trials,
                         backend_options=backend_options, **common)
 

@@ -140,7 +140,8 @@ class Sweep:
         self.store.check_config(self.config())
         pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
         self.executor = self._executor(pruner if o.prune != "none" else None)
-        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1)
+        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1,
+                                                trials=self.expected_trials())
         self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -182,6 +183,11 @@ class Sweep:
 
     def _trainer(self) -> Any:
         return make_trainer(self.space, self.options)
+
+    def expected_trials(self) -> int:
+        """Trials the budget is expected to hold: `tune race` says so when epochs are the
+        budget (its trial count is only a cap); otherwise the trial budget."""
+        return int(self.options.backend_options.get("expected_trials") or self.budget)
 
     def done_count(self) -> int:
         """Trials of the study that spend the budget."""

@@ -148,7 +148,8 @@ class BayesBackend(KerasTunerBackend):
     def initial_points(self) -> int:
         """Random points before the Gaussian process: as given, else `initial_points_for`."""
         given = self.options.get("initial_points")
-        return int(given) if given else initial_points_for(self.space, self.budget)
+        expected = self.options.get("expected_trials") or self.budget
+        return int(given) if given else initial_points_for(self.space, int(expected))
 
 
 def initial_points_for(space: Space, trials: int) -> int:
