@@ -226,13 +226,15 @@ def test_sine_subset_and_window():
 
 
 def test_the_best_linear_filter_shows_what_a_window_allows():
+    from tuneyard.workloads.sine import linear_bound
+
     # The clean wave is a linear recurrence, so a long window averages the noise away
     # and a short one cannot: the bound falls toward the floor as the window grows.
     sine = get_workload("sine_lstm")
     gaps = {}
     for window in (5, 20, 100):
         ds = sine.load(seed=3, window=window, validation_split=0.2)
-        floor, bound = ds.info["noise_floor_val"], ds.info["linear_bound_val"]
+        floor, bound = ds.info["noise_floor_val"], linear_bound(window, ds.x_val, ds.y_val)
         assert bound > floor * 0.9  # no predictor beats the noise by much on ~200 points
         gaps[window] = bound / floor - 1
     assert gaps[5] > gaps[20] > gaps[100]

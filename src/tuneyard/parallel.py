@@ -188,8 +188,15 @@ class WorkerPool:
         except OSError:
             pass  # already gone
         self.retired.append(old)
-        self.workers[index] = self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
+        self.workers[index] = self._fresh(index)
         self.retired = [w for w in self.retired if w.process.is_alive()]  # reaps the exited
+
+    def _fresh(self, index: int) -> _Worker:
+        """The process for slot `index`: its successor if one was started, else a new one."""
+        return self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
+
+    def _every_process(self) -> list[_Worker]:
+        return [*self.workers, *self.successors.values(), *self.retired]
 
     def _replace(self, index: int) -> tuple[Proposal, TrialResult] | None:
         dead = self.workers[index]
@@ -198,7 +205,7 @@ class WorkerPool:
         if self.restarts > MAX_RESTARTS:
             raise TuneyardError(f"worker processes died {self.restarts} times; last: "
                                 f"{dead.error or _death(dead.process.exitcode)}")
-        self.workers[index] = self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
+        self.workers[index] = self._fresh(index)
         self._write_pids()
         if dead.task is None:
             return None
@@ -209,7 +216,7 @@ class WorkerPool:
     def abandon(self) -> list[tuple[Proposal, float]]:
         """Stop every worker now; the trials they were running, with the seconds they ran."""
         tasks = [(w.task[0], time.perf_counter() - w.task[1]) for w in self.workers if w.task]
-        everyone = [*self.workers, *self.successors.values(), *self.retired]
+        everyone = self._every_process()
         for worker in everyone:
             worker.task = None
             if worker.process.is_alive():
@@ -221,7 +228,7 @@ class WorkerPool:
 
     def close(self) -> None:
         """Let idle workers finish, stop the rest, forget the pid file."""
-        idle = [*self.workers, *self.successors.values(), *self.retired]
+        idle = self._every_process()
         for worker in idle:
             try:
                 worker.conn.send(None)

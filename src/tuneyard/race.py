@@ -236,11 +236,13 @@ def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None]
         return None, None
     from tuneyard.runner import _load_extras
     from tuneyard.workloads import get_workload
+    from tuneyard.workloads.sine import linear_bound
 
     data = get_workload("sine_lstm").load(
         subset=race.options.subset, seed=seed, **_load_extras(race.space),
         validation_split=race.space.training.validation_split)
-    return data.info["noise_floor_val"], data.info["linear_bound_val"]
+    bound = linear_bound(data.info["window"], data.x_val, data.y_val)
+    return data.info["noise_floor_val"], bound
 
 
 def _load_walls(folder: Path) -> dict:

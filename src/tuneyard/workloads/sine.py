@@ -105,7 +105,6 @@ class SineLstm(Workload):
                 # The MSE of predicting the clean wave exactly: no model can do better.
                 "noise_floor_val": float(np.mean((y[split_at:] - clean_val) ** 2)),
                 "noise_floor_test": float(np.mean((y_test - clean_test) ** 2)),
-                "linear_bound_val": linear_bound(window, x[split_at:], y[split_at:]),
             },
         )
 
