@@ -26,3 +26,20 @@ def test_without_a_signal_nothing_is_raised_and_the_handler_is_restored():
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(1000):
             pass
+
+
+def test_a_swallowed_interrupt_is_raised_again_at_the_next_check():
+    from tuneyard.interrupts import interrupts_watched, raise_if_interrupted
+
+    class Finalized:
+        def __del__(self):  # Python prints and drops an exception raised here
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+
+    with interrupts_watched():
+        Finalized()  # the KeyboardInterrupt is raised inside __del__ and swallowed
+        with pytest.raises(KeyboardInterrupt):
+            raise_if_interrupted()
+    raise_if_interrupted()  # outside the block nothing is remembered
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -5,6 +5,10 @@ or between writing a trial and rewriting the CSV, would leave a RUNNING trial no
 records, or a CSV behind the store. These steps take milliseconds (a Gaussian-process
 proposal, seconds), so Ctrl-C waits for them and is raised right after; training and
 waiting for workers stay interruptible at once.
+
+An interrupt is also remembered: Python swallows a KeyboardInterrupt raised inside a
+finalizer (a weakref callback during training, say), so `interrupts_watched` notes
+every SIGINT and `raise_if_interrupted` raises it again at the next check.
 """
 
 from __future__ import annotations
@@ -14,14 +18,48 @@ import signal
 import threading
 from collections.abc import Iterator
 
+_requested = threading.Event()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    _requested.set()
+    raise KeyboardInterrupt
+
+
+def _can_handle() -> bool:
+    # Only the main thread gets signals; an ignored SIGINT (worker processes) stays ignored.
+    return (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interrupts_watched() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt as usual and is remembered for the block."""
+    if not _can_handle():
+        yield
+        return
+    _requested.clear()
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _requested.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if a SIGINT came in the watched block (one may be swallowed)."""
+    if _requested.is_set():
+        raise KeyboardInterrupt
+
 
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Run the block to its end even if SIGINT arrives; then raise KeyboardInterrupt."""
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
-        yield  # only the main thread gets signals; an ignored SIGINT stays ignored
+    if not _can_handle():
+        yield
         return
+    previous = signal.getsignal(signal.SIGINT)
     received: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
@@ -29,4 +67,5 @@ def interrupts_deferred() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
     if received:
+        _requested.set()
         raise KeyboardInterrupt

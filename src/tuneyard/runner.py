@@ -13,7 +13,7 @@ from typing import Any
 
 from tuneyard.backends import get_backend
 from tuneyard.errors import TuneyardError
-from tuneyard.interrupts import interrupts_deferred
+from tuneyard.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
 from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
 from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
@@ -199,8 +199,9 @@ class Sweep:
         if self.shared:
             return run_shared(self, events)
         try:
-            self.open(events)
-            self._loop(events)
+            with interrupts_watched():
+                self.open(events)
+                self._loop(events)
         except BaseException as exc:
             self._abandon(exc)
             raise
@@ -212,6 +213,7 @@ class Sweep:
         """Keep up to N trials in flight; record and tell each result as it comes."""
         failures, waiting = 0, False
         while True:
+            raise_if_interrupted()  # a Ctrl-C Python swallowed during the last trial
             while not waiting and self._room():
                 if not self._hand_out():
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight

@@ -84,7 +84,8 @@ def _created_once(open_rdb: Any) -> Any:
     tables, and all but one fail once."""
     import time
 
-    race_signs = ("duplicate key", "already exists", "UNIQUE constraint failed")
+    race_signs = ("duplicate key", "already exists", "UNIQUE constraint failed",
+                  "database is locked")
     for attempt in range(4):
         try:
             return open_rdb()
@@ -134,13 +135,26 @@ def _prepare_sqlite(url: str) -> None:
     and a commit costs an append instead of rewriting journal pages: several
     times cheaper per trial. A crash of the process loses nothing committed.
     """
+    import contextlib
     import sqlite3
+    import time
 
     path = url.removeprefix("sqlite:///")
     if path in ("", ":memory:"):
         return
-    with sqlite3.connect(path, timeout=60) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
+    # Changing the journal mode fails at once ("database is locked") while another
+    # process is opening the same new file, without waiting on the busy timeout.
+    for attempt in range(40):
+        with contextlib.closing(sqlite3.connect(path, timeout=60)) as connection:
+            try:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    return
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 39:
+                    raise
+        time.sleep(0.25)
 
 
 @functools.cache

@@ -70,7 +70,7 @@ class Trainer:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(proposal.warm_start)
         data = self.dataset
-        callbacks = [_StopOnNonFinite(), *self._early_stopping(), *extra]
+        callbacks = [_StopOnNonFinite(), _InterruptCheck(), *self._early_stopping(), *extra]
         fitted = model.fit(
             data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
             epochs=proposal.epochs, initial_epoch=proposal.initial_epoch,
@@ -162,3 +162,22 @@ def _stop_on_non_finite_class() -> type:
 
 def _StopOnNonFinite():  # noqa: N802 - reads like the class it makes
     return _stop_on_non_finite_class()()
+
+
+@functools.cache
+def _interrupt_check_class() -> type:
+    import keras
+
+    from tuneyard.interrupts import raise_if_interrupted
+
+    class InterruptCheck(keras.callbacks.Callback):
+        """Raises a Ctrl-C that Python swallowed inside a finalizer during a batch."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            raise_if_interrupted()
+
+    return InterruptCheck
+
+
+def _InterruptCheck():  # noqa: N802 - reads like the class it makes
+    return _interrupt_check_class()()
