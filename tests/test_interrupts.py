@@ -28,8 +28,13 @@ def test_without_a_signal_nothing_is_raised_and_the_handler_is_restored():
             pass
 
 
-def test_a_swallowed_interrupt_is_raised_again_at_the_next_check():
+def test_a_swallowed_interrupt_is_raised_again_at_the_next_check(capsys, monkeypatch):
+    import sys
+
     from tuneyard.interrupts import interrupts_watched, raise_if_interrupted
+
+    # Python's own hook prints "Exception ignored in ..." to stderr (pytest's would warn).
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
 
     class Finalized:
         def __del__(self):  # Python prints and drops an exception raised here
@@ -42,4 +47,5 @@ def test_a_swallowed_interrupt_is_raised_again_at_the_next_check():
         with pytest.raises(KeyboardInterrupt):
             raise_if_interrupted()
     raise_if_interrupted()  # outside the block nothing is remembered
+    assert "KeyboardInterrupt" not in capsys.readouterr().err  # no "Exception ignored" text
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

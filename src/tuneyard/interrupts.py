@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 _requested = threading.Event()
 
@@ -40,10 +42,20 @@ def interrupts_watched() -> Iterator[None]:
         return
     _requested.clear()
     previous = signal.signal(signal.SIGINT, _interrupt)
+    previous_hook = sys.unraisablehook
+
+    def quiet_about_interrupts(unraisable: Any) -> None:
+        # Python would print the swallowed KeyboardInterrupt as a traceback; it is
+        # raised again at the next check, so it is not worth a word here.
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_about_interrupts
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
         _requested.clear()
 
 
