@@ -93,12 +93,24 @@ def run(
     finally:
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
+    exit_if_all_failed(sweep)
     console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
     if report:
         from tuneyard.report import build_report
 
         made = build_report(sweep.study_name, storage)
         console.print(f"report: {made.index}", markup=False, highlight=False)
+
+
+def exit_if_all_failed(sweep) -> None:
+    """A study whose every trial failed is not a result: say why, exit 1."""
+    from tuneyard.display import errors
+
+    summary = sweep.ledger.all_failed() if sweep.ledger else None
+    if summary:
+        errors.print(f"error: {summary}; full table: {sweep.csv_path}", markup=False,
+                     highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
@@ -182,10 +194,16 @@ def studies(storage: Storage = None):
     """List the studies in the store with their best value and trial counts."""
     from tuneyard.display import console, frame_table
     from tuneyard.reading import studies_frame
+    from tuneyard.store import NoStore, default_storage
 
-    frame = studies_frame(storage)
+    try:
+        frame = studies_frame(storage)
+    except NoStore as exc:
+        console.print(str(exc), markup=False, highlight=False)
+        return
     if frame.empty:
-        console.print("no studies yet: start one with `tune run --space NAME`")
+        console.print(f"no studies in {storage or default_storage()} yet: start one with "
+                      "`tune run --space NAME`", markup=False, highlight=False)
         return
     console.print(frame_table(frame, title="studies"))
 

@@ -57,7 +57,7 @@ def diagnose(
     from tuneyard.report_diagnosis import diagnose_rows, format_numbers
     from tuneyard.store import Store
 
-    store = Store(storage, study)
+    store = Store(storage, study, readonly=True)
     store.load()
     trials = store.trials()
     if trial is not None:

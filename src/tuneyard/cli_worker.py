@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli import app, user_errors
+from tuneyard.cli import app, exit_if_all_failed, user_errors
 
 
 @app.command()
@@ -51,4 +51,5 @@ def worker(
     finally:
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {study}", top=10))
+    exit_if_all_failed(sweep)
     console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")

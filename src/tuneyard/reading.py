@@ -24,7 +24,7 @@ def param_order(store: Store, rows: list[dict]) -> list[str]:
 
 def study_rows(study: str, storage: str | None) -> tuple[Store, list[dict]]:
     """The store opened on a study and its leaderboard rows."""
-    store = Store(storage, study)
+    store = Store(storage, study, readonly=True)
     store.load()
     return store, [trial_row(t) for t in store.trials()]
 
@@ -43,7 +43,7 @@ def studies_frame(storage_url: str | None) -> Any:
     import optuna
     import pandas as pd
 
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, readonly=True)
     records = []
     for name in study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage)

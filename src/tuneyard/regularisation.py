@@ -109,7 +109,7 @@ def _study_best(study: str, storage: str | None) -> tuple[dict, dict]:
     from tuneyard.evaluate import best_trial
     from tuneyard.store import Store
 
-    store = Store(storage, study)
+    store = Store(storage, study, readonly=True)
     store.load()
     return dict(best_trial(store).params), store.config
 

@@ -38,7 +38,7 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
     """Write results/<study>/report/ (figures + index.html); returns what was written."""
     if top < 1:
         raise TuneyardError(f"--top must be at least 1, got {top}")
-    store = Store(storage, study)
+    store = Store(storage, study, readonly=not evaluate)  # --evaluate stores its scores
     store.load()
     trials = store.trials()
     if not any(t.state.name == "COMPLETE" for t in trials):

@@ -12,18 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuneyard.backends import get_backend
-from tuneyard.errors import TuneyardError
+from tuneyard.errors import StoreError, TuneyardError
+from tuneyard.heartbeat import SURPLUS
 from tuneyard.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
-from tuneyard.leaderboard import best_value, ranked, to_frame, trial_row, write_records
+from tuneyard.leaderboard import ranked, to_frame, write_records
+from tuneyard.ledger import INTERRUPTED, Ledger, counts_toward_budget
 from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
 from tuneyard.space_file import load_space
-from tuneyard.store import Store, study_dir
+from tuneyard.storage_faults import check_writable_folder, storage_boundary
+from tuneyard.store import Store, default_storage, results_dir, study_dir
 from tuneyard.study_lock import StudyLock
 
-INTERRUPTED = "interrupted"
+__all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
 
 
 class SweepStopped(TuneyardError):
@@ -66,11 +69,6 @@ class Events:
         """A trial finished and was recorded."""
 
 
-def counts_toward_budget(row: dict) -> bool:
-    """Finished trials spend the budget; ones interrupted by the user re-run."""
-    return row["status"] != "RUNNING" and not str(row.get("error") or "").startswith(INTERRUPTED)
-
-
 class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
@@ -102,9 +100,10 @@ class Sweep:
                 f"{options.backend}; Hyperband stops trials by its own schedule")
         self.budget = options.trials or self.backend_cls.default_budget(
             self.space, options.backend_options)
-        self.study_name = options.study or f"{self.space.name}-{options.backend}-s{options.seed}"
-        self.folder = study_dir(self.study_name)
-        self.rows: list[dict] = []
+        self.study_name = (options.study if options.study is not None
+                           else f"{self.space.name}-{options.backend}-s{options.seed}")
+        self.folder = study_dir(self.study_name)  # refuses a name that is a path
+        self.ledger: Ledger | None = None
         # Proposals asked but not yet recorded (id -> (proposal, result or None)).
         self.pending: dict[int, tuple[Proposal, TrialResult | None]] = {}
         # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
@@ -134,6 +133,7 @@ class Sweep:
         empty study behind.
         """
         o = self.options
+        self._check_folders()
         if not self.backend_cls.optuna_native:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
         self.store = Store(o.storage, self.study_name)
@@ -145,11 +145,14 @@ class Sweep:
         self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.rows = [trial_row(t) for t in self.store.trials()]
-        done = [r for r in self.rows if counts_toward_budget(r)]
+        self.ledger = Ledger(self.store)
+        self.ledger.refresh()
+        self._fail_orphans(events)
+        done = [r for r in self.ledger.rows if counts_toward_budget(r)]
         if done:
             events.message(f"resuming study {self.study_name}: {len(done)} of {self.budget} "
                            "trials done")
+        self.write_csv()  # a CSV that fell behind the store is whole again before any training
         self.backend = self.backend_cls(
             self.space, seed=o.seed, budget=self.budget, workdir=self.folder,
             study=self.store.study, options={"epochs": o.epochs, **o.backend_options},
@@ -157,6 +160,20 @@ class Sweep:
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
+
+    def _check_folders(self) -> None:
+        """Before any data loads: the results and study folders must take files."""
+        check_writable_folder(results_dir(), "the results folder")
+        if self.folder.exists():
+            check_writable_folder(self.folder, "the study folder")
+
+    def _fail_orphans(self, events: Events) -> None:
+        """Record as interrupted the RUNNING trials whose runner died: they run again."""
+        for trial in self.ledger.orphans():
+            self.store.fail_orphan(trial, f"{INTERRUPTED} (the process that ran it is gone)")
+            events.message(f"trial {trial.number} was left running by a process that is gone: "
+                           "recorded as interrupted, it runs again")
+        self.ledger.refresh()
 
     def _executor(self, pruner: Any) -> Any:
         """Load the data: here, or in each worker process when trials run in workers."""
@@ -189,25 +206,44 @@ class Sweep:
         budget (its trial count is only a cap); otherwise the trial budget."""
         return int(self.options.backend_options.get("expected_trials") or self.budget)
 
+    @property
+    def rows(self) -> list[dict]:
+        """Leaderboard rows of every trial of the study, as the store had them last."""
+        return self.ledger.rows if self.ledger else []
+
     def done_count(self) -> int:
-        """Trials of the study that spend the budget."""
-        return sum(counts_toward_budget(r) for r in self.rows)
+        """Finished trials of the study that spend the budget (every runner's)."""
+        return self.ledger.done_count() if self.ledger else 0
 
     def run(self, events: Events | None = None) -> Any:
         """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
         events = events or Events()
         if self.shared:
-            return run_shared(self, events)
+            with storage_boundary(self.options.storage):
+                return run_shared(self, events)
         try:
-            with interrupts_watched():
+            # Backends write to the store too (an Optuna trial's suggestions): a storage
+            # fault anywhere in the sweep is one line, not a traceback.
+            with interrupts_watched(), storage_boundary(self.options.storage or default_storage()):
                 self.open(events)
                 self._loop(events)
+                self._finish(events)
         except BaseException as exc:
             self._abandon(exc)
             raise
         finally:
             self.lock.release()
         return self.leaderboard()
+
+    def _finish(self, events: Events) -> None:
+        """The CSV exact at exit, and a word on trials other runners still run."""
+        with interrupts_deferred():
+            self.ledger.refresh()
+            self.write_csv()
+        others = self.ledger.running_elsewhere(set())
+        if others:
+            events.message(f"{others} trials of the study are still running in other processes; "
+                           "their results join the leaderboard when they end")
 
     def _loop(self, events: Events) -> None:
         """Keep up to N trials in flight; record and tell each result as it comes."""
@@ -243,14 +279,38 @@ class Sweep:
             if proposal is None:
                 return False
             self.pending[id(proposal)] = (proposal, None)
-            more = self.done_count() + self.executor.running + 1 < self.budget
+            if proposal.trial is not None and not self._claim(proposal):
+                return False
+            more = self._claimed_count() < self.budget
             self.executor.submit(proposal, more=more)
         return True
 
+    def _claim(self, proposal: Proposal) -> bool:
+        """Whether an asked Optuna trial is within the budget that every runner shares.
+
+        Another runner may have asked at the same moment: the trials are ordered by
+        number, and one past the budget is recorded as surplus and never trained.
+        """
+        self.ledger.refresh()
+        if self.ledger.within_budget(proposal.trial.number, self.budget):
+            return True
+        proposal.trial.set_user_attr(SURPLUS, True)
+        self.store.record(self.space, self.options.backend, proposal, TrialResult(
+            status=FAIL, error="not run: other runners took the budget"))
+        self.pending.pop(id(proposal), None)
+        return False
+
+    def _claimed_count(self) -> int:
+        """Trials that spend the budget: every runner's, finished or in flight."""
+        self.ledger.refresh()
+        # Trials an Optuna backend asked for are RUNNING in the store; the others are not yet.
+        mine = 0 if self.backend_cls.optuna_native else self.executor.running
+        return len(self.ledger.claimed()) + mine
+
     def _room(self) -> bool:
-        # Never more trials than the budget, counting those in flight.
+        # Never more trials than the budget, counting those in flight anywhere.
         return (self.executor.has_room() and self._epochs_allow_a_trial()
-                and self.done_count() + self.executor.running < self.budget)
+                and self._claimed_count() < self.budget)
 
     def _abandon(self, exc: BaseException) -> None:
         """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
@@ -262,13 +322,17 @@ class Sweep:
         # Every proposal not yet recorded: asked, handed out, or finished but not yet written.
         with interrupts_deferred():  # a second Ctrl-C must not cut this short
             for key, (proposal, result) in list(self.pending.items()):
-                self._record(proposal, result or TrialResult(
-                    status=FAIL, seconds=seconds.get(key, 0.0), error=f"{INTERRUPTED} {why}"[:500]))
+                try:
+                    self._record(proposal, result or TrialResult(
+                        status=FAIL, seconds=seconds.get(key, 0.0),
+                        error=f"{INTERRUPTED} {why}"[:500]))
+                except TuneyardError:
+                    break  # the store or the CSV refuses writes: the error being raised says so
         executor.close()
 
     def epochs_spent(self) -> int:
         """Epochs trained by the trials that spend the budget (repeats included)."""
-        return sum(int(r["epochs"] or 0) for r in self.rows if counts_toward_budget(r))
+        return self.ledger.epochs_spent() if self.ledger else 0
 
     def _epochs_allow_a_trial(self) -> bool:
         # A trial trains at least one epoch per execution; stop before one cannot fit.
@@ -293,16 +357,26 @@ class Sweep:
     def _record(self, proposal: Proposal, result: TrialResult) -> dict:
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
         self.pending.pop(id(proposal), None)
-        row = trial_row(frozen)
-        self.rows.append(row)
+        self.ledger.refresh()
+        self.write_csv(saved=frozen.number)
+        return next(r for r in self.ledger.rows if r["trial"] == frozen.number)
+
+    def write_csv(self, saved: int | None = None) -> None:
+        """Rewrite the leaderboard CSV from the store's rows; a refused write is one line."""
         names = [p.name for p in self.space.params]
-        write_records(*ranked(self.rows, names, self.space.metric, self.space.maximize),
-                      self.csv_path)
-        return row
+        try:
+            write_records(*ranked(self.ledger.rows, names, self.space.metric, self.space.maximize),
+                          self.csv_path)
+        except OSError as exc:
+            kept = f"trial {saved} is saved in the store, but " if saved is not None else ""
+            raise StoreError(
+                f"{kept}the leaderboard {self.csv_path} could not be written "
+                f"({exc.strerror or exc}); fix that, then run the same command again or "
+                f"`tune leaderboard {self.study_name} --csv {self.csv_path}` to rebuild it") from None
 
     def best(self) -> float | None:
-        """Best objective so far."""
-        return best_value(self.rows, self.space.maximize)
+        """Best objective so far, among every runner's trials."""
+        return self.ledger.best(self.space.maximize) if self.ledger else None
 
     def leaderboard(self) -> Any:
         """The ranked DataFrame of every trial in the study."""

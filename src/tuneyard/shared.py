@@ -12,7 +12,6 @@ attributes. No server of our own: the database is the coordinator.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import time
 import zlib
@@ -21,8 +20,8 @@ from typing import Any
 from tuneyard.backends import SHARED_BACKENDS
 from tuneyard.errors import StoreError
 from tuneyard.heartbeat import SURPLUS, Heartbeat, Tally, fail_stale, retry_later
-from tuneyard.leaderboard import ranked, trial_row, write_records
 from tuneyard.proposal import FAIL, Proposal, TrialResult
+from tuneyard.storage_faults import storage_boundary
 from tuneyard.store import CONFIG_ATTR, Store, is_server_storage, library_versions, study_names
 
 GRID_READY = "grid_ready"
@@ -63,10 +62,7 @@ def run_shared(sweep: Any, events: Any, worker_id: int = 0) -> Any:
     store.check_config(sweep.config())
     sweep.trainer = sweep.trainer or sweep._trainer()
     if o.fresh and store.exists():
-        import optuna
-
-        optuna.delete_study(study_name=sweep.study_name, storage=store.storage)
-        shutil.rmtree(sweep.folder, ignore_errors=True)
+        store.delete()
     if _create(sweep, events, worker_id):
         events.message(f"created shared study {sweep.study_name} ({sweep.budget} trials)")
     else:
@@ -188,14 +184,19 @@ def _grid_ready(store: Store) -> bool:
 
 def work(sweep: Any, events: Any) -> Any:
     """The worker loop; returns the study's leaderboard DataFrame when the budget is done."""
+    with storage_boundary(sweep.store.url):
+        return _work(sweep, events)
+
+
+def _work(sweep: Any, events: Any) -> Any:
     from tuneyard.runner import SweepStopped
 
-    study, failures, waited = sweep.store.study, 0, False
+    study, failures, waited, o = sweep.store.study, 0, False, sweep.options
     while True:
         fail_stale(study)
         tally = Tally.of(sweep.store.trials())
         if tally.waiting or (sweep.options.backend != "grid" and len(tally.claimed) < sweep.budget):
-            result = _run_trial(sweep, _ask(study), events)
+            result = _run_trial(sweep, _ask(study, o.seed), events)
             failures = failures + 1 if result and result.status == FAIL else 0
             if failures >= sweep.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
@@ -211,12 +212,14 @@ def work(sweep: Any, events: Any) -> Any:
     return sweep.leaderboard()
 
 
-def _ask(study: Any) -> Any:
+def _ask(study: Any, seed: int) -> Any:
     import warnings
+
+    from tuneyard.backends.tpe import ask_seeded
 
     with warnings.catch_warnings():  # Optuna expects heartbeats with optimize(); ours are manual
         warnings.filterwarnings("ignore", message="Heartbeat of storage")
-        return study.ask()
+        return ask_seeded(study, seed)
 
 
 def _run_trial(sweep: Any, trial: Any, events: Any) -> TrialResult | None:
@@ -258,8 +261,9 @@ def _run_trial(sweep: Any, trial: Any, events: Any) -> TrialResult | None:
 
 def _refresh(sweep: Any) -> list[dict]:
     """Every trial of the study as rows (all workers'), and the CSV rewritten."""
-    sweep.rows = [trial_row(t) for t in sweep.store.trials() if t.state.name != "WAITING"]
-    names = [p.name for p in sweep.space.params]
-    write_records(*ranked(sweep.rows, names, sweep.space.metric, sweep.space.maximize),
-                  sweep.csv_path)
+    from tuneyard.ledger import Ledger
+
+    sweep.ledger = sweep.ledger or Ledger(sweep.store)
+    sweep.ledger.refresh()
+    sweep.write_csv()
     return sweep.rows

@@ -10,32 +10,41 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from tuneyard.errors import StoreError
 from tuneyard.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult
 from tuneyard.space import Param, Space
+from tuneyard.storage_faults import (
+    check_sqlite_file,
+    check_writable_folder,
+    lock_seconds,
+    storage_boundary,
+    storage_error,
+)
+from tuneyard.study_paths import check_study_name, remove_inside_results, results_dir, study_dir
+
+__all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
 
 CONFIG_ATTR = "tuneyard"
 
 
-def results_dir() -> Path:
-    """Where sweeps write: ./results, or $TUNEYARD_RESULTS_DIR."""
-    return Path(os.environ.get("TUNEYARD_RESULTS_DIR") or "results")
+class NoStore(StoreError):
+    """A read command found no store at all (nothing was created)."""
 
 
 def default_storage() -> str:
-    """The embedded default store: SQLite under the results folder."""
-    folder = results_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'tuneyard.db'}"
+    """The embedded default store: SQLite under the results folder (not created here)."""
+    return f"sqlite:///{results_dir() / 'tuneyard.db'}"
 
 
-def study_dir(study_name: str) -> Path:
-    """The folder of one study's files (leaderboard, backend state, reports)."""
-    return results_dir() / study_name
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL, or None for other storages and in-memory SQLite."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    return None if path in ("", ":memory:") or path.startswith("file:") else Path(path)
 
 
 def distribution(param: Param) -> Any:
@@ -50,15 +59,24 @@ def distribution(param: Param) -> Any:
     return d.FloatDistribution(param.low, param.high, log=param.log, step=param.step)
 
 
-def open_storage(url: str | None) -> Any:
-    """An Optuna storage for a URL (the default SQLite file when None)."""
+def open_storage(url: str | None, readonly: bool = False) -> Any:
+    """An Optuna storage for a URL (the default SQLite file when None).
+
+    A writer's SQLite file is checked first (a database, writable, its folder
+    writable) so a fault is one line before any training. A reader creates
+    nothing: a missing file is NoStore, and a read-only one is opened read-only.
+    """
     import optuna
 
     # Optuna logs a line per trial and per study; the CLI's progress bar is the one display.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = url or default_storage()
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None and readonly:
+        return _open_sqlite_for_reading(url, path)
+    if path is not None:
+        check_writable_folder(path.parent, "the results folder")
+        check_sqlite_file(path, writable=True)
     try:
         if url.startswith("sqlite"):
             _prepare_sqlite(url)
@@ -70,7 +88,32 @@ def open_storage(url: str | None) -> Any:
                 url, engine_kwargs=_engine_kwargs(url)))
         return optuna.storages.get_storage(url)
     except Exception as exc:  # a bad URL or an unreachable server is a user problem
-        raise StoreError(f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
+        raise storage_error(exc, url) or StoreError(
+            f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
+
+
+def _open_sqlite_for_reading(url: str, path: Path) -> Any:
+    """Open an existing SQLite store without writing to it, whatever its permissions."""
+    import optuna
+
+    if not path.exists():
+        raise NoStore(f"no studies in {path}: there is no store there yet; start one with "
+                      "`tune run --space NAME`")
+    check_sqlite_file(path, writable=False)
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    # Without write access, immutable=1: SQLite then makes no -shm file, which it would
+    # give the database's read-only mode and so lock out the next writer.
+    modes = ["", "mode=ro&immutable=1"] if writable else ["mode=ro&immutable=1"]
+    for mode in modes:
+        target = url if not mode else f"sqlite:///file:{path.resolve()}?{mode}&uri=true"
+        try:
+            storage = optuna.storages.RDBStorage(target, engine_kwargs=_engine_kwargs(url))
+            storage.get_all_studies()
+            return storage
+        except Exception as exc:
+            last = exc
+    raise storage_error(last, url) or StoreError(
+        f"cannot read storage {url}: {str(last).splitlines()[0]}") from None
 
 
 def is_server_storage(url: str | None) -> bool:
@@ -125,7 +168,7 @@ def _heartbeat_kwargs() -> dict:
 
 def _engine_kwargs(url: str) -> dict:
     # A second process on the same SQLite file waits for the lock instead of failing.
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    return {"connect_args": {"timeout": lock_seconds()}} if url.startswith("sqlite") else {}
 
 
 def _prepare_sqlite(url: str) -> None:
@@ -145,7 +188,7 @@ def _prepare_sqlite(url: str) -> None:
     # Changing the journal mode fails at once ("database is locked") while another
     # process is opening the same new file, without waiting on the busy timeout.
     for attempt in range(40):
-        with contextlib.closing(sqlite3.connect(path, timeout=60)) as connection:
+        with contextlib.closing(sqlite3.connect(path, timeout=lock_seconds())) as connection:
             try:
                 if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
                     return
@@ -174,15 +217,23 @@ def library_versions() -> dict:
 class Store:
     """One study in an Optuna storage, opened for a sweep or for reading."""
 
-    def __init__(self, storage_url: str | None, study_name: str):
+    def __init__(self, storage_url: str | None, study_name: str, readonly: bool = False):
+        self.name = check_study_name(study_name)
         self.url = storage_url or default_storage()
-        self.storage = open_storage(self.url)
-        self.name = study_name
+        try:
+            self.storage = open_storage(self.url, readonly=readonly)
+        except NoStore as exc:
+            raise NoStore(f"no study '{study_name}': {exc}") from None
         self.study: Any = None
+
+    def guard(self) -> Any:
+        """A block whose storage faults become one-line StoreErrors naming this store."""
+        return storage_boundary(self.url)
 
     def exists(self) -> bool:
         """Whether the study is already in the storage."""
-        return self.name in study_names(self.storage)
+        with self.guard():
+            return self.name in study_names(self.storage)
 
     def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool,
                        pruner: Any = None) -> Any:
@@ -192,15 +243,23 @@ class Store:
         if self.exists():
             self.check_config(config)
             if fresh:
-                optuna.delete_study(study_name=self.name, storage=self.storage)
-                shutil.rmtree(study_dir(self.name), ignore_errors=True)
-        self.study = optuna.create_study(
-            storage=self.storage, study_name=self.name, sampler=sampler, pruner=pruner,
-            direction=space.direction, load_if_exists=True,
-        )
-        if CONFIG_ATTR not in self.study.user_attrs:
-            self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
+                self.delete()
+        with self.guard():
+            self.study = optuna.create_study(
+                storage=self.storage, study_name=self.name, sampler=sampler, pruner=pruner,
+                direction=space.direction, load_if_exists=True,
+            )
+            if CONFIG_ATTR not in self.study.user_attrs:
+                self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
         return self.study
+
+    def delete(self) -> None:
+        """Delete the study from the storage and its folder (only ever inside results/)."""
+        import optuna
+
+        remove_inside_results(study_dir(self.name))
+        with self.guard():
+            optuna.delete_study(study_name=self.name, storage=self.storage)
 
     def check_config(self, config: dict) -> None:
         """Refuse to resume a study made for another space, backend or setting."""
@@ -208,7 +267,8 @@ class Store:
 
         if not self.exists():
             return
-        stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
+        with self.guard():
+            stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
         old = stored.get(CONFIG_ATTR)
         if old is None:
             raise StoreError(f"study '{self.name}' was not made by tuneyard; choose another --study name")
@@ -233,7 +293,8 @@ class Store:
         if not self.exists():
             names = ", ".join(study_names(self.storage)) or "none yet"
             raise StoreError(f"no study '{self.name}' in {self.url}; studies there: {names}")
-        self.study = optuna.load_study(study_name=self.name, storage=self.storage)
+        with self.guard():
+            self.study = optuna.load_study(study_name=self.name, storage=self.storage)
         return self.study
 
     @property
@@ -246,14 +307,29 @@ class Store:
         from optuna.trial import TrialState
 
         wanted = tuple(TrialState[s] for s in states) if states else None
-        return self.study.get_trials(deepcopy=False, states=wanted)
+        with self.guard():
+            return self.study.get_trials(deepcopy=False, states=wanted)
 
     def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
         """Write one finished trial; returns its FrozenTrial."""
         attrs = result_attrs(backend, proposal, result)
-        if proposal.trial is not None:
-            return self._tell(proposal.trial, attrs, result)
-        return self._add(space, proposal, attrs, result)
+        with self.guard():
+            if proposal.trial is not None:
+                return self._tell(proposal.trial, attrs, result)
+            return self._add(space, proposal, attrs, result)
+
+    def fail_orphan(self, trial: Any, error: str) -> None:
+        """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
+        import optuna
+        from optuna.trial import TrialState
+
+        storage = self.study._storage
+        with self.guard():
+            try:
+                storage.set_trial_user_attr(trial._trial_id, "result", {"error": error})
+                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # it ended meanwhile: nothing to repair
 
     def _tell(self, trial: Any, attrs: dict, result: TrialResult) -> Any:
         from optuna.trial import TrialState

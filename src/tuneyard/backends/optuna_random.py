@@ -8,7 +8,7 @@ coordinated through the storage.
 from __future__ import annotations
 
 from tuneyard.backends.base import Backend
-from tuneyard.backends.tpe import suggest_space
+from tuneyard.backends.tpe import ask_seeded, suggest_space
 from tuneyard.proposal import Proposal
 
 
@@ -19,7 +19,7 @@ class OptunaRandomBackend(Backend):
     optuna_native = True
 
     def ask(self) -> Proposal | None:
-        trial = self.study.ask()
+        trial = ask_seeded(self.study, self.seed)
         params = suggest_space(trial, self.space)
         return Proposal(params=params, epochs=self.epochs, key=f"random-{trial.number}",
                         trial=trial)

@@ -30,6 +30,29 @@ def suggest_space(trial: Any, space: Space) -> dict:
     return values
 
 
+def ask_seeded(study: Any, seed: int) -> Any:
+    """`study.ask()`, then seed the sampler from (seed, trial number) before any suggestion.
+
+    A trial's draws then depend on the study seed and its number alone: a resumed
+    study does not replay its first trials' points, and runners sharing a study
+    (whatever their own seeds) never propose the same start-up point.
+    """
+    import numpy as np
+
+    from tuneyard.ledger import RUNNER, this_runner
+
+    trial = study.ask()
+    # Who asked, before anything else: a trial whose process dies is then known as orphaned.
+    trial.set_user_attr(RUNNER, this_runner())
+    state = int(np.random.SeedSequence([seed, trial.number]).generate_state(1)[0])
+    sampler = study.sampler
+    for rng in (getattr(sampler, "_rng", None),
+                getattr(getattr(sampler, "_random_sampler", None), "_rng", None)):
+        if rng is not None:
+            rng.rng.seed(state)
+    return trial
+
+
 def startup_trials_for(trials: int | None) -> int:
     """Random trials before TPE models the results: Optuna's 10, at most a third of `trials`.
 
@@ -51,11 +74,12 @@ class TPEBackend(Backend):
                      trials: int | None = None) -> Any:
         import optuna
 
-        # Constant liar: trials still running count as bad ones, so N workers spread out.
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=parallel,
+        # Constant liar: trials still running count as bad ones, so N workers, or other
+        # runners on the same study, spread out (with one trial at a time it changes nothing).
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True,
                                           n_startup_trials=startup_trials_for(trials))
 
     def ask(self) -> Proposal | None:
-        trial = self.study.ask()
+        trial = ask_seeded(self.study, self.seed)
         params = suggest_space(trial, self.space)
         return Proposal(params=params, epochs=self.epochs, key=f"tpe-{trial.number}", trial=trial)

@@ -67,8 +67,8 @@ class ImageWorkload(Workload):
     class_names: list[str]
 
     @staticmethod
-    def source(data_dir: str | None) -> RawImages:
-        """The raw arrays, from `data_dir` or keras' cache."""
+    def source(data_dir: str | None, num_classes: int) -> RawImages:
+        """The raw arrays, from `data_dir` or keras' cache, labels checked in 0..num_classes-1."""
         raise NotImplementedError
 
     def load(
@@ -81,7 +81,7 @@ class ImageWorkload(Workload):
     ) -> Dataset:
         """Pixels scaled to [0, 1]; validation is a stratified slice of the training images."""
         return make_dataset(
-            self.source(data_dir),
+            self.source(data_dir, num_classes=len(self.class_names)),
             title=self.title,
             class_names=self.class_names,
             subset=subset,

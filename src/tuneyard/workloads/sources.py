@@ -4,6 +4,11 @@ Resolution order: the `data_dir` argument, else the TUNEYARD_DATA_DIR
 environment variable, else `keras.datasets` (which downloads into its cache).
 Files in a data directory use keras' own layouts: `mnist.npz` and
 `cifar-10-batches-py/`. Keras is imported only for the download fallback.
+
+Every array is checked as it is loaded (labels whole numbers in 0..classes-1,
+one per image; float images finite; image shapes as the dataset has them), so
+a damaged file fails here, naming the file, the array and the first bad value,
+rather than every trial failing later inside TensorFlow.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ ENV_VAR = "TUNEYARD_DATA_DIR"
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR_TEST_FILE = "test_batch"
+NUM_CLASSES = 10  # MNIST digits and CIFAR-10 classes alike
 
 # Globals a CIFAR batch pickle may need: numpy array, dtype and scalar
 # reconstruction (numpy < 2 and >= 2 spellings, protocol 2-5) and the bytes
@@ -43,7 +49,7 @@ _SAFE_GLOBALS = frozenset(
 
 
 class RawImages(NamedTuple):
-    """Uint8 images (channels last) and integer labels, as stored, plus where they came from."""
+    """Images (channels last) as stored, checked int64 labels (n,), and where they came from."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -99,11 +105,15 @@ def _keras_cache_path(file_name: str) -> Path:
     return Path(home) / "datasets" / file_name
 
 
-def load_mnist(data_dir: str | os.PathLike | None = None) -> RawImages:
-    """Read MNIST from `<dir>/mnist.npz`, or through keras.datasets.mnist when no dir is set."""
+def load_mnist(data_dir: str | os.PathLike | None = None, num_classes: int = NUM_CLASSES) -> RawImages:
+    """Read MNIST from `<dir>/mnist.npz`, or through keras.datasets.mnist when no dir is set.
+
+    Labels must lie in 0..num_classes-1; a bad array raises DataError.
+    """
     chosen = _data_dir(data_dir)
     if chosen is None:
-        return _from_keras("MNIST", "mnist.npz", "mnist")
+        raw = _from_keras("MNIST", "mnist.npz", "mnist")
+        return _checked(raw, (28, 28), num_classes, str(_keras_cache_path("mnist.npz")))
     path = chosen[0] / "mnist.npz"
     if not path.is_file():
         raise _not_found("MNIST", path, chosen[1], "mnist.npz")
@@ -121,30 +131,32 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> RawImages:
             f"cannot read MNIST file {path}: {_one_line(err)}; replace it with keras' mnist.npz"
         ) from None
     raw = RawImages(*parts, source=str(path))
-    _check_shapes(raw, (28, 28), "MNIST")
-    return raw
+    return _checked(raw, (28, 28), num_classes, raw.source)
 
 
-def load_cifar10(data_dir: str | os.PathLike | None = None) -> RawImages:
-    """Read CIFAR-10 from `<dir>/cifar-10-batches-py/`, or through keras.datasets.cifar10."""
+def load_cifar10(data_dir: str | os.PathLike | None = None, num_classes: int = NUM_CLASSES) -> RawImages:
+    """Read CIFAR-10 from `<dir>/cifar-10-batches-py/`, or through keras.datasets.cifar10.
+
+    Labels must lie in 0..num_classes-1; a bad batch raises DataError naming it.
+    """
     chosen = _data_dir(data_dir)
     if chosen is None:
-        return _from_keras("CIFAR-10", CIFAR_FOLDER, "cifar10")
+        raw = _from_keras("CIFAR-10", CIFAR_FOLDER, "cifar10")
+        return _checked(raw, (32, 32, 3), num_classes, str(_keras_cache_path(CIFAR_FOLDER)))
     folder = chosen[0] / CIFAR_FOLDER
     batches = []
     for name in (*CIFAR_TRAIN_FILES, CIFAR_TEST_FILE):
         if not (folder / name).is_file():
             raise _not_found("CIFAR-10", folder / name, chosen[1], f"{CIFAR_FOLDER}/ folder")
-        batches.append(_read_cifar_batch(folder / name))
+        batches.append(_read_cifar_batch(folder / name, num_classes))
+    # Each batch was checked as it was read, where the error can name its file.
     x_train = np.concatenate([x for x, _ in batches[:-1]])
     y_train = np.concatenate([y for _, y in batches[:-1]])
-    raw = RawImages(x_train, y_train, *batches[-1], source=str(folder))
-    _check_shapes(raw, (32, 32, 3), "CIFAR-10")
-    return raw
+    return RawImages(x_train, y_train, *batches[-1], source=str(folder))
 
 
-def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One pickled batch -> (images (n, 32, 32, 3) uint8, labels (n,))."""
+def _read_cifar_batch(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """One pickled batch -> (images (n, 32, 32, 3) uint8, checked int64 labels (n,))."""
     try:
         with open(path, "rb") as handle:
             batch = _RestrictedUnpickler(handle, encoding="bytes").load()
@@ -165,7 +177,8 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         data = np.asarray(batch["data"])
         if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
             raise ValueError(f"'data' is {data.dtype} {data.shape}")
-        labels = np.asarray(batch["labels"], dtype=np.int64).reshape(-1)
+        # No dtype here: casting would silently turn a label 2.5 into 2.
+        labels = np.asarray(batch["labels"])
         # Stored as rows of 3072 bytes in channel, row, column order.
         images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     except (KeyError, ValueError, TypeError) as err:
@@ -173,17 +186,77 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             f"cannot read CIFAR-10 batch {path}: {_one_line(err)}; it needs 'data' (N, 3072) uint8 "
             "and 'labels' like the original python batches"
         ) from None
+    labels = check_labels(labels, len(images), num_classes, str(path), "labels", "'data'")
     return images, labels
 
 
-def _check_shapes(raw: RawImages, image_shape: tuple, title: str) -> None:
+def _checked(raw: RawImages, image_shape: tuple, num_classes: int, where: str) -> RawImages:
+    """Check both splits of `raw` (read from file `where`); return it with int64 labels."""
+    labels = {}
     for part in ("train", "test"):
         x, y = getattr(raw, "x_" + part), getattr(raw, "y_" + part)
-        if x.shape[1:] != image_shape or len(x) != len(y.reshape(-1)):
+        if x.shape[1:] != image_shape:
             raise DataError(
-                f"{title} {part} data in {raw.source} has images {x.shape} and labels "
-                f"{y.shape}; expected (n, {', '.join(map(str, image_shape))}) and (n,)"
+                f"{where}: x_{part} has shape {x.shape}; expected "
+                f"(n, {', '.join(map(str, image_shape))}) images; fix or replace the file"
             )
+        check_images(x, where, "x_" + part)
+        labels[part] = check_labels(y, len(x), num_classes, where, "y_" + part, "x_" + part)
+    return raw._replace(y_train=labels["train"], y_test=labels["test"])
+
+
+def _refuse_first(values: np.ndarray, bad: np.ndarray, where: str, array: str, rule: str) -> None:
+    """Raise DataError naming the first position where the boolean mask `bad` is set."""
+    if not bad.any():
+        return
+    first = int(bad.argmax())  # argmax of a boolean mask is its first True
+    index = ", ".join(str(int(i)) for i in np.unravel_index(first, values.shape))
+    raise DataError(f"{where}: {array}[{index}] is {values.flat[first]}; {rule}; fix or replace the file")
+
+
+def check_images(images: np.ndarray, where: str, array: str) -> None:
+    """Refuse non-numeric images, and float images holding NaN or infinity.
+
+    Keras' files are uint8 and need no scan; a user's npz may store floats.
+    """
+    kind = images.dtype.kind
+    if kind not in "buif":
+        raise DataError(
+            f"{where}: {array} holds {images.dtype} values; images must be numbers "
+            "(uint8 pixels 0..255); fix or replace the file"
+        )
+    if kind == "f":
+        _refuse_first(images, ~np.isfinite(images), where, array, "image values must be finite")
+
+
+def check_labels(
+    labels: np.ndarray, count: int, num_classes: int, where: str, array: str, images: str
+) -> np.ndarray:
+    """Return `labels` as int64 (n,), or raise DataError naming the first bad one.
+
+    `count` is the number of images in the array called `images`. Shapes (n,)
+    and (n, 1) are both accepted (keras gives CIFAR labels as a column), and so
+    are floats holding whole numbers; NaN, 2.5, -1 or num_classes are refused.
+    """
+    rule = f"labels must be integers in 0..{num_classes - 1}"
+    y = np.asarray(labels)
+    if y.ndim == 0 or y.size != y.shape[0]:
+        raise DataError(
+            f"{where}: {array} has shape {y.shape}; expected ({count},), one label per image; "
+            "fix or replace the file"
+        )
+    y = y.reshape(-1)
+    if len(y) != count:
+        raise DataError(
+            f"{where}: {array} has {len(y)} labels but {images} has {count} images; "
+            "expected one label per image; fix or replace the file"
+        )
+    if y.dtype.kind == "f":
+        _refuse_first(y, ~np.isfinite(y) | (y != np.floor(y)), where, array, rule)
+    elif y.dtype.kind not in "iu":
+        raise DataError(f"{where}: {array} holds {y.dtype} values; {rule}; fix or replace the file")
+    _refuse_first(y, (y < 0) | (y >= num_classes), where, array, rule)
+    return y.astype(np.int64)
 
 
 def _from_keras(title: str, file_name: str, module: str) -> RawImages:
