@@ -135,6 +135,24 @@ def test_three_workers_share_a_tpe_study_and_lose_nothing(url):
     assert all(t.user_attrs["result"]["epochs_run"] == 1 for t in done)
 
 
+def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_path):
+    """Two `tune run`s (same seed) on one new PostgreSQL TPE study: exactly the budget, no
+    point twice, and each writes a CSV holding every trial (issue 9)."""
+    study = "pg-together"
+    command = ["run", "--space", "pg_tiny", "--backend", "tpe", "--trials", 3, "--subset", 100,
+               "--storage", url, "--study", study]
+    outputs = finish([start(*command), start(*command)])
+    assert all("Traceback" not in out for out in outputs), outputs
+    trials = trials_of(url, study)
+    spent = [t for t in trials if not t.user_attrs.get("surplus")]
+    assert [t.state.name for t in spent] == ["COMPLETE"] * 3, [t.state.name for t in trials]
+    assert len(set(keys(spent))) == 3  # same --seed, yet no startup point twice
+    csv_path = os.path.join(os.environ["TUNEYARD_RESULTS_DIR"], study, "leaderboard.csv")
+    with open(csv_path) as handle:
+        assert sorted(line.split(",")[1] for line in handle.readlines()[1:]) == \
+            sorted(str(t.number) for t in spent)
+
+
 def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
     study, first, workers = start_three(url, "tpe", 6)
     pids = {str(w.pid): w for w in workers}

@@ -5,6 +5,7 @@ Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is inst
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from typing import Annotated
@@ -25,20 +26,33 @@ app = typer.Typer(
 Storage = Annotated[str | None, typer.Option(help="Optuna storage URL (default: SQLite under results/).")]
 
 
+# A file tuneyard had to write was refused by the system: the user's to fix, not a bug.
+FILE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def user_errors(command):
-    """Turn a TuneyardError into one line on stderr and exit code 2."""
+    """Turn a TuneyardError, or a file the system refused to write, into one line and exit 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except TuneyardError as exc:
-            from tuneyard.display import errors
-
-            errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _fail(str(exc))
+        except OSError as exc:
+            if exc.errno not in FILE_FAULTS:
+                raise
+            _fail(f"cannot write {exc.filename or 'a file'} ({exc.strerror}); make its folder "
+                  "writable, free some space, or set TUNEYARD_RESULTS_DIR to a writable folder")
 
     return wrapper
+
+
+def _fail(message: str) -> None:
+    from tuneyard.display import errors
+
+    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @app.command()

@@ -75,8 +75,7 @@ class Ledger:
 
     def claimed(self) -> list[int]:
         """Trial numbers that spend the budget, finished or still running, in order."""
-        numbers = [n for n, r in self._finished.items()
-                   if counts_toward_budget(r) and n not in self._retried]
+        numbers = [n for n, r in self._finished.items() if counts_toward_budget(r) and n not in self._retried]
         return sorted([*numbers, *self._live])
 
     def within_budget(self, number: int, budget: int) -> bool:
@@ -85,8 +84,7 @@ class Ledger:
 
     def done_count(self) -> int:
         """Finished trials that spend the budget."""
-        return sum(counts_toward_budget(r) and n not in self._retried
-                   for n, r in self._finished.items())
+        return sum(counts_toward_budget(r) and n not in self._retried for n, r in self._finished.items())
 
     def running_elsewhere(self, mine: set[int]) -> int:
         """Trials running in other processes (not among `mine`)."""
@@ -98,16 +96,20 @@ class Ledger:
 
     def best(self, maximize: bool) -> float | None:
         """The best objective among completed trials, or None."""
-        values = [r["value"] for r in self._finished.values() if r["status"] == "COMPLETE"
-                  and r["value"] is not None and math.isfinite(r["value"])]
+        values = [
+            r["value"]
+            for r in self._finished.values()
+            if r["status"] == "COMPLETE" and r["value"] is not None and math.isfinite(r["value"])
+        ]
         if not values:
             return None
         return max(values) if maximize else min(values)
 
     def all_failed(self) -> str | None:
-        """"all N trials failed; first error: ..." when every finished trial failed, else None."""
-        spent = sorted((r for r in self._finished.values() if counts_toward_budget(r)),
-                       key=lambda r: r["trial"])
+        """ "all N trials failed; first error: ..." when every finished trial failed, else None."""
+        spent = sorted(
+            (r for r in self._finished.values() if counts_toward_budget(r)), key=lambda r: r["trial"]
+        )
         if not spent or any(r["status"] != "FAIL" for r in spent):
             return None
         return f"all {len(spent)} trials failed; first error: {spent[0]['error']}"

@@ -35,8 +35,9 @@ def check_writable_folder(folder: Path, what: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".tuneyard-probe-"):
             pass
     except OSError as exc:
-        raise StoreError(f"{what} {folder} is not writable ({_reason(exc)}); "
-                         f"{_fix_for(exc, folder)}") from None
+        raise StoreError(
+            f"{what} {folder} is not writable ({_reason(exc)}); {_fix_for(exc, folder)}"
+        ) from None
 
 
 def check_sqlite_file(path: Path, writable: bool) -> None:
@@ -48,11 +49,14 @@ def check_sqlite_file(path: Path, writable: bool) -> None:
         with open(path, "r+b" if writable else "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
     except OSError as exc:
-        raise StoreError(f"database {path} cannot be {'written' if writable else 'read'} "
-                         f"({_reason(exc)}); {_fix_for(exc, path)}") from None
+        raise StoreError(
+            f"database {path} cannot be {'written' if writable else 'read'} "
+            f"({_reason(exc)}); {_fix_for(exc, path)}"
+        ) from None
     if header and header != SQLITE_HEADER:
-        raise StoreError(f"{path} is not a SQLite database; move it away or pass --storage "
-                         "sqlite:///another.db")
+        raise StoreError(
+            f"{path} is not a SQLite database; move it away or pass --storage sqlite:///another.db"
+        )
     if writable:
         check_writable_folder(path.parent, "the database's folder")  # SQLite writes its WAL there
         for suffix in ("-wal", "-shm"):  # left by an earlier process; SQLite must write them
@@ -66,8 +70,9 @@ def _check_writable_file(path: Path) -> None:
         with open(path, "r+b"):
             pass
     except OSError as exc:
-        raise StoreError(f"database file {path} cannot be written ({_reason(exc)}); "
-                         f"{_fix_for(exc, path)}") from None
+        raise StoreError(
+            f"database file {path} cannot be written ({_reason(exc)}); {_fix_for(exc, path)}"
+        ) from None
 
 
 def storage_error(exc: BaseException, where: str) -> StoreError | None:
@@ -78,21 +83,35 @@ def storage_error(exc: BaseException, where: str) -> StoreError | None:
     text = next((_first_line(e) for e in chain if _known(_first_line(e))), _first_line(exc))
     low = text.lower()
     if "readonly database" in low or "read-only" in low or _errno(exc) in (errno.EACCES, errno.EROFS):
-        return StoreError(f"the store {where} is read-only ({text}); make it and its folder "
-                          "writable, or pass --storage with a writable database")
+        return StoreError(
+            f"the store {where} is read-only ({text}); make it and its folder "
+            "writable, or pass --storage with a writable database"
+        )
     if "database is locked" in low:
-        return StoreError(f"the store {where} stayed locked by another process for more than "
-                          f"{lock_seconds():g} s; wait for it or stop it, then run the same command "
-                          "again (finished trials are kept)")
+        return StoreError(
+            f"the store {where} stayed locked by another process for more than "
+            f"{lock_seconds():g} s; wait for it or stop it, then run the same command "
+            "again (finished trials are kept)"
+        )
     if "disk is full" in low or _errno(exc) in (errno.ENOSPC, errno.EDQUOT):
-        return StoreError(f"the disk holding {where} is full ({text}); free some space, then run "
-                          "the same command again (finished trials are kept)")
+        return StoreError(
+            f"the disk holding {where} is full ({text}); free some space, then run "
+            "the same command again (finished trials are kept)"
+        )
+    if "disk i/o error" in low:  # SQLite's word when its WAL cannot grow on a full disk
+        return StoreError(
+            f"the disk holding {where} is full or failing ({text}); free some "
+            "space, then run the same command again (finished trials are kept)"
+        )
     if "not a database" in low or "malformed" in low or "file is encrypted" in low:
-        return StoreError(f"{where} is not a valid database ({text}); move it away or pass "
-                          "--storage with another database")
+        return StoreError(
+            f"{where} is not a valid database ({text}); move it away or pass --storage with another database"
+        )
     if "exceeding max length" in low or "during the commit" in low:
-        return StoreError(f"the store {where} refused a write ({text}); check that the database "
-                          "and its folder are writable and the disk is not full")
+        return StoreError(
+            f"the store {where} refused a write ({text}); check that the database "
+            "and its folder are writable and the disk is not full"
+        )
     return None
 
 
@@ -110,8 +129,16 @@ def storage_boundary(where: str) -> Iterator[None]:
         raise translated from None
 
 
-_KNOWN = ("readonly database", "read-only", "database is locked", "disk is full", "not a database",
-          "malformed", "file is encrypted")
+_KNOWN = (
+    "readonly database",
+    "read-only",
+    "database is locked",
+    "disk is full",
+    "disk i/o error",
+    "not a database",
+    "malformed",
+    "file is encrypted",
+)
 
 
 def _known(text: str) -> bool:
@@ -146,5 +173,4 @@ def _fix_for(exc: OSError, path: Path) -> str:
         return "free some disk space"
     if exc.errno == errno.EROFS:
         return "it is on a read-only file system: set TUNEYARD_RESULTS_DIR to a writable folder"
-    return (f"make it writable (chmod u+w {path}) or set TUNEYARD_RESULTS_DIR to a writable "
-            "folder")
+    return f"make it writable (chmod u+w {path}) or set TUNEYARD_RESULTS_DIR to a writable folder"

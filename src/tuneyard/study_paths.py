@@ -17,8 +17,10 @@ from pathlib import Path
 from tuneyard.errors import StoreError
 
 MAX_NAME_LENGTH = 128
-NAME_RULE = ("a study name is one folder name: not empty, not '.' or '..', no '/', '\\', NUL "
-             f"or control characters, at most {MAX_NAME_LENGTH} characters")
+NAME_RULE = (
+    "a study name is one folder name: not empty, not '.' or '..', no '/', '\\', NUL "
+    f"or control characters, at most {MAX_NAME_LENGTH} characters"
+)
 
 
 def results_dir() -> Path:
@@ -55,25 +57,40 @@ def _has_surrogate(name: str) -> bool:
 
 
 def study_dir(study_name: str) -> Path:
-    """The folder of one study's files (leaderboard, backend state, reports)."""
-    return results_dir() / check_study_name(study_name)
+    """The folder of one study's files (leaderboard, backend state, reports).
+
+    A folder there that is a symlink leading out of the results folder is refused:
+    tuneyard writes and deletes nothing outside it.
+    """
+    path = results_dir() / check_study_name(study_name)
+    if (path.is_symlink() or path.exists()) and not _inside_results(path.resolve()):
+        raise StoreError(
+            f"study folder {path} leads to {path.resolve()}, outside the results "
+            f"folder; remove that link or set TUNEYARD_RESULTS_DIR to where the "
+            "study should live"
+        )
+    return path
+
+
+def _inside_results(resolved: Path) -> bool:
+    root = results_dir().resolve()
+    return resolved != root and root in resolved.parents
 
 
 def remove_inside_results(path: Path) -> None:
     """Delete `path` (a file or a folder tree) only if it lies inside the results folder.
 
-    The path is resolved first, so a symlink or a `..` pointing out of the results
-    folder is refused; a symlink itself is unlinked, never followed.
+    The path is resolved first, so a symlink or a `..` leading out of the results
+    folder is refused; rmtree never follows the links inside the tree.
     """
-    root = results_dir().resolve()
     path = Path(path)
     if not path.is_symlink() and not path.exists():
         return
-    # Resolve the parent, not the path: a link is judged by where it sits, and removed as a link.
-    where = path.parent.resolve() / path.name
-    if where == root or root not in where.parents:
-        raise StoreError(f"refusing to delete {path}: it is not inside the results folder {root}")
+    if path.name in ("", ".", "..") or not _inside_results(path.resolve()):
+        raise StoreError(
+            f"refusing to delete {path}: it is not inside the results folder {results_dir().resolve()}"
+        )
     if path.is_symlink() or not path.is_dir():
-        path.unlink()
+        path.unlink()  # the link itself, never what it points to
     else:
-        shutil.rmtree(path)  # rmtree never follows symlinks inside the tree
+        shutil.rmtree(path)
