@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-.PHONY: install test lint format bench sweep-mnist sweep-cifar sweep-sine sweeps race-sine race-mnist clean
+.PHONY: install test wheel-check lint format bench sweep-mnist sweep-cifar sweep-sine sweeps race-sine race-mnist clean
 
 install: $(VENV)/.installed
 
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(BIN)/pytest -q
+
+# Build the wheel, install it in a clean Python 3.13 venv, list the spaces and run a sine trial
+# from another folder (WHEEL_PYTHON=/path/to/python for another interpreter).
+wheel-check:
+	bash .ci/wheel-check
 
 lint: install
 	$(BIN)/ruff check src tests bench

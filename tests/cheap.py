@@ -6,7 +6,7 @@ from tuneyard.proposal import COMPLETE, FAIL, Proposal, TrialResult
 
 SPACE = """\
 name: cheap
-workload: sine_lstm
+workload: tuneyard.testing:TinyRegression
 objective: {metric: val_mse, direction: minimize}
 training: {epochs: 3, batch_size: 16, max_epochs: 9, factor: 3}
 hyperparameters:

@@ -79,7 +79,7 @@ BROKEN = [
     # (replace this, with this, message must contain)
     ("direction: minimize", "direction: lower", "objective.direction: must be maximize or minimize"),
     ("metric: val_mse", "metric: mse", "objective.metric"),
-    ("workload: sine_lstm", "workload: imagenet", "workload: must be one of"),
+    ("workload: sine_lstm", "workload: imagenet", "workload: unknown workload 'imagenet'"),
     ("type: choice", "type: category", "hyperparameters.optimizer.type"),
     ("low: 1e-4", "low: 0", "learning_rate.low: must be > 0 when log: true"),
     ("high: 2}", "high: 0}", "lstm_layers.high: must be greater than low"),

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuneyard.errors import DataError
-from tuneyard.workloads import WORKLOAD_NAMES, Dataset, Workload, get_workload
+from tuneyard.errors import SpaceError
+from tuneyard.workloads import Dataset, Workload, get_workload, installed_workloads
 
 keras = pytest.importorskip("keras")
 
@@ -72,13 +72,15 @@ def count(model, layer_type):
     return sum(isinstance(layer, layer_type) for layer in model.layers)
 
 
-def test_registry():
-    assert WORKLOAD_NAMES == ("mnist_mlp", "cifar_cnn", "sine_lstm")
-    for name in WORKLOAD_NAMES:
+def test_the_shipped_workloads_are_found_through_their_entry_points():
+    shipped = ("mnist_mlp", "cifar_cnn", "sine_lstm")
+    assert set(shipped) <= set(installed_workloads())
+    for name in shipped:
         workload = get_workload(name)
         assert isinstance(workload, Workload) and workload.name == name
+        assert workload.declares  # each says which hyperparameters it reads
     assert get_workload("sine_lstm").task == "regression"
-    with pytest.raises(DataError, match="mnist_mlp, cifar_cnn, sine_lstm"):
+    with pytest.raises(SpaceError, match="cifar_cnn, mnist_mlp, sine_lstm"):
         get_workload("mnist")
 
 

@@ -133,3 +133,20 @@ def compare_regularisation(
     console.print(table)
     console.print(gap_note(result), markup=False, highlight=False)
     console.print(f"figure, table and page in {result.folder}", markup=False, highlight=False)
+
+
+@app.command()
+@user_errors
+def export(
+    study: StudyName,
+    out: Annotated[str, typer.Option(help="Where to write the model (a .keras file).")],
+    trial: Annotated[int | None, typer.Option(help="A trial number (default: the best).")] = None,
+    data_dir: DataDir = None,
+    storage: Storage = None,
+):
+    """Write a trial's model to a .keras file: the one the sweep kept, or retrained."""
+    from tuneyard.display import console
+    from tuneyard.export import export_model
+
+    made = export_model(study, out, trial=trial, storage=storage, data_dir=_data_dir(data_dir))
+    console.print(made, markup=False, highlight=False)

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,48 +44,75 @@ def load_evaluation(store: Store) -> dict | None:
 
 
 def evaluate_study(study: str, storage: str | None = None, data_dir: str | None = None) -> dict:
-    """Retrain the best trial, score it on the test split, store and return the result."""
-    from tuneyard.space_file import load_space
-    from tuneyard.training import Trainer
+    """Score the best trial's model on the test split; store and return the result.
 
+    The model the sweep kept (best.keras, the weights of the epoch that gave the
+    trial's value) is scored when it is the best trial's; otherwise the trial is
+    retrained and its best epoch's weights are scored.
+    """
     store = Store(storage, study)
     store.load()
     trial = best_trial(store)
-    config = store.config
-    space = load_space(config["space"])
-    seed = int(config.get("seed") or 0)
-    workload, dataset = load_data(space, config.get("subset"), seed, data_dir)
-    epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "best.keras")
-        trainer = Trainer(space, workload, dataset, seed=seed)
-        result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_to=path))
-        if result.status != COMPLETE or not Path(path).exists():
-            raise StoreError(f"retraining trial {trial.number} of '{study}' failed: "
-                             f"{result.error or result.status}")
-        predictions = _predict(path, dataset.x_test)
-    scores = score(workload.task, dataset, predictions)
+        made = trial_model(store, trial, data_dir, str(Path(tmp) / "model.keras"))
+        predictions = _predict(made.path, made.dataset.x_test)
+    scores = score(made.workload.task, made.dataset, predictions)
     evaluation = {
         "study": study, "trial": trial.number, "params": dict(trial.params),
-        "epochs": epochs, "metric": space.metric, "trial_value": trial.value,
-        "retrained_value": result.value, "seconds": round(time.perf_counter() - started, 2),
-        "test_samples": int(len(dataset.y_test)), **scores,
+        "epochs": made.epochs, "metric": store.config.get("metric"), "trial_value": trial.value,
+        "retrained_value": made.value, "model": made.source,
+        "seconds": round(time.perf_counter() - started, 2),
+        "test_samples": int(len(made.dataset.y_test)), **scores,
     }
     save_evaluation(store, evaluation)
     return evaluation
 
 
+@dataclass
+class TrialModel:
+    """A trial's model file and where it came from: the sweep's kept model, or retrained."""
+
+    path: str
+    source: str  # "saved" or "retrained"
+    value: float | None
+    epochs: int
+    workload: Any = None
+    dataset: Any = None
+
+
+def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
+                need_data: bool = True) -> TrialModel:
+    """The model of `trial`: the study's best.keras if it is that trial's, else retrained to
+    `scratch` (with the study's seed, data split and the trial's epochs)."""
+    from tuneyard.best_model import saved_best
+    from tuneyard.space_file import space_of_study
+    from tuneyard.training import Trainer
+
+    config = store.config
+    space = space_of_study(config)
+    seed = int(config.get("seed") or 0)
+    epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
+    kept = saved_best(study_dir(store.name))
+    if kept and kept["trial"] == trial.number and not need_data:
+        return TrialModel(kept["path"], "saved", trial.value, epochs)
+    workload, dataset = load_data(space, config.get("subset"), seed,
+                                  data_dir or config.get("data_dir"))
+    if kept and kept["trial"] == trial.number:
+        return TrialModel(kept["path"], "saved", trial.value, epochs, workload, dataset)
+    trainer = Trainer(space, workload, dataset, seed=seed)
+    result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_best_to=scratch))
+    if result.status != COMPLETE or not Path(scratch).exists():
+        raise StoreError(f"retraining trial {trial.number} of '{store.name}' failed: "
+                         f"{result.error or result.status}")
+    return TrialModel(scratch, "retrained", result.value, epochs, workload, dataset)
+
+
 def load_data(space: Any, subset: int | None, seed: int, data_dir: str | None) -> tuple:
     """The space's workload and its dataset, split as a sweep with this seed splits it."""
-    from tuneyard.workloads import get_workload
+    from tuneyard.space_data import load_space_data
 
-    workload = get_workload(space.workload)
-    extras = {"window": space.fixed["window"]} if "window" in space.fixed else {}
-    dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                            subset=subset, seed=seed,
-                            validation_split=space.training.validation_split, **extras)
-    return workload, dataset
+    return load_space_data(space, data_dir=data_dir, subset=subset, seed=seed)
 
 
 def _predict(path: str, x: np.ndarray) -> np.ndarray:
@@ -148,10 +176,15 @@ def save_evaluation(store: Store, evaluation: dict) -> Path:
 
 def summary_lines(evaluation: dict) -> list[str]:
     """A few human lines about an evaluation, for the CLI and the report."""
-    head = (f"trial {evaluation['trial']} retrained for {evaluation['epochs']} epochs "
-            f"({evaluation['metric']} {evaluation['retrained_value']:.4g}; "
-            f"in the sweep {evaluation['trial_value']:.4g}), "
-            f"tested on {evaluation['test_samples']} held-out samples")
+    if evaluation.get("model") == "saved":
+        head = (f"trial {evaluation['trial']}: the model the sweep kept (its best epoch, "
+                f"{evaluation['metric']} {evaluation['trial_value']:.4g}), "
+                f"tested on {evaluation['test_samples']} held-out samples")
+    else:
+        head = (f"trial {evaluation['trial']} retrained for {evaluation['epochs']} epochs "
+                f"({evaluation['metric']} {evaluation['retrained_value']:.4g} at its best epoch; "
+                f"in the sweep {evaluation['trial_value']:.4g}), "
+                f"tested on {evaluation['test_samples']} held-out samples")
     if evaluation["task"] == "classification":
         return [head, f"test accuracy: {evaluation['accuracy']:.4f}"]
     lines = [head, f"test MSE: {evaluation['mse']:.5g}"]

@@ -28,6 +28,10 @@ class Proposal:
     key: str = ""
     extra: dict = field(default_factory=dict)
     trial: Any = None
+    # Where to save the trial's model (its objective's epoch) if its value beats `beat`
+    # (None: any value); the runner keeps it as the study's best.keras if it still is.
+    save_best_to: str | None = None
+    beat: float | None = None
 
 
 @dataclass
@@ -43,6 +47,9 @@ class TrialResult:
     error: str | None = None
     seeds: list = field(default_factory=list)
     worker: str = ""  # "host:pid" of the worker process that ran it; "" for this process
+    # For a workload that declares no hyperparameters: the ones its builder read.
+    params_read: list | None = None
+    saved_model: str | None = None  # the path the model was saved to (save_best_to), if it was
 
     @property
     def ok(self) -> bool:

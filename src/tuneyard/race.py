@@ -234,13 +234,10 @@ def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None]
     """
     if race.space.workload != "sine_lstm":
         return None, None
-    from tuneyard.runner import _load_extras
-    from tuneyard.workloads import get_workload
+    from tuneyard.space_data import load_space_data
     from tuneyard.workloads.sine import linear_bound
 
-    data = get_workload("sine_lstm").load(
-        subset=race.options.subset, seed=seed, **_load_extras(race.space),
-        validation_split=race.space.training.validation_split)
+    _, data = load_space_data(race.space, subset=race.options.subset, seed=seed)
     bound = linear_bound(data.info["window"], data.x_val, data.y_val)
     return data.info["noise_floor_val"], bound
 

@@ -11,10 +11,10 @@ from tuneyard.store import CONFIG_ATTR, Store, open_storage, study_names
 
 def param_order(store: Store, rows: list[dict]) -> list[str]:
     """Hyperparameter names in the space's order when the space file is still there."""
-    from tuneyard.space_file import load_space
+    from tuneyard.space_file import space_of_study
 
     try:
-        return [p.name for p in load_space(store.config.get("space", "")).params]
+        return [p.name for p in space_of_study(store.config).params]
     except TuneyardError:
         names: list[str] = []
         for row in rows:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuneyard.backends import get_backend
+from tuneyard.best_model import candidate_path, keep_if_best
 from tuneyard.errors import StoreError, TuneyardError
 from tuneyard.heartbeat import SURPLUS
 from tuneyard.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
@@ -21,7 +22,7 @@ from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool,
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
-from tuneyard.space_file import load_space
+from tuneyard.space_file import load_space, space_text
 from tuneyard.storage_faults import check_writable_folder, storage_boundary
 from tuneyard.store import Store, default_storage, results_dir, study_dir
 from tuneyard.study_lock import StudyLock
@@ -124,7 +125,10 @@ class Sweep:
         return {"space": self.space.name, "backend": o.backend, "seed": o.seed,
                 "fingerprint": self.space.fingerprint(), "metric": self.space.metric,
                 "direction": self.space.direction, "epochs": epochs, "subset": o.subset,
-                "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune}
+                "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune,
+                # What evaluate, export, report and `tune worker` need from any folder.
+                "space_text": space_text(self.space), "space_file": _abs(self.space.path),
+                "data_dir": _abs(o.data_dir)}
 
     def open(self, events: Events) -> None:
         """Check the study, load the data, then create or resume the study and backend.
@@ -281,6 +285,8 @@ class Sweep:
             self.pending[id(proposal)] = (proposal, None)
             if proposal.trial is not None and not self._claim(proposal):
                 return False
+            proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
+            proposal.beat = self.best()
             more = self._claimed_count() < self.budget
             self.executor.submit(proposal, more=more)
         return True
@@ -358,7 +364,10 @@ class Sweep:
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
         self.pending.pop(id(proposal), None)
         self.ledger.refresh()
+        keep_if_best(self.folder, proposal.save_best_to, frozen.number,
+                     result.value if result.ok else None, self.best())
         self.write_csv(saved=frozen.number)
+        check_params_read(self.space, proposal, result)
         return next(r for r in self.ledger.rows if r["trial"] == frozen.number)
 
     def write_csv(self, saved: int | None = None) -> None:
@@ -384,18 +393,31 @@ class Sweep:
         return to_frame(self.rows, names, self.space.metric, self.space.maximize)
 
 
+def _abs(path: str | None) -> str | None:
+    from pathlib import Path
+
+    return str(Path(path).resolve()) if path and not path.startswith("<") else None
+
+
+def check_params_read(space: Any, proposal: Proposal, result: TrialResult) -> None:
+    """A workload that declares nothing is watched: hyperparameters it never read are refused."""
+    from tuneyard.errors import SpaceError
+    from tuneyard.workloads import TRAINER_PARAMS
+
+    if result.params_read is None or result.status != "COMPLETE":
+        return
+    unread = sorted(set(proposal.params) - set(result.params_read) - TRAINER_PARAMS)
+    if unread:
+        raise SpaceError(f"the build function never read {', '.join(unread)} (space "
+                         f"{space.name}): remove them from the space, or read them in the build "
+                         "function (trial results so far are kept)")
+
+
 def make_trainer(space: Any, options: SweepOptions) -> Any:
     """Load the dataset and build the Trainer (imports TensorFlow)."""
+    from tuneyard.space_data import load_space_data
     from tuneyard.training import Trainer
-    from tuneyard.workloads import get_workload
 
-    workload = get_workload(space.workload)
-    dataset = workload.load(data_dir=options.data_dir, subset=options.subset, seed=options.seed,
-                            validation_split=space.training.validation_split,
-                            **_load_extras(space))
+    workload, dataset = load_space_data(space, data_dir=options.data_dir, subset=options.subset,
+                                        seed=options.seed)
     return Trainer(space, workload, dataset, seed=options.seed, verbose=options.verbose)
-
-
-def _load_extras(space: Any) -> dict:
-    # Workloads with a window (sine) take it at load time.
-    return {"window": space.fixed["window"]} if "window" in space.fixed else {}

@@ -18,6 +18,7 @@ import zlib
 from typing import Any
 
 from tuneyard.backends import SHARED_BACKENDS
+from tuneyard.best_model import candidate_path, keep_if_best
 from tuneyard.errors import StoreError
 from tuneyard.heartbeat import SURPLUS, Heartbeat, Tally, fail_stale, retry_later
 from tuneyard.proposal import FAIL, Proposal, TrialResult
@@ -158,7 +159,7 @@ def join(storage: str, study: str, *, trials: int | None = None, data_dir: str |
     if config.get("backend") not in SHARED_BACKENDS:
         raise StoreError(f"study '{study}' uses backend {config.get('backend')}, whose state stays "
                          f"on the machine that runs it; workers can join {', '.join(SHARED_BACKENDS)}")
-    options = SweepOptions(space=space or config["space"], backend=config["backend"],
+    options = SweepOptions(space=space or _stored_space(config), backend=config["backend"],
                            trials=trials or config.get("budget"), epochs=config["epochs"],
                            subset=config["subset"], seed=config["seed"], storage=storage,
                            study=study, data_dir=data_dir, verbose=verbose, prune=config["prune"])
@@ -175,6 +176,12 @@ def join(storage: str, study: str, *, trials: int | None = None, data_dir: str |
     sweep.store = store
     store.study = _load(sweep, default_worker_id() if worker_id is None else worker_id)
     return sweep
+
+
+def _stored_space(config: dict) -> str:
+    """The study's space file when this machine has it at the same path, else its name."""
+    path = config.get("space_file")
+    return path if path and os.path.isfile(path) else config["space"]
 
 
 def _grid_ready(store: Store) -> bool:
@@ -236,7 +243,9 @@ def _run_trial(sweep: Any, trial: Any, events: Any) -> TrialResult | None:
         params = suggest_space(trial, sweep.space)
         extra = {k: v for k, v in trial.user_attrs.items() if k == "grid_index"}
         proposal = Proposal(params=params, epochs=sweep.config()["epochs"], extra=extra,
-                            key=f"{o.backend}-{trial.number}", trial=trial)
+                            key=f"{o.backend}-{trial.number}", trial=trial,
+                            save_best_to=candidate_path(sweep.folder, f"{o.backend}-{trial.number}"),
+                            beat=sweep.best())
         started = time.perf_counter()
         try:
             result = sweep.trainer.run(proposal, sweep._callbacks(proposal))
@@ -253,6 +262,8 @@ def _run_trial(sweep: Any, trial: Any, events: Any) -> TrialResult | None:
                        "its retry will run")
         return result
     rows = _refresh(sweep)
+    keep_if_best(sweep.folder, proposal.save_best_to, trial.number,
+                 result.value if result.ok else None, sweep.best())
     tally = Tally.of(store.trials())
     row = next(r for r in rows if r["trial"] == trial.number)
     events.trial_done(row, tally.finished, sweep.budget, sweep.best())

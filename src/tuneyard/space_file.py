@@ -17,11 +17,25 @@ from tuneyard.space import DIRECTIONS, Space
 from tuneyard.space_rules import build_params, build_training
 
 TOP_KEYS = {"name", "workload", "description", "objective", "training", "fixed", "hyperparameters"}
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+# The spaces shipped with tuneyard: the package's own search_spaces/ folder in an installed wheel
+# (pyproject.toml installs the project's search_spaces/ there), else the project's search_spaces/
+# next to src/ (a checkout or an editable install, where that folder is read in place).
+BUNDLED_DIR = next(
+    (
+        folder
+        for folder in (
+            Path(__file__).resolve().parent / "search_spaces",
+            Path(__file__).resolve().parents[2] / "search_spaces",
+        )
+        if folder.is_dir()
+    ),
+    Path(__file__).resolve().parent / "search_spaces",
+)
 
 
 def space_dirs() -> list[Path]:
-    """Folders searched for `<name>.yaml`, first match wins."""
+    """Folders searched for `<name>.yaml`, first match wins: $TUNEYARD_SPACES_DIR, then the
+    working directory's search_spaces/, then the spaces shipped with tuneyard."""
     dirs = [Path.cwd() / "search_spaces"]
     if os.environ.get("TUNEYARD_SPACES_DIR"):
         dirs.insert(0, Path(os.environ["TUNEYARD_SPACES_DIR"]))
@@ -78,7 +92,7 @@ def parse_space(text: str, path: str = "<string>") -> Space:
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         fail((unknown[0],), f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
-    return Space(
+    space = Space(
         name=_name(data, path, fail),
         workload=_workload(data, fail),
         metric=_metric(data, fail),
@@ -89,6 +103,8 @@ def parse_space(text: str, path: str = "<string>") -> Space:
         description=str(data.get("description") or ""),
         path=path,
     )
+    check_against_workload(space, fail)
+    return space
 
 
 class _Failer:
@@ -128,12 +144,55 @@ def _name(data: dict, path: str, fail) -> str:
 
 
 def _workload(data: dict, fail) -> str:
-    from tuneyard.workloads import WORKLOAD_NAMES
-
     workload = data.get("workload")
-    if workload not in WORKLOAD_NAMES:
-        fail(("workload",), f"must be one of {', '.join(WORKLOAD_NAMES)}, got {workload!r}")
+    if not isinstance(workload, str) or not workload.strip():
+        fail(("workload",), "required: an installed workload's name (mnist_mlp, cifar_cnn, "
+                            "sine_lstm, ...) or module:object, e.g. my_models:Digits")
     return workload
+
+
+# Leaderboard columns a hyperparameter or fixed setting may not shadow.
+RESERVED = frozenset({"rank", "trial", "backend", "epochs", "seconds", "status", "diagnosis",
+                      "error", "seed", "started", "value", "worker", "runner"})
+
+
+def check_against_workload(space: Space, fail: Any = None) -> None:
+    """Refuse a space the workload cannot honour: reserved names, hyperparameters it does
+    not read, required ones missing. Imports the workload's module (not TensorFlow for the
+    shipped ones)."""
+    from tuneyard.workloads import resolve_workload
+
+    fail = fail or _Failer(space.path, None)
+    names = {p.name for p in space.params} | set(space.fixed)
+    for name in sorted(names & RESERVED):
+        section = "fixed" if name in space.fixed else "hyperparameters"
+        fail((section, name), f"'{name}' is a leaderboard column; rename the hyperparameter")
+    try:
+        workload = resolve_workload(space.workload, space_folder(space))
+    except SpaceError as exc:
+        fail(("workload",), str(exc))
+    problem = workload.hyperparameter_problem(names)
+    if problem:
+        fail(("hyperparameters",), problem)
+
+
+def space_of_study(config: dict) -> Space:
+    """The space a study was made with: the copy stored with it, else found by its name."""
+    text = config.get("space_text")
+    if text:
+        return parse_space(text, config.get("space_file") or "<stored with the study>")
+    return load_space(config.get("space", ""))
+
+
+def space_text(space: Space) -> str:
+    """The space as YAML, stored with a study so it is known wherever the study is read."""
+    return yaml.safe_dump(space.as_dict(), sort_keys=False)
+
+
+def space_folder(space: Space) -> str | None:
+    """The folder of the space's file (on the import path for its workload), if any."""
+    return str(Path(space.path).resolve().parent) if space.path and not space.path.startswith("<") \
+        else None
 
 
 def _objective(data: dict, fail) -> dict:

@@ -41,6 +41,8 @@ class Trainer:
         """Train one proposal; always returns a result, FAIL or PRUNED included."""
         start = time.perf_counter()
         runs, seeds = [], []
+        self._kept = None  # (model, best weights) of the first execution, for save_best_to
+        self._read = ReadTracker.wrap(proposal.params, self.workload)
         try:
             for execution in range(self.space.training.executions_per_trial):
                 seed = execution_seed(self.seed, proposal.params, execution)
@@ -52,17 +54,43 @@ class Trainer:
                 problem = _non_finite(history)
                 if problem:
                     return self._summary(runs, FAIL, start, seeds, problem)
+            result = self._summary(runs, COMPLETE, start, seeds, None)
+            self._save_if_better(proposal, result)
         except Exception as exc:  # a broken trial is a result, not a crash of the sweep
             return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
                           history=_mean_history(runs))
-        return self._summary(runs, COMPLETE, start, seeds, None)
+        finally:
+            self._kept = None
+        if self._read.read is not None:
+            result.params_read = sorted(self._read.read)
+        return result
+
+    def _save_if_better(self, proposal: Proposal, result: TrialResult) -> None:
+        """Save the first execution's model at its objective's epoch, if the trial improved."""
+        if not proposal.save_best_to or not result.ok or self._kept is None:
+            return
+        if proposal.beat is not None and not self._better(result.value, proposal.beat):
+            return
+        model, weights = self._kept
+        if weights is not None:
+            model.set_weights(weights)
+        save_model_atomically(model, proposal.save_best_to)
+        result.saved_model = proposal.save_best_to
+
+    def _better(self, value: float, than: float) -> bool:
+        return value > than if self.space.maximize else value < than
+
+    def batch_size(self, proposal: Proposal) -> int:
+        """The trial's batch size: its `batch_size` hyperparameter, else the space's."""
+        return int(proposal.params.get("batch_size", self.space.training.batch_size))
 
     def _fit_once(self, proposal: Proposal, seed: int, execution: int, extra: list) -> dict:
         import keras
 
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
-        model = self.workload.build_model(proposal.params, self.dataset, self.options)
+        options = {**self.options, "batch_size": self.batch_size(proposal)}
+        model = self.workload.build_model(self._read.params, self.dataset, options)
         if proposal.warm_start:
             # The parent's weights and optimizer state go into a model built by the same
             # builder (no deserialising of custom objects). Build the optimizer first: an
@@ -70,15 +98,20 @@ class Trainer:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(proposal.warm_start)
         data = self.dataset
-        callbacks = [_StopOnNonFinite(), _InterruptCheck(), *self._early_stopping(), *extra]
+        keep = _BestWeights(self.space.metric, self.space.maximize) \
+            if proposal.save_best_to and execution == 0 else None
+        callbacks = [_StopOnNonFinite(), _InterruptCheck(), *self._early_stopping(), *extra,
+                     *([keep] if keep else [])]
         fitted = model.fit(
             data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
             epochs=proposal.epochs, initial_epoch=proposal.initial_epoch,
-            batch_size=self.space.training.batch_size, callbacks=callbacks,
+            batch_size=options["batch_size"], callbacks=callbacks,
             verbose=2 if self.verbose else 0,
         )
         if proposal.save_to and execution == 0:
             model.save(proposal.save_to)
+        if keep is not None:
+            self._kept = (model, keep.best_weights)
         return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
 
     def _early_stopping(self) -> list:
@@ -181,3 +214,74 @@ def _interrupt_check_class() -> type:
 
 def _InterruptCheck():  # noqa: N802 - reads like the class it makes
     return _interrupt_check_class()()
+
+
+def save_model_atomically(model: Any, path: str) -> None:
+    """Save a Keras model so that a reader never sees half a file."""
+    import os
+
+    tmp = f"{path}.{os.getpid()}.tmp.keras"  # Keras insists on the .keras suffix
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class ReadTracker(dict):
+    """The params dict handed to a builder that declares nothing: it notes what is read."""
+
+    read: set | None
+
+    @classmethod
+    def wrap(cls, params: dict, workload: Any) -> Any:
+        """A tracking copy when the workload declares no hyperparameters, else a plain view."""
+        if getattr(workload, "declares", True):
+            view = _Plain()
+            view.params, view.read = params, None
+            return view
+        tracker = cls(params)
+        tracker.read = set()
+        tracker.params = tracker
+        return tracker
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+class _Plain:
+    params: dict
+    read: None
+
+
+@functools.cache
+def _best_weights_class() -> type:
+    import keras
+
+    class BestWeights(keras.callbacks.Callback):
+        """Keeps the weights of the epoch with the best objective (what the trial reports)."""
+
+        def __init__(self, metric: str, maximize: bool):
+            super().__init__()
+            self.metric, self.maximize = metric, maximize
+            self.best, self.best_weights = None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get(self.metric)
+            if value is None or not math.isfinite(float(value)):
+                return
+            better = self.best is None or (value > self.best if self.maximize else value < self.best)
+            if better:
+                self.best, self.best_weights = float(value), self.model.get_weights()
+
+    return BestWeights
+
+
+def _BestWeights(metric: str, maximize: bool):  # noqa: N802 - reads like the class it makes
+    return _best_weights_class()(metric, maximize)

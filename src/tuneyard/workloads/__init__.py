@@ -1,8 +1,10 @@
-"""Workloads: dataset loaders and Keras model builders (mnist_mlp, cifar_cnn, sine_lstm).
+"""Workloads: the public contract (Workload, Dataset) and how a space names one.
 
 Importing this package does not import TensorFlow or Keras.
 """
 
-from .base import WORKLOAD_NAMES, Dataset, Workload, get_workload
+from .base import TRAINER_PARAMS, Dataset, Workload, get_workload
+from .registry import ENTRY_POINT_GROUP, installed_workloads, load_kwargs, resolve_workload
 
-__all__ = ["Dataset", "Workload", "get_workload", "WORKLOAD_NAMES"]
+__all__ = ["Dataset", "Workload", "get_workload", "resolve_workload", "installed_workloads",
+           "load_kwargs", "ENTRY_POINT_GROUP", "TRAINER_PARAMS"]

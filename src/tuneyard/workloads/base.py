@@ -10,24 +10,12 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import DataError
-
 if TYPE_CHECKING:
     import keras
-
-# Name -> "module:Class"; modules are imported on demand so that listing the
-# names costs nothing.
-_REGISTRY = {
-    "mnist_mlp": "tuneyard.workloads.mnist:MnistMlp",
-    "cifar_cnn": "tuneyard.workloads.cifar:CifarCnn",
-    "sine_lstm": "tuneyard.workloads.sine:SineLstm",
-}
-WORKLOAD_NAMES: tuple[str, ...] = tuple(_REGISTRY)
-
 
 @dataclass
 class Dataset:
@@ -57,10 +45,26 @@ class Dataset:
 
 
 class Workload(ABC):
-    """A dataset loader plus a model builder turning params into a compiled Keras model."""
+    """The contract every workload implements, the shipped ones and a user's alike.
 
-    name: str
-    task: str  # "classification" or "regression"
+    A workload loads its data (`load` -> Dataset: train / validation / test plus
+    `info`) and turns a params dict into a compiled Keras model (`build_model`).
+    It declares the hyperparameters it reads: `required` ones a space must
+    search or fix, `optional` ones it reads when given. A space naming one it
+    does not read, or missing a required one, is refused when it loads.
+    `batch_size` is read by the trainer for every workload. A workload that
+    declares nothing (both empty) is watched instead: after its first trial the
+    hyperparameters it never read are refused.
+
+    Name one in a space as `workload: module:object` (the space file's folder is
+    on the import path) or register it under the `tuneyard.workloads` entry-point
+    group, as the shipped mnist_mlp, cifar_cnn and sine_lstm are.
+    """
+
+    name: str = ""
+    task: str = "classification"  # or "regression"
+    required: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def load(
@@ -71,18 +75,47 @@ class Workload(ABC):
         seed: int = 0,
         validation_split: float = 0.1,
     ) -> Dataset:
-        """Load (or generate) the data, split seeded into train, validation and test."""
+        """Load (or generate) the data, split seeded into train, validation and test.
+
+        A space's `fixed` settings that `load` names as keyword arguments (the
+        sine window) are passed to it as well.
+        """
 
     @abstractmethod
     def build_model(self, params: dict, dataset: Dataset, options: dict) -> keras.Model:
         """Return a compiled Keras model for `params` sized to `dataset`.
 
-        `options` carries training settings: `batch_size` (default 32) and
-        `lr_decay` (a dict with rate / every_epochs / min_lr, or None).
+        `options` carries the space's `fixed` settings and training settings:
+        `batch_size` and `lr_decay` (a dict with rate / every_epochs / min_lr, or None).
         """
+
+    @property
+    def declares(self) -> bool:
+        """Whether the workload says which hyperparameters it reads."""
+        return bool(self.required or self.optional)
+
+    def hyperparameter_problem(self, names: set[str]) -> str | None:
+        """What is wrong with a space giving these hyperparameters (and fixed settings)."""
+        if not self.declares:
+            return None
+        unread = sorted(names - set(self.required) - set(self.optional) - TRAINER_PARAMS)
+        if unread:
+            return (f"workload {self.name} does not read {', '.join(unread)} (it reads "
+                    f"{', '.join([*self.required, *self.optional])}); remove it from the space")
+        missing = sorted(set(self.required) - names)
+        if missing:
+            return (f"workload {self.name} needs {', '.join(missing)}; add it to the space's "
+                    "hyperparameters or fixed settings")
+        return None
 
     def __repr__(self) -> str:
         return f"<workload {self.name}>"
+
+
+# Hyperparameters the trainer reads for every workload, as Keras Tuner users expect.
+TRAINER_PARAMS = frozenset({"batch_size"})
+# What the shipped builders read with a default (builders.common_params, lr_decay_settings).
+COMMON_OPTIONAL = ("learning_rate", "optimizer", "dropout", "l2", "lr_decay")
 
 
 def register_keras_objects() -> None:
@@ -96,10 +129,8 @@ def register_keras_objects() -> None:
     importlib.import_module("tuneyard.workloads.builders")
 
 
-def get_workload(name: str) -> Workload:
-    """Return a fresh instance of the workload called `name`."""
-    target = _REGISTRY.get(name)
-    if target is None:
-        raise DataError(f"unknown workload {name!r}; use one of {', '.join(WORKLOAD_NAMES)}")
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+def get_workload(name: str, folder: str | None = None) -> Workload:
+    """A fresh instance of the workload `name`: an entry-point name or `module:object`."""
+    from .registry import resolve_workload
+
+    return resolve_workload(name, folder)

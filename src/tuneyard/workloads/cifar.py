@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Dataset
+from .base import COMMON_OPTIONAL, Dataset
 from .images import ImageWorkload
 from .sources import load_cifar10
 
@@ -20,9 +20,21 @@ class CifarCnn(ImageWorkload):
     """
 
     name = "cifar_cnn"
+    required = ("kernel_size",)
+    optional = ("conv_blocks", "filters", "filters_1", "filters_2", "filters_3", "units",
+                "dense_units", *COMMON_OPTIONAL)
     title = "CIFAR-10"
     class_names = CLASS_NAMES
     source = staticmethod(load_cifar10)
+
+    def hyperparameter_problem(self, names: set[str]) -> str | None:
+        """The declared check, plus: filters_1 (or the course's filters) and dense_units
+        (or the course's units) must be given."""
+        for either in (("filters_1", "filters"), ("dense_units", "units")):
+            if not names & set(either):
+                return (f"workload {self.name} needs {either[0]} (or {either[1]}); add it to "
+                        "the space's hyperparameters or fixed settings")
+        return super().hyperparameter_problem(names)
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled CNN; filters_i is read only for i <= conv_blocks."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Dataset
+from .base import COMMON_OPTIONAL, Dataset
 from .images import ImageWorkload
 from .sources import load_mnist
 
@@ -13,6 +13,8 @@ class MnistMlp(ImageWorkload):
     """Flatten(28x28) -> num_layers Dense ReLU layers (units_1..units_3) -> Dense(10, softmax)."""
 
     name = "mnist_mlp"
+    required = ("num_layers", "units_1")
+    optional = ("units_2", "units_3", *COMMON_OPTIONAL)
     title = "MNIST"
     class_names = CLASS_NAMES
     source = staticmethod(load_mnist)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from .base import Dataset, Workload, register_keras_objects
+from .base import COMMON_OPTIONAL, Dataset, Workload, register_keras_objects
 from .splits import check_fraction
 
 STEP = 0.1
@@ -55,6 +55,8 @@ class SineLstm(Workload):
 
     name = "sine_lstm"
     task = "regression"
+    required = ("units",)
+    optional = ("lstm_layers", "window", *COMMON_OPTIONAL)
 
     def load(
         self,

@@ -1,0 +1,54 @@
+"""The study's best model, kept: `results/<study>/best.keras` and what it came from.
+
+A trial whose value beats the best the study had when it started saves its model
+(the weights of the epoch that gave its objective) as a candidate file. When the
+trial is recorded, the candidate replaces best.keras only if the trial is still
+the study's best (another runner may have done better meanwhile); otherwise it is
+deleted. `best.json` says which trial best.keras is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+BEST_MODEL = "best.keras"
+BEST_INFO = "best.json"
+CANDIDATES = "candidates"
+
+
+def candidate_path(folder: Path, key: str) -> str:
+    """Where a trial saves its model if it improves on the study's best."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in key) or "trial"
+    (folder / CANDIDATES).mkdir(parents=True, exist_ok=True)
+    return str(folder / CANDIDATES / f"{safe}-{os.getpid()}.keras")
+
+
+def keep_if_best(folder: Path, candidate: str | None, trial: int, value: float | None,
+                 best: float | None) -> bool:
+    """Promote `candidate` to best.keras if trial's value is the study's best; else drop it."""
+    if not candidate or not Path(candidate).exists():
+        return False
+    if value is None or best is None or value != best:
+        Path(candidate).unlink(missing_ok=True)
+        return False
+    os.replace(candidate, folder / BEST_MODEL)
+    info = {"trial": trial, "value": value}
+    tmp = folder / f"{BEST_INFO}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(info))
+    os.replace(tmp, folder / BEST_INFO)
+    return True
+
+
+def saved_best(folder: Path) -> dict | None:
+    """{"trial", "value", "path"} of the kept best model, or None when there is none."""
+    info_path, model = folder / BEST_INFO, folder / BEST_MODEL
+    if not (info_path.is_file() and model.is_file()):
+        return None
+    try:
+        info: Any = json.loads(info_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return {**info, "path": str(model)} if isinstance(info, dict) and "trial" in info else None

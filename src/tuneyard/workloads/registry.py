@@ -1,0 +1,92 @@
+"""Finding a workload by the name a space gives it: an entry point, or `module:object`.
+
+There is no privileged list: the shipped workloads register under the
+`tuneyard.workloads` entry-point group exactly as an installed package of a
+user's would, and `module:object` imports any module, with the space file's
+folder on the import path so a file beside the space works without installing.
+Worker processes and `tune worker` resolve the same name the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpaceError
+from .base import Workload
+
+ENTRY_POINT_GROUP = "tuneyard.workloads"
+
+
+@functools.cache
+def installed_workloads() -> dict[str, str]:
+    """Entry-point name -> "module:object" for every workload installed."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def resolve_workload(name: str, folder: str | Path | None = None) -> Workload:
+    """The workload `name` names, as a fresh instance; SpaceError saying why not."""
+    if not isinstance(name, str) or not name.strip():
+        raise SpaceError(f"workload {name!r} is not a name; {_how_to_name()}")
+    target = name if ":" in name else installed_workloads().get(name)
+    if target is None:
+        raise SpaceError(f"unknown workload {name!r}; {_how_to_name()}")
+    module_name, _, attribute = target.partition(":")
+    module = _import(module_name, folder, name)
+    obj = getattr(module, attribute, None) if attribute else None
+    if obj is None:
+        raise SpaceError(f"workload {name!r}: module {module_name} has no {attribute or 'object'} "
+                         "(write it as module:object)")
+    return as_workload(obj, name)
+
+
+def as_workload(obj: Any, name: str) -> Workload:
+    """A Workload instance from a class, an instance or any object with load/build_model."""
+    instance = obj() if inspect.isclass(obj) else obj
+    missing = [m for m in ("load", "build_model") if not callable(getattr(instance, m, None))]
+    if missing:
+        raise SpaceError(f"workload {name!r} is not a workload: it has no {' and no '.join(missing)} "
+                         "method; subclass tuneyard.Workload (load() -> Dataset, "
+                         "build_model(params, dataset, options) -> compiled keras.Model)")
+    if not isinstance(instance, Workload):
+        raise SpaceError(f"workload {name!r} is not a workload: subclass tuneyard.Workload so it "
+                         "declares the hyperparameters it reads")
+    if not getattr(instance, "name", ""):
+        instance.name = name
+    return instance
+
+
+def _import(module_name: str, folder: str | Path | None, name: str) -> Any:
+    if folder is not None and str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))  # a module beside the space file imports as it is
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            where = f"the space's folder {folder} and " if folder is not None else ""
+            raise SpaceError(f"workload {name!r}: module {module_name} was not found on "
+                             f"{where}the Python path; put {module_name.split('.')[0]}.py beside "
+                             "the space file or install its package") from None
+        raise SpaceError(f"workload {name!r}: importing {module_name} failed: {exc}") from None
+    except Exception as exc:  # the user's module raised while importing
+        text = (str(exc).strip().splitlines() or [""])[0]
+        raise SpaceError(f"workload {name!r}: importing {module_name} failed: "
+                         f"{type(exc).__name__}: {text}") from None
+
+
+def _how_to_name() -> str:
+    names = ", ".join(sorted(installed_workloads())) or "none installed"
+    return (f"name an installed one ({names}; entry-point group {ENTRY_POINT_GROUP}) or a "
+            "module:object such as my_models:Digits, with my_models.py beside the space file")
+
+
+def load_kwargs(workload: Workload, fixed: dict) -> dict:
+    """The space's fixed settings that the workload's `load` takes as keyword arguments."""
+    accepted = inspect.signature(workload.load).parameters
+    return {key: value for key, value in fixed.items() if key in accepted}
