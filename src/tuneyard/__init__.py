@@ -1,7 +1,29 @@
-"""tuneyard: one hyperparameter search space, every search strategy, one leaderboard."""
+"""tuneyard: one hyperparameter search space, every search strategy, one leaderboard.
+
+The public names are loaded on first use, so `import tuneyard` imports neither
+TensorFlow nor Optuna nor pandas:
+
+- `tuneyard.search(build_model, data=(x, y), space={...}, backend="tpe", trials=30)`
+- `tuneyard.Workload`, `tuneyard.Dataset`: the contract of a workload of your own
+- `tuneyard.load_space(name_or_path)`, `tuneyard.Space`
+"""
 
 from tuneyard import quiet_import
 
 __version__ = "0.1.0"
 
+__all__ = ["search", "SearchResult", "Workload", "Dataset", "Space", "load_space", "__version__"]
+
+_LAZY = {"search": "tuneyard.api", "SearchResult": "tuneyard.api",
+         "Workload": "tuneyard.workloads.base", "Dataset": "tuneyard.workloads.base",
+         "Space": "tuneyard.space", "load_space": "tuneyard.space_file"}
+
 quiet_import.install()
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tuneyard' has no attribute {name!r}")

@@ -90,12 +90,12 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
     from tuneyard.training import Trainer
 
     config = store.config
-    space = space_of_study(config)
     seed = int(config.get("seed") or 0)
     epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
     kept = saved_best(study_dir(store.name))
     if kept and kept["trial"] == trial.number and not need_data:
         return TrialModel(kept["path"], "saved", trial.value, epochs)
+    space = space_of_study(config)
     workload, dataset = load_data(space, config.get("subset"), seed,
                                   data_dir or config.get("data_dir"))
     if kept and kept["trial"] == trial.number:

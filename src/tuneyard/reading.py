@@ -14,7 +14,7 @@ def param_order(store: Store, rows: list[dict]) -> list[str]:
     from tuneyard.space_file import space_of_study
 
     try:
-        return [p.name for p in space_of_study(store.config).params]
+        return [p.name for p in space_of_study(store.config, check_workload=False).params]
     except TuneyardError:
         names: list[str] = []
         for row in rows:

@@ -22,6 +22,7 @@ from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool,
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
+from tuneyard.space import Space
 from tuneyard.space_file import load_space, space_text
 from tuneyard.storage_faults import check_writable_folder, storage_boundary
 from tuneyard.store import Store, default_storage, results_dir, study_dir
@@ -38,7 +39,7 @@ class SweepStopped(TuneyardError):
 class SweepOptions:
     """Everything `tune run` can set."""
 
-    space: str
+    space: Any  # a space name, a YAML path, or a Space (the Python API)
     backend: str = "tpe"
     trials: int | None = None
     epochs: int | None = None
@@ -88,7 +89,7 @@ class Sweep:
         if options.epochs is not None and options.epochs < 1:
             raise TuneyardError(f"--epochs must be at least 1, got {options.epochs}")
         self.options = options
-        self.space = load_space(options.space)
+        self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
         self.shared = shared_mode(options.storage, options.backend)
         self.backend_cls = get_backend(options.backend, shared=self.shared)

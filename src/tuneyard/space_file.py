@@ -76,8 +76,11 @@ def load_space(name_or_path: str) -> Space:
     return parse_space(path.read_text(), str(path))
 
 
-def parse_space(text: str, path: str = "<string>") -> Space:
-    """Parse and validate the YAML text of a space; `path` is used in messages."""
+def parse_space(text: str, path: str = "<string>", check_workload: bool = True) -> Space:
+    """Parse and validate the YAML text of a space; `path` is used in messages.
+
+    `check_workload=False` skips resolving the workload (readers of a stored study
+    that need only the hyperparameters' names)."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -103,7 +106,8 @@ def parse_space(text: str, path: str = "<string>") -> Space:
         description=str(data.get("description") or ""),
         path=path,
     )
-    check_against_workload(space, fail)
+    if check_workload:
+        check_against_workload(space, fail)
     return space
 
 
@@ -176,11 +180,12 @@ def check_against_workload(space: Space, fail: Any = None) -> None:
         fail(("hyperparameters",), problem)
 
 
-def space_of_study(config: dict) -> Space:
+def space_of_study(config: dict, check_workload: bool = True) -> Space:
     """The space a study was made with: the copy stored with it, else found by its name."""
     text = config.get("space_text")
     if text:
-        return parse_space(text, config.get("space_file") or "<stored with the study>")
+        return parse_space(text, config.get("space_file") or "<stored with the study>",
+                           check_workload)
     return load_space(config.get("space", ""))
 
 

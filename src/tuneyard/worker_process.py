@@ -77,7 +77,8 @@ def _real_trainer(spec: WorkerSpec) -> Any:
     from tuneyard.runner import make_trainer
     from tuneyard.space_file import load_space
 
-    return make_trainer(load_space(spec.options.space), spec.options)
+    space = spec.options.space
+    return make_trainer(space if not isinstance(space, str) else load_space(space), spec.options)
 
 
 def _load_study(spec: WorkerSpec) -> Any:

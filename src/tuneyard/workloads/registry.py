@@ -20,6 +20,20 @@ from ..errors import SpaceError
 from .base import Workload
 
 ENTRY_POINT_GROUP = "tuneyard.workloads"
+IN_PROCESS_PREFIX = "python:"
+# Workloads handed over as objects in this process (tuneyard.search): a name no other
+# process can resolve, which is why such a study refuses worker processes.
+_IN_PROCESS: dict[str, Workload] = {}
+
+
+def register_in_process(name: str, workload: Workload) -> None:
+    """Make `workload` resolvable as `name` in this process only."""
+    _IN_PROCESS[name] = workload
+
+
+def in_process_only(name: str) -> bool:
+    """Whether `name` is a workload only this process knows (a notebook's build function)."""
+    return name in _IN_PROCESS
 
 
 @functools.cache
@@ -34,6 +48,12 @@ def resolve_workload(name: str, folder: str | Path | None = None) -> Workload:
     """The workload `name` names, as a fresh instance; SpaceError saying why not."""
     if not isinstance(name, str) or not name.strip():
         raise SpaceError(f"workload {name!r} is not a name; {_how_to_name()}")
+    if name in _IN_PROCESS:
+        return _IN_PROCESS[name]
+    if name.startswith(IN_PROCESS_PREFIX):
+        raise SpaceError(f"workload {name!r} was a build function handed to tuneyard.search in "
+                         "another Python process; it cannot be imported here: put it in a "
+                         "module and name it in a space as module:object")
     target = name if ":" in name else installed_workloads().get(name)
     if target is None:
         raise SpaceError(f"unknown workload {name!r}; {_how_to_name()}")

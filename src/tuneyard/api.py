@@ -1,0 +1,158 @@
+"""`tuneyard.search`: the whole tool from Python (a notebook, a script).
+
+It takes a build function (params -> compiled Keras model) and data, or a
+workload object, and a space (a dict, a YAML path or a Space), runs the same
+sweep `tune run` runs (same backends, options, defaults and store) and returns
+the ranked leaderboard, the best params and the best model. The study lands in
+the same store, so `tune studies`, `leaderboard`, `report` and `export` work on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuneyard.errors import TuneyardError
+from tuneyard.space import Space
+from tuneyard.workloads.base import Dataset, Workload
+from tuneyard.workloads.registry import IN_PROCESS_PREFIX, register_in_process
+
+DEFAULT_TRAINING = {"epochs": 10, "batch_size": 32}
+
+
+@dataclass
+class SearchResult:
+    """What a search found: the study, its ranked leaderboard and its best model."""
+
+    study: str
+    leaderboard: Any  # pandas DataFrame, best first
+    best_params: dict | None
+    best_value: float | None
+    model_path: str | None  # results/<study>/best.keras
+
+    @property
+    def best_model(self) -> Any:
+        """The best trial's model as the sweep kept it (its objective's epoch), loaded."""
+        if self.model_path is None:
+            return None
+        import keras
+
+        return keras.models.load_model(self.model_path)
+
+
+def search(build_model: Any = None, data: Any = None, *, space: Any, workload: Workload | None = None,
+           backend: str = "tpe", trials: int | None = None, epochs: int | None = None,
+           seed: int = 0, storage: str | None = None, study: str | None = None, workers: int = 1,
+           prune: str = "none", subset: int | None = None, data_dir: str | None = None,
+           task: str | None = None, fresh: bool = False, progress: bool = True) -> SearchResult:
+    """Search `space` for the best model; the same options and defaults as `tune run`.
+
+    Give either `build_model` (params dict -> compiled keras.Model) with `data` ((x, y),
+    split by the space's validation_split, stratified for classification; or a dict with
+    "train", "validation" and optionally "test" (x, y) pairs), or a `workload` object.
+    `space`: a dict (hyperparameters, and optionally objective and training), a YAML
+    path or a Space. `task`: "classification" or "regression" (default: from the labels).
+    """
+    from tuneyard.runner import Sweep, SweepOptions
+
+    name = _workload_name(build_model, workload, data, task, study)
+    the_space = _space(space, name)
+    if workers > 1 and name.startswith(IN_PROCESS_PREFIX):
+        raise TuneyardError("workers > 1 runs trials in other processes, which cannot import a "
+                            "build function defined here: put it in a module and name it in a "
+                            "space (workload: my_module:MyWorkload), or use workers=1")
+    options = SweepOptions(space=the_space, backend=backend, trials=trials, epochs=epochs,
+                           subset=subset, seed=seed, storage=storage, study=study,
+                           data_dir=data_dir, fresh=fresh, prune=prune, workers=workers,
+                           # in this process: a notebook's function cannot be re-imported
+                           trials_per_process=0 if workers == 1 else 10)
+    sweep = Sweep(options)
+    events = _events(sweep, progress)
+    try:
+        frame = sweep.run(events)
+    finally:
+        if events is not None:
+            events.stop()
+    failed = sweep.ledger.all_failed() if sweep.ledger else None
+    if failed:
+        raise TuneyardError(f"{failed}; the table is in {sweep.csv_path}")
+    return _result(sweep, frame)
+
+
+def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
+                   study: str | None) -> str:
+    if (build_model is None) == (workload is None):
+        raise TuneyardError("give either build_model (with data) or workload, not both or neither")
+    if workload is not None:
+        from tuneyard.workloads.registry import as_workload
+
+        instance = as_workload(workload, getattr(workload, "name", "") or "workload")
+        name = f"{IN_PROCESS_PREFIX}{instance.name or type(instance).__name__}"
+        register_in_process(name, instance)
+        return name
+    if not callable(build_model):
+        raise TuneyardError(f"build_model must be a function params -> compiled keras.Model, "
+                            f"got {type(build_model).__name__}")
+    if data is None:
+        raise TuneyardError("build_model needs data: (x, y), or a dict with train, validation "
+                            "and test (x, y) pairs")
+    from tuneyard.function_workload import FunctionWorkload
+
+    fn_name = getattr(build_model, "__name__", "build_model")
+    name = f"{IN_PROCESS_PREFIX}{fn_name}"
+    register_in_process(name, FunctionWorkload(build_model, data, task=task, name=fn_name))
+    return name
+
+
+def _space(space: Any, workload_name: str) -> Space:
+    import yaml
+
+    from tuneyard.space_file import load_space, parse_space
+
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, str | Path):
+        return load_space(str(space))
+    if not isinstance(space, dict):
+        raise TuneyardError(f"space must be a dict, a YAML path or a Space, got {type(space).__name__}")
+    body = {"name": _word(workload_name.removeprefix(IN_PROCESS_PREFIX)),
+            "objective": {"metric": "val_loss", "direction": "minimize"},
+            "training": dict(DEFAULT_TRAINING), **space}
+    if "workload" not in space:
+        body["workload"] = workload_name
+    return parse_space(yaml.safe_dump(body, sort_keys=False), "<tuneyard.search space>")
+
+
+def _word(text: str) -> str:
+    word = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in text)
+    return word or "python"
+
+
+def _events(sweep: Any, progress: bool) -> Any:
+    if not progress:
+        return None
+    from tuneyard.display import ProgressEvents
+
+    return ProgressEvents(sweep.space.metric)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
+
+
+def _result(sweep: Any, frame: Any) -> SearchResult:
+    from tuneyard.best_model import saved_best
+
+    done = frame[frame["status"] == "COMPLETE"]
+    best_params = None
+    if len(done):
+        names = [p.name for p in sweep.space.params]
+        row = done.iloc[0]
+        best_params = {n: _plain(row[n]) for n in names if n in row and row[n] == row[n]}
+    kept = saved_best(sweep.folder)
+    return SearchResult(study=sweep.study_name, leaderboard=frame, best_params=best_params,
+                        best_value=sweep.best(), model_path=kept["path"] if kept else None)
+
+
+__all__ = ["search", "SearchResult", "Dataset", "Workload"]
