@@ -153,6 +153,30 @@ def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_
             sorted(str(t.number) for t in spent)
 
 
+def test_a_worker_elsewhere_runs_a_user_workload_from_the_study_s_space(url, tmp_path):
+    """A workload module beside its space file: `tune worker`, started in another folder
+    with no --space, finds the space and the module through the study (issue 10)."""
+    folder, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "pg_user_model.py").write_text(
+        "from tuneyard.workloads.sine import SineLstm\n\n"
+        "class Mine(SineLstm):\n    name = 'mine'\n")
+    space = folder / "pg_user.yaml"
+    space.write_text(SPACE.replace("name: pg_tiny", "name: pg_user")
+                     .replace("workload: sine_lstm", "workload: pg_user_model:Mine"))
+    study = "pg-user"
+    first = start("run", "--space", space, "--backend", "tpe", "--trials", 4, "--subset", 100,
+                  "--storage", url, "--study", study)
+    worker = subprocess.Popen([*TUNE, *map(str, ["worker", "--study", study, "--storage", url,
+                                                 "--worker-id", 1, "--wait", 60])], cwd=elsewhere,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    outputs = finish([first, worker])
+    assert first.returncode == 0 and worker.returncode == 0, outputs
+    done = completed(trials_of(url, study))
+    assert len(done) == 4 and len(set(keys(done))) == 4
+
+
 def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
     study, first, workers = start_three(url, "tpe", 6)
     pids = {str(w.pid): w for w in workers}
