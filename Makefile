@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-.PHONY: install test wheel-check lint format bench sweep-mnist sweep-cifar sweep-sine sweeps race-sine race-mnist clean
+.PHONY: install test wheel-check lint format bench sweep-mnist sweep-cifar sweep-sine sweeps race-sine race-mnist example clean
 
 install: $(VENV)/.installed
 
@@ -57,6 +57,16 @@ race-sine: install
 
 race-mnist: install
 	$(BIN)/tune race --space mnist_mlp --budget-epochs $(RACE_BUDGET) --repeats $(RACE_REPEATS) --seed 0 --subset 3000 --data-dir $(or $(DATA_DIR),../shared/data)
+
+# The user-workload examples (examples/README.md), small: a digits sweep and a breast-cancer
+# sweep through the CLI, each scored on its held-out test split (the latter with ROC AUC),
+# then the notebook-style script using tuneyard.search. Starts over each time (--fresh).
+example: install
+	$(BIN)/tune run --space examples/digits/digits.yaml --backend tpe --trials 6 --epochs 5 --fresh
+	$(BIN)/tune evaluate digits-tpe-s0
+	$(BIN)/tune run --space examples/breast_cancer/breast_cancer.yaml --backend tpe --trials 6 --epochs 10 --fresh
+	$(BIN)/tune evaluate breast_cancer-tpe-s0
+	$(BIN)/python examples/notebook.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -20,8 +20,31 @@ import optuna
 import pytest
 
 TUNE = [sys.executable, "-m", "tuneyard"]
-TINY = ["--space", "sine_lstm", "--epochs", 1, "--subset", 100]
+SINE = ["--space", "sine_lstm", "--epochs", 1, "--subset", 100]
 RULE = "a study name is one folder name"
+# A real workload that trains in a blink (tuneyard.testing): most tests here need a
+# study to protect or a store to break, not a long trial.
+TINY_SPACE = """\
+name: tiny
+workload: tuneyard.testing:TinyRegression
+objective: {metric: val_mse, direction: minimize}
+training: {epochs: 1, batch_size: 32, patience: 0, validation_split: 0.2}
+hyperparameters:
+  learning_rate: {type: float, low: 1.0e-3, high: 1.0e-1, log: true}
+  units: {type: int, low: 4, high: 16}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("spaces") / "tiny.yaml"
+    path.write_text(TINY_SPACE)
+    return str(path)
+
+
+@pytest.fixture
+def TINY(tiny_path):  # noqa: N802 - reads as the option list it is
+    return ["--space", tiny_path]
 
 
 def tune(*args, cwd, env=None, as_user=False, timeout=600):
@@ -72,39 +95,36 @@ def snapshot(folder):
 
 
 @pytest.fixture
-def made(results_in_tmp, tmp_path):
-    """A study with one finished trial, to be protected."""
-    done = tune("run", *TINY, "--trials", 1, "--study", "kept", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+def made(results_in_tmp, tiny_path):
+    """A study with one finished trial, to be protected (made in this process: fast)."""
+    from tuneyard.runner import Sweep, SweepOptions
+
+    Sweep(SweepOptions(space=tiny_path, trials=1, study="kept")).run()
     return results_in_tmp
 
 
 # --- 1. study names are names -------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["/tmp/x/victim", ".", "..", "", "a/b", "a\\b", "../kept", "tab\there", "x" * 200]
-)
-def test_a_name_that_is_a_path_is_refused_and_nothing_is_deleted(made, tmp_path, name):
+def test_a_name_that_is_a_path_is_refused_and_nothing_is_deleted(made, tmp_path, TINY):
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "precious.txt").write_text("mine")
     before = snapshot(tmp_path)
-    if name == "/tmp/x/victim":
-        name = str(victim)
-    done = tune("run", *TINY, "--trials", 1, "--study", name, "--fresh", cwd=tmp_path)
-    assert RULE in one_error_line(done)
-    assert snapshot(tmp_path) == before
+    for name in [str(victim), ".", "..", "", "a/b", "a\\b", "../kept", "tab\there", "x" * 200]:
+        done = tune("run", *TINY, "--trials", 1, "--study", name, "--fresh", cwd=tmp_path)
+        assert RULE in one_error_line(done), name
+        assert snapshot(tmp_path) == before, name
     assert [t.state.name for t in stored(made, "kept")] == ["COMPLETE"]
 
 
-def test_unicode_and_spaces_stay_allowed(results_in_tmp, tmp_path):
+def test_unicode_and_spaces_stay_allowed(results_in_tmp, tmp_path, TINY):
     done = tune("run", *TINY, "--trials", 1, "--study", "étude 名前 1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(csv_rows(results_in_tmp / "étude 名前 1" / "leaderboard.csv")) == 1
 
 
-def test_a_study_folder_linking_out_of_results_is_neither_written_nor_deleted(made, tmp_path):
+def test_a_study_folder_linking_out_of_results_is_neither_written_nor_deleted(made, tmp_path, TINY):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.txt").write_text("mine")
@@ -152,7 +172,7 @@ def generated_names(count, seed=7):
     return sorted(names)
 
 
-def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monkeypatch):
+def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monkeypatch, TINY):
     """In this process (a NUL cannot pass through argv): every name either runs a real
     one-trial sweep with --fresh or is refused, and nothing outside results/ changes."""
     from typer.testing import CliRunner
@@ -184,7 +204,7 @@ def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monk
 
 
 def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, tmp_path):
-    command = [*TUNE, "run", *map(str, TINY), "--trials", "3", "--study", "together"]
+    command = [*TUNE, "run", *map(str, SINE), "--trials", "3", "--study", "together"]
     runners = [
         subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -204,7 +224,7 @@ def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, t
 
 
 def test_a_killed_runner_s_trial_is_recorded_and_run_again(results_in_tmp, tmp_path):
-    command = [*TUNE, "run", *map(str, TINY), "--epochs", "3", "--trials", "2", "--study", "orphan"]
+    command = [*TUNE, "run", *map(str, SINE), "--epochs", "3", "--trials", "2", "--study", "orphan"]
     victim = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -233,7 +253,7 @@ def _trials_if_any(results, study):
 # --- 3. storage faults ----------------------------------------------------------------
 
 
-def test_a_read_only_study_folder_is_refused_before_training(made, tmp_path):
+def test_a_read_only_study_folder_is_refused_before_training(made, tmp_path, TINY):
     os.chmod(made / "kept", 0o555)
     try:
         done = tune("run", *TINY, "--trials", 2, "--study", "kept", cwd=tmp_path, as_user=True)
@@ -243,7 +263,7 @@ def test_a_read_only_study_folder_is_refused_before_training(made, tmp_path):
     assert len(stored(made, "kept")) == 1  # nothing trained, nothing recorded
 
 
-def test_a_read_only_database_is_refused_and_still_readable(made, tmp_path):
+def test_a_read_only_database_is_refused_and_still_readable(made, tmp_path, TINY):
     db = made / "tuneyard.db"
     os.chmod(db, 0o444)
     try:
@@ -263,7 +283,7 @@ def test_a_read_only_database_is_refused_and_still_readable(made, tmp_path):
     assert resumed.returncode == 0, resumed.stderr  # readers left nothing that locks writers out
 
 
-def test_a_read_only_results_folder_is_refused_and_still_readable(made, tmp_path):
+def test_a_read_only_results_folder_is_refused_and_still_readable(made, tmp_path, TINY):
     os.chmod(made, 0o555)
     try:
         done = tune("run", *TINY, "--trials", 2, "--study", "kept", cwd=tmp_path, as_user=True)
@@ -274,7 +294,7 @@ def test_a_read_only_results_folder_is_refused_and_still_readable(made, tmp_path
         os.chmod(made, 0o755)
 
 
-def test_a_database_locked_past_the_retry_window_is_one_line(made, tmp_path):
+def test_a_database_locked_past_the_retry_window_is_one_line(made, tmp_path, TINY):
     holder = sqlite3.connect(made / "tuneyard.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     release = threading.Timer(60, holder.rollback)
@@ -291,7 +311,7 @@ def test_a_database_locked_past_the_retry_window_is_one_line(made, tmp_path):
     assert len(stored(made, "kept")) == 1
 
 
-def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(results_in_tmp, tmp_path):
+def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(results_in_tmp, tmp_path, TINY):
     results_in_tmp.mkdir()
     db = results_in_tmp / "tuneyard.db"
     db.write_text("my notes, not a database\n")
@@ -326,12 +346,12 @@ def test_a_csv_that_cannot_be_written_stops_the_sweep_and_is_rebuilt(results_in_
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare to mount a tiny tmpfs")
-def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path):
+def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path, TINY):
     results = tmp_path / "results"
     results.mkdir()
     script = f"""
 set -e
-mount -t tmpfs -o size=600k tmpfs {results}
+mount -t tmpfs -o size=4m tmpfs {results}
 export TUNEYARD_RESULTS_DIR={results}
 {sys.executable} -m tuneyard run {" ".join(map(str, TINY))} --trials 1 --study full >/dev/null
 dd if=/dev/zero of={results}/filler bs=4k 2>/dev/null || true

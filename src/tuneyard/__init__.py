@@ -12,9 +12,11 @@ from tuneyard import quiet_import
 
 __version__ = "0.1.0"
 
-__all__ = ["search", "SearchResult", "Workload", "Dataset", "Space", "load_space", "__version__"]
+__all__ = ["search", "SearchResult", "Workload", "Dataset", "Space", "load_space",
+           "TuneyardError", "DataError", "__version__"]
 
 _LAZY = {"search": "tuneyard.api", "SearchResult": "tuneyard.api",
+         "TuneyardError": "tuneyard.errors", "DataError": "tuneyard.errors",
          "Workload": "tuneyard.workloads.base", "Dataset": "tuneyard.workloads.base",
          "Space": "tuneyard.space", "load_space": "tuneyard.space_file"}
 

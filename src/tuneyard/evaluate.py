@@ -126,11 +126,24 @@ def _predict(path: str, x: np.ndarray) -> np.ndarray:
 
 
 def score(task: str, dataset: Any, predictions: np.ndarray) -> dict:
-    """Test scores: classification (accuracy, per class, confusion) or regression (MSE)."""
+    """Test scores: classification (accuracy, per class, confusion; ROC for two classes)
+    or regression (MSE).
+
+    A classifier's predictions are class probabilities, one column per class (softmax),
+    or one column (or a flat vector) of positive-class probabilities from a sigmoid,
+    read as class 1 when >= 0.5.
+    """
     if task == "classification":
-        names = list(dataset.info.get("class_names") or range(predictions.shape[1]))
-        return classification_scores(dataset.y_test, predictions.argmax(axis=1),
-                                     [str(n) for n in names])
+        probs = np.asarray(predictions, dtype=float)
+        if probs.ndim == 1:
+            probs = probs.reshape(-1, 1)
+        sigmoid = probs.shape[1] == 1
+        k = 2 if sigmoid else probs.shape[1]
+        names = list(dataset.info.get("class_names") or range(k))
+        y_pred = (probs[:, 0] >= 0.5).astype(int) if sigmoid else probs.argmax(axis=1)
+        positive = probs[:, 0] if sigmoid else probs[:, 1] if k == 2 else None
+        return classification_scores(dataset.y_test, y_pred, [str(n) for n in names],
+                                     positive_scores=positive)
     y_pred = predictions.reshape(-1).astype(float)
     y_true = np.asarray(dataset.y_test, dtype=float).reshape(-1)
     out = {"task": "regression", "mse": float(np.mean((y_pred - y_true) ** 2)),
@@ -144,8 +157,14 @@ def score(task: str, dataset: Any, predictions: np.ndarray) -> dict:
     return out
 
 
-def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[str]) -> dict:
-    """Accuracy, per-class precision and recall, and the confusion matrix (rows: true)."""
+def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[str],
+                          positive_scores: np.ndarray | None = None) -> dict:
+    """Accuracy, per-class precision and recall, and the confusion matrix (rows: true).
+
+    For two classes, `positive_scores` (the predicted probability of class 1) adds the
+    ROC AUC (`roc_auc`) and the ROC curve (`roc`: fpr and tpr, at most ROC_POINTS points)
+    when the test labels hold both classes.
+    """
     k = len(names)
     y_true = np.asarray(y_true).reshape(-1).astype(int)
     matrix = np.zeros((k, k), dtype=int)
@@ -155,8 +174,32 @@ def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[st
                   "precision": float(matrix[i, i] / predicted[i]) if predicted[i] else 0.0,
                   "recall": float(matrix[i, i] / actual[i]) if actual[i] else 0.0}
                  for i in range(k)]
-    return {"task": "classification", "accuracy": float(np.trace(matrix) / max(matrix.sum(), 1)),
-            "class_names": names, "per_class": per_class, "confusion_matrix": matrix.tolist()}
+    out = {"task": "classification", "accuracy": float(np.trace(matrix) / max(matrix.sum(), 1)),
+           "class_names": names, "per_class": per_class, "confusion_matrix": matrix.tolist()}
+    if k == 2 and positive_scores is not None:
+        out.update(roc_scores(y_true, positive_scores))
+    return out
+
+
+ROC_POINTS = 200
+
+
+def roc_scores(y_true: np.ndarray, positive_scores: np.ndarray) -> dict:
+    """ROC AUC and the curve (rounded, at most ROC_POINTS points, both ends kept) of a
+    binary classifier; nothing when the labels hold only one class (AUC is undefined)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y_true = np.asarray(y_true).reshape(-1).astype(int)
+    scores = np.asarray(positive_scores, dtype=float).reshape(-1)
+    if len(np.unique(y_true)) < 2 or not np.isfinite(scores).all():
+        return {}
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    if len(fpr) > ROC_POINTS:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, ROC_POINTS).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"roc_auc": float(roc_auc_score(y_true, scores)),
+            "roc": {"fpr": [round(float(v), 4) for v in fpr],
+                    "tpr": [round(float(v), 4) for v in tpr]}}
 
 
 def _rounded(values: np.ndarray) -> list[float]:
@@ -186,7 +229,10 @@ def summary_lines(evaluation: dict) -> list[str]:
                 f"in the sweep {evaluation['trial_value']:.4g}), "
                 f"tested on {evaluation['test_samples']} held-out samples")
     if evaluation["task"] == "classification":
-        return [head, f"test accuracy: {evaluation['accuracy']:.4f}"]
+        lines = [head, f"test accuracy: {evaluation['accuracy']:.4f}"]
+        if evaluation.get("roc_auc") is not None:
+            lines.append(f"test ROC AUC: {evaluation['roc_auc']:.4f}")
+        return lines
     lines = [head, f"test MSE: {evaluation['mse']:.5g}"]
     if "noise_floor" in evaluation:
         lines.append(f"noise floor (MSE of the noise-free wave): {evaluation['noise_floor']:.5g}; "

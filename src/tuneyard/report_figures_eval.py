@@ -67,13 +67,18 @@ def importance_figure(scores: dict[str, dict[str, float]], objective: str) -> An
 
 
 def confusion_figure(evaluation: dict) -> Any:
-    """Test-set confusion matrix with counts, rows true class, columns predicted."""
+    """Test-set confusion matrix with counts, rows true class, columns predicted; a binary
+    classifier's ROC curve beside it when the evaluation has one."""
     import numpy as np
 
     matrix = np.asarray(evaluation["confusion_matrix"])
     names = evaluation["class_names"]
     size = max(4.5, 0.5 * len(names) + 2.5)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    roc = evaluation.get("roc")
+    if roc:
+        fig, (ax, roc_ax) = plt.subplots(1, 2, figsize=(2 * size + 1.5, size))
+    else:
+        fig, ax = plt.subplots(figsize=(size + 1, size))
     shown = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(shown, ax=ax, label="test samples", fraction=0.046)
     top = matrix.max() or 1
@@ -86,8 +91,24 @@ def confusion_figure(evaluation: dict) -> Any:
     ax.set(xlabel="predicted class", ylabel="true class",
            title=f"Test confusion matrix of trial {evaluation['trial']} "
                  f"(accuracy {evaluation['accuracy']:.4f})")
+    if roc:
+        roc_figure_axes(roc_ax, evaluation)
     fig.tight_layout()
     return fig
+
+
+def roc_figure_axes(ax: Any, evaluation: dict) -> None:
+    """The test ROC curve (true vs false positive rate) with its AUC and the chance line."""
+    roc, names = evaluation["roc"], evaluation["class_names"]
+    ax.plot([0, 1], [0, 1], "--", color="0.6", linewidth=1, label="chance (AUC 0.5)")
+    ax.plot(roc["fpr"], roc["tpr"], "-", color=COLORS[0], linewidth=1.8,
+            label=f"trial {evaluation['trial']} (AUC {evaluation['roc_auc']:.4f})")
+    ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal",
+           xlabel=f"false positive rate (true {names[0]} called {names[1]})",
+           ylabel=f"true positive rate ({names[1]} found)",
+           title=f"Test ROC curve, positive class {names[1]}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
 
 
 def series_figure(evaluation: dict) -> Any:

@@ -14,12 +14,23 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
     beside the space file); its `load` gets the space's fixed settings it asks for.
     `data_dir` falls back on $TUNEYARD_DATA_DIR.
     """
+    from tuneyard.errors import DataError, TuneyardError
     from tuneyard.space_file import space_folder
-    from tuneyard.workloads import get_workload, load_kwargs
+    from tuneyard.workloads import Dataset, get_workload, load_kwargs
 
     workload = get_workload(space.workload, space_folder(space))
-    dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                            subset=subset, seed=seed,
-                            validation_split=space.training.validation_split,
-                            **load_kwargs(workload, space.fixed))
+    try:
+        dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+                                subset=subset, seed=seed,
+                                validation_split=space.training.validation_split,
+                                **load_kwargs(workload, space.fixed))
+    except TuneyardError:
+        raise
+    except Exception as exc:  # a user's loader: its failure is the user's to fix, in one line
+        text = (str(exc).strip().splitlines() or [""])[0]
+        raise DataError(f"workload {space.workload}: load() failed: {type(exc).__name__}: "
+                        f"{text}") from None
+    if not isinstance(dataset, Dataset):
+        raise DataError(f"workload {space.workload}: load() returned {type(dataset).__name__}, "
+                        "not a tuneyard.Dataset")
     return workload, dataset

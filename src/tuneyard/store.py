@@ -101,9 +101,13 @@ def _open_sqlite_for_reading(url: str, path: Path) -> Any:
                       "`tune run --space NAME`")
     check_sqlite_file(path, writable=False)
     writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    # Without write access, immutable=1: SQLite then makes no -shm file, which it would
-    # give the database's read-only mode and so lock out the next writer.
-    modes = ["", "mode=ro&immutable=1"] if writable else ["mode=ro&immutable=1"]
+    # Without write access: while a writer is at work its WAL holds the newest trials, and
+    # mode=ro reads them through the -wal and -shm files it left. With no WAL, immutable=1:
+    # SQLite then makes no -shm file, which would get the database's read-only mode and
+    # lock out the next writer.
+    live = path.with_name(path.name + "-wal").exists() and path.with_name(path.name + "-shm").exists()
+    modes = ["", "mode=ro&immutable=1"] if writable else (
+        ["mode=ro", "mode=ro&immutable=1"] if live else ["mode=ro&immutable=1"])
     for mode in modes:
         target = url if not mode else f"sqlite:///file:{path.resolve()}?{mode}&uri=true"
         try:
