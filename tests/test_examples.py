@@ -39,12 +39,9 @@ def leaderboard(results, study):
     return list(csv.DictReader((results / study / "leaderboard.csv").open()))
 
 
-# Every backend on a user workload is tests/test_user_workloads.py's; here the example
-# itself: the grid and Keras Tuner's Hyperband (3 models x 1 epoch, the best on to 3 epochs,
-# and 2 models x 3 epochs).
+# Every backend on a user workload is tests/test_user_workloads.py's; here the example itself.
 @pytest.mark.parametrize("backend,flags,expected", [
     ("grid", ["--trials", 2, "--epochs", 1], 2),
-    ("hyperband", ["--max-epochs", 3, "--factor", 3], 6),
 ])
 def test_digits_example_runs_through_the_cli(tmp_path, results_in_tmp, backend, flags, expected):
     out = tune("run", "--space", DIGITS, "--backend", backend, *flags, "--subset", 300,

@@ -51,6 +51,10 @@ class Blobs(tuneyard.Workload):
 
 
 NotAWorkload = object()
+
+
+class Half(tuneyard.Workload):
+    """Forgot to write load and build_model."""
 '''
 
 SPACE = """\
@@ -161,6 +165,7 @@ BAD_SPACES = [
      "module missing_model was not found"),
     ("workload: blobs_model:Blobs", "workload: blobs_model:NotAWorkload", "is not a workload"),
     ("workload: blobs_model:Blobs", "workload: blobs_model:Nothing", "has no Nothing"),
+    ("workload: blobs_model:Blobs", "workload: blobs_model:Half", "could not be created"),
     ("  units:", "  activation: {type: choice, values: [relu, tanh]}\n  units:",
      "does not read activation"),
     ("  units: {type: int, low: 4, high: 16, step: 4, grid: [4, 8]}\n", "", "needs units"),

@@ -68,7 +68,12 @@ def resolve_workload(name: str, folder: str | Path | None = None) -> Workload:
 
 def as_workload(obj: Any, name: str) -> Workload:
     """A Workload instance from a class, an instance or any object with load/build_model."""
-    instance = obj() if inspect.isclass(obj) else obj
+    try:
+        instance = obj() if inspect.isclass(obj) else obj
+    except Exception as exc:  # an abstract method left out, or the user's __init__ raised
+        text = (str(exc).strip().splitlines() or [""])[0]
+        raise SpaceError(f"workload {name!r} could not be created: {type(exc).__name__}: "
+                         f"{text}") from None
     missing = [m for m in ("load", "build_model") if not callable(getattr(instance, m, None))]
     if missing:
         raise SpaceError(f"workload {name!r} is not a workload: it has no {' and no '.join(missing)} "
