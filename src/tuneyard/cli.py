@@ -5,58 +5,22 @@ Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is inst
 
 from __future__ import annotations
 
-import errno
-import functools
 import os
 from typing import Annotated
 
 import typer
 
+from tuneyard.cli_app import Storage, app, exit_if_all_failed
 from tuneyard.errors import TuneyardError
-from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS
+from tuneyard.sweep_options import DEFAULT_TRIALS_PER_PROCESS
+
+__all__ = ["app", "main"]
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asks for it; set before any import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-app = typer.Typer(
-    help="tuneyard: one search space, every search strategy, one leaderboard.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-)
-
-Storage = Annotated[str | None, typer.Option(help="Optuna storage URL (default: SQLite under results/).")]
-
-
-# A file tuneyard had to write was refused by the system: the user's to fix, not a bug.
-FILE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
-
-
-def user_errors(command):
-    """Turn a TuneyardError, or a file the system refused to write, into one line and exit 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except TuneyardError as exc:
-            _fail(str(exc))
-        except OSError as exc:
-            if exc.errno not in FILE_FAULTS:
-                raise
-            _fail(f"cannot write {exc.filename or 'a file'} ({exc.strerror}); make its folder "
-                  "writable, free some space, or set TUNEYARD_RESULTS_DIR to a writable folder")
-
-    return wrapper
-
-
-def _fail(message: str) -> None:
-    from tuneyard.display import errors
-
-    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2) from None
-
 
 @app.command()
-@user_errors
 def run(
     space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
     backend: Annotated[str, typer.Option(help="grid, tpe, random, hyperband or bayes.")] = "tpe",
@@ -74,12 +38,16 @@ def run(
     prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
     workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,
     max_failures: Annotated[int, typer.Option(help="Stop after this many failed trials in a row.")] = 5,
-    trials_per_process: Annotated[int, typer.Option(
-        help="Trials a worker process runs before a fresh one replaces it, bounding the memory "
-             "TensorFlow keeps per model (0: never; a sweep no longer than this runs in-process).")
+    trials_per_process: Annotated[
+        int,
+        typer.Option(
+            help="Trials a worker process runs before a fresh one replaces it, bounding the memory "
+            "TensorFlow keeps per model (0: never; a sweep no longer than this runs in-process)."
+        ),
     ] = DEFAULT_TRIALS_PER_PROCESS,
-    report: Annotated[bool, typer.Option(
-        "--report", help="Write results/STUDY/report/ when the sweep ends.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Write results/STUDY/report/ when the sweep ends.")
+    ] = False,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     from tuneyard.display import ProgressEvents, console, fmt, frame_table
@@ -87,22 +55,38 @@ def run(
 
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    options = SweepOptions(space=space, backend=backend, trials=trials, epochs=epochs,
-                           subset=subset, seed=seed, storage=storage, study=study,
-                           data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
-                           fresh=fresh, verbose=verbose, prune=prune, workers=workers,
-                           max_failures=max_failures, trials_per_process=trials_per_process,
-                           backend_options=_hyperband_options(max_epochs, factor))
+    options = SweepOptions(
+        space=space,
+        backend=backend,
+        trials=trials,
+        epochs=epochs,
+        subset=subset,
+        seed=seed,
+        storage=storage,
+        study=study,
+        data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+        fresh=fresh,
+        verbose=verbose,
+        prune=prune,
+        workers=workers,
+        max_failures=max_failures,
+        trials_per_process=trials_per_process,
+        backend_options=_hyperband_options(max_epochs, factor),
+    )
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric)
-    console.print(f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
-                  f"{sweep.budget} trials, objective {sweep.space.metric} ({sweep.space.direction})")
+    console.print(
+        f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
+        f"{sweep.budget} trials, objective {sweep.space.metric} ({sweep.space.direction})"
+    )
     try:
         frame = sweep.run(events)
     except KeyboardInterrupt:
         events.stop()
-        console.print(f"interrupted: {sweep.done_count()} trials are saved in {sweep.csv_path}; "
-                      "run the same command to resume")
+        console.print(
+            f"interrupted: {sweep.done_count()} trials are saved in {sweep.csv_path}; "
+            "run the same command to resume"
+        )
         raise typer.Exit(130) from None
     finally:
         events.stop()
@@ -116,17 +100,6 @@ def run(
         console.print(f"report: {made.index}", markup=False, highlight=False)
 
 
-def exit_if_all_failed(sweep) -> None:
-    """A study whose every trial failed is not a result: say why, exit 1."""
-    from tuneyard.display import errors
-
-    summary = sweep.ledger.all_failed() if sweep.ledger else None
-    if summary:
-        errors.print(f"error: {summary}; full table: {sweep.csv_path}", markup=False,
-                     highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-
-
 def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
     if max_epochs is not None and max_epochs < 1:
         raise TuneyardError(f"--max-epochs must be at least 1, got {max_epochs}")
@@ -137,7 +110,6 @@ def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
 
 
 @app.command()
-@user_errors
 def spaces():
     """List the search spaces tuneyard can find."""
     from rich.table import Table
@@ -152,13 +124,13 @@ def spaces():
         except TuneyardError as exc:
             table.add_row(name, "", f"[red]invalid: {exc}[/red]", "", "", str(path))
             continue
-        table.add_row(name, s.workload, f"{s.metric} ({s.direction})", str(len(s.params)),
-                      _grid_size(s), str(path))
+        table.add_row(
+            name, s.workload, f"{s.metric} ({s.direction})", str(len(s.params)), _grid_size(s), str(path)
+        )
     console.print(table)
 
 
 @app.command("show-space")
-@user_errors
 def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path.")]):
     """Print one space, its hyperparameters and its grid size."""
     import yaml
@@ -173,13 +145,14 @@ def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path
 
 def _grid_size(space) -> str:
     try:
-        return f"{space.grid_size():,}"
+        from tuneyard.grid import grid_size
+
+        return f"{grid_size(space):,}"
     except TuneyardError:
         return "n/a (a float has no grid: list)"
 
 
 @app.command()
-@user_errors
 def leaderboard(
     study: Annotated[str, typer.Argument(help="Study name (see `tune studies`).")],
     top: Annotated[int | None, typer.Option(help="Show only the best N.")] = None,
@@ -203,7 +176,6 @@ def leaderboard(
 
 
 @app.command()
-@user_errors
 def studies(storage: Storage = None):
     """List the studies in the store with their best value and trial counts."""
     from tuneyard.display import console, frame_table
@@ -216,8 +188,11 @@ def studies(storage: Storage = None):
         console.print(str(exc), markup=False, highlight=False)
         return
     if frame.empty:
-        console.print(f"no studies in {storage or default_storage()} yet: start one with "
-                      "`tune run --space NAME`", markup=False, highlight=False)
+        console.print(
+            f"no studies in {storage or default_storage()} yet: start one with `tune run --space NAME`",
+            markup=False,
+            highlight=False,
+        )
         return
     console.print(frame_table(frame, title="studies"))
 
@@ -230,4 +205,3 @@ from tuneyard import cli_race, cli_study, cli_worker  # noqa: E402, F401
 def main() -> None:
     """Entry point for `python -m tuneyard`."""
     app(prog_name="tune")
-

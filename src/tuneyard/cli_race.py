@@ -10,13 +10,12 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli import Storage, app, user_errors
+from tuneyard.cli_app import Storage, app
 
 DEFAULT_BACKENDS = "grid,random,hyperband,bayes,tpe,course"
 
 
 @app.command()
-@user_errors
 def race(
     space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
     backends: Annotated[str, typer.Option(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli import Storage, app, user_errors
+from tuneyard.cli_app import Storage, app
 from tuneyard.errors import TuneyardError
 
 StudyName = Annotated[str, typer.Argument(help="Study name (see `tune studies`).")]
@@ -25,7 +25,6 @@ def _data_dir(value: str | None) -> str | None:
 
 
 @app.command()
-@user_errors
 def report(
     study: StudyName,
     top: Annotated[int, typer.Option(help="Training curves of the best N trials.")] = 5,
@@ -46,7 +45,6 @@ def report(
 
 
 @app.command()
-@user_errors
 def diagnose(
     study: StudyName,
     trial: Annotated[int | None, typer.Argument(help="One trial number (default: all).")] = None,
@@ -79,7 +77,6 @@ def diagnose(
 
 
 @app.command()
-@user_errors
 def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None):
     """Retrain the best trial and score it on the held-out test split."""
     from tuneyard.display import console
@@ -99,7 +96,6 @@ def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None
 
 
 @app.command("compare-regularisation")
-@user_errors
 def compare_regularisation(
     space: Annotated[str | None, typer.Option(help="Space name (default: the study's).")] = None,
     study: Annotated[str | None, typer.Option(
@@ -136,7 +132,6 @@ def compare_regularisation(
 
 
 @app.command()
-@user_errors
 def export(
     study: StudyName,
     out: Annotated[str, typer.Option(help="Where to write the model (a .keras file).")],

@@ -11,11 +11,10 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli import app, exit_if_all_failed, user_errors
+from tuneyard.cli_app import app, exit_if_all_failed
 
 
 @app.command()
-@user_errors
 def worker(
     study: Annotated[str, typer.Option(help="Name of the shared study (printed by `tune run`).")],
     storage: Annotated[str, typer.Option(help="Server storage URL, e.g. postgresql://user@db/tuneyard.")],
@@ -32,7 +31,8 @@ def worker(
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
     from tuneyard.display import ProgressEvents, console, fmt, frame_table
     from tuneyard.errors import TuneyardError
-    from tuneyard.shared import join, work
+    from tuneyard.shared import work
+    from tuneyard.worker_join import join
 
     if trials is not None and trials < 1:
         raise TuneyardError(f"--trials must be at least 1, got {trials}")

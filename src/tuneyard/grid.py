@@ -65,3 +65,8 @@ class Grid:
             index, digit = divmod(index, factor.size)
             values.update(factor.point(digit))
         return {p.name: values[p.name] for p in self.space.params if p.name in values}
+
+
+def grid_size(space: Space) -> int:
+    """Number of points of the space's full grid (conditionals counted exactly)."""
+    return Grid(space).size

@@ -26,10 +26,9 @@ from typing import Any
 
 from tuneyard.errors import TuneyardError
 from tuneyard.proposal import Proposal, TrialResult, failed
+from tuneyard.sweep_options import DEFAULT_TRIALS_PER_PROCESS  # noqa: F401 - its home before
 from tuneyard.worker_process import WorkerSpec, worker_main
 
-# Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
-DEFAULT_TRIALS_PER_PROCESS = 10
 MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
 
 

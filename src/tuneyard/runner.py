@@ -8,7 +8,6 @@ current file. Progress goes to an `events` object; this module never prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from tuneyard.backends import get_backend
@@ -18,7 +17,7 @@ from tuneyard.heartbeat import SURPLUS
 from tuneyard.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
 from tuneyard.leaderboard import ranked, to_frame, write_records
 from tuneyard.ledger import INTERRUPTED, Ledger, counts_toward_budget
-from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS, InProcess, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.parallel import InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.proposal import FAIL, Proposal, TrialResult
 from tuneyard.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.shared import run_shared, shared_mode
@@ -27,38 +26,10 @@ from tuneyard.space_file import load_space, space_text
 from tuneyard.storage_faults import check_writable_folder, storage_boundary
 from tuneyard.store import Store, default_storage, results_dir, study_dir
 from tuneyard.study_lock import StudyLock
+from tuneyard.sweep_options import SweepOptions, SweepStopped
+from tuneyard.trainer_factory import check_params_read, make_trainer
 
 __all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
-
-
-class SweepStopped(TuneyardError):
-    """The sweep stopped itself: too many trials failed in a row."""
-
-
-@dataclass
-class SweepOptions:
-    """Everything `tune run` can set."""
-
-    space: Any  # a space name, a YAML path, or a Space (the Python API)
-    backend: str = "tpe"
-    trials: int | None = None
-    epochs: int | None = None
-    subset: int | None = None
-    seed: int = 0
-    storage: str | None = None
-    study: str | None = None
-    data_dir: str | None = None
-    fresh: bool = False
-    verbose: bool = False
-    max_failures: int = 5
-    prune: str = "none"
-    workers: int = 1
-    backend_options: dict = field(default_factory=dict)
-    # Stop asking once the study's trials have trained this many epochs (`tune race`).
-    budget_epochs: int | None = None
-    # Trials a worker process runs before a fresh one replaces it (0: never), because
-    # TensorFlow never frees a traced model's graphs (parallel.py).
-    trials_per_process: int = DEFAULT_TRIALS_PER_PROCESS
 
 
 class Events:
@@ -75,19 +46,6 @@ class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
     def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
-        if options.workers < 1:
-            raise TuneyardError(f"--workers must be at least 1, got {options.workers}")
-        if options.max_failures < 1:
-            raise TuneyardError(f"--max-failures must be at least 1, got {options.max_failures}")
-        if options.trials is not None and options.trials < 1:
-            raise TuneyardError(f"--trials must be at least 1, got {options.trials}")
-        if options.budget_epochs is not None and options.budget_epochs < 1:
-            raise TuneyardError(f"--budget-epochs must be at least 1, got {options.budget_epochs}")
-        if options.trials_per_process < 0:
-            raise TuneyardError("--trials-per-process must be 0 (never restart) or more, "
-                                f"got {options.trials_per_process}")
-        if options.epochs is not None and options.epochs < 1:
-            raise TuneyardError(f"--epochs must be at least 1, got {options.epochs}")
         self.options = options
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
@@ -398,27 +356,3 @@ def _abs(path: str | None) -> str | None:
     from pathlib import Path
 
     return str(Path(path).resolve()) if path and not path.startswith("<") else None
-
-
-def check_params_read(space: Any, proposal: Proposal, result: TrialResult) -> None:
-    """A workload that declares nothing is watched: hyperparameters it never read are refused."""
-    from tuneyard.errors import SpaceError
-    from tuneyard.workloads import TRAINER_PARAMS
-
-    if result.params_read is None or result.status != "COMPLETE":
-        return
-    unread = sorted(set(proposal.params) - set(result.params_read) - TRAINER_PARAMS)
-    if unread:
-        raise SpaceError(f"the build function never read {', '.join(unread)} (space "
-                         f"{space.name}): remove them from the space, or read them in the build "
-                         "function (trial results so far are kept)")
-
-
-def make_trainer(space: Any, options: SweepOptions) -> Any:
-    """Load the dataset and build the Trainer (imports TensorFlow)."""
-    from tuneyard.space_data import load_space_data
-    from tuneyard.training import Trainer
-
-    workload, dataset = load_space_data(space, data_dir=options.data_dir, subset=options.subset,
-                                        seed=options.seed)
-    return Trainer(space, workload, dataset, seed=options.seed, verbose=options.verbose)

@@ -82,7 +82,7 @@ def _create(sweep: Any, events: Any, worker_id: int) -> bool:
             storage=store.storage, study_name=sweep.study_name, direction=sweep.space.direction,
             sampler=make_sampler(o.backend, o.seed, worker_id), pruner=_pruner(sweep))
     except optuna.exceptions.DuplicatedStudyError:
-        store.study = _load(sweep, worker_id)
+        store.study = load_shared_study(sweep, worker_id)
         return False
     backend = None
     if o.backend == "grid":
@@ -101,7 +101,7 @@ def _create(sweep: Any, events: Any, worker_id: int) -> bool:
 
 
 def _resume(sweep: Any, events: Any) -> None:
-    config = _wait_for_config(sweep.store, time.monotonic() + 60)
+    config = wait_for_config(sweep.store, time.monotonic() + 60)
     stored = config.get("budget", sweep.budget)
     if sweep.options.trials and sweep.options.trials != stored and sweep.options.backend != "grid":
         sweep.store.study.set_user_attr(CONFIG_ATTR, {**config, "budget": sweep.options.trials})
@@ -119,7 +119,8 @@ def _pruner(sweep: Any) -> Any:
     return make_pruner(sweep.options.prune, sweep.config()["epochs"])
 
 
-def _load(sweep: Any, worker_id: int) -> Any:
+def load_shared_study(sweep: Any, worker_id: int) -> Any:
+    """The shared study opened with this worker's sampler and the sweep's pruner."""
     import optuna
 
     o = sweep.options
@@ -128,7 +129,7 @@ def _load(sweep: Any, worker_id: int) -> Any:
                              pruner=_pruner(sweep))
 
 
-def _wait_for_config(store: Store, deadline: float) -> dict:
+def wait_for_config(store: Store, deadline: float) -> dict:
     """The study's tuneyard config, once its creator has written it."""
     import optuna
 
@@ -144,47 +145,8 @@ def _wait_for_config(store: Store, deadline: float) -> dict:
         time.sleep(POLL_SECONDS)
 
 
-def join(storage: str, study: str, *, trials: int | None = None, data_dir: str | None = None,
-         space: str | None = None, wait: float = 60.0, worker_id: int | None = None,
-         verbose: bool = False) -> Any:
-    """`tune worker`: wait for the study, load its space and data; a Sweep ready to work."""
-    from tuneyard.runner import Sweep, SweepOptions
-
-    if not is_server_storage(storage):
-        raise StoreError(f"tune worker needs a server storage (postgresql://...), not {storage}; "
-                         "with SQLite run one `tune run` instead")
-    deadline = time.monotonic() + wait
-    store = Store(storage, study)
-    config = _wait_for_config(store, deadline)
-    if config.get("backend") not in SHARED_BACKENDS:
-        raise StoreError(f"study '{study}' uses backend {config.get('backend')}, whose state stays "
-                         f"on the machine that runs it; workers can join {', '.join(SHARED_BACKENDS)}")
-    options = SweepOptions(space=space or _stored_space(config), backend=config["backend"],
-                           trials=trials or config.get("budget"), epochs=config["epochs"],
-                           subset=config["subset"], seed=config["seed"], storage=storage,
-                           study=study, data_dir=data_dir, verbose=verbose, prune=config["prune"])
-    sweep = Sweep(options)
-    if sweep.space.fingerprint() != config["fingerprint"]:
-        raise StoreError(f"space '{sweep.space.name}' here ({sweep.space.path}) differs from the one "
-                         f"study '{study}' was made with; copy that space file to this machine")
-    sweep.trainer = sweep._trainer()
-    while config["backend"] == "grid" and not _grid_ready(store):
-        if time.monotonic() > deadline:
-            raise StoreError(f"study '{study}' has no grid queued yet (its creator may have "
-                             "died while queueing); rerun `tune run ... --fresh` to start it over")
-        time.sleep(POLL_SECONDS)
-    sweep.store = store
-    store.study = _load(sweep, default_worker_id() if worker_id is None else worker_id)
-    return sweep
-
-
-def _stored_space(config: dict) -> str:
-    """The study's space file when this machine has it at the same path, else its name."""
-    path = config.get("space_file")
-    return path if path and os.path.isfile(path) else config["space"]
-
-
-def _grid_ready(store: Store) -> bool:
+def grid_ready(store: Store) -> bool:
+    """Whether the study's creator has finished queueing the grid points."""
     study_id = store.storage.get_study_id_from_name(store.name)
     return bool(store.storage.get_study_system_attrs(study_id).get(GRID_READY))
 
@@ -196,7 +158,7 @@ def work(sweep: Any, events: Any) -> Any:
 
 
 def _work(sweep: Any, events: Any) -> Any:
-    from tuneyard.runner import SweepStopped
+    from tuneyard.sweep_options import SweepStopped
 
     study, failures, waited, o = sweep.store.study, 0, False, sweep.options
     while True:

@@ -169,12 +169,6 @@ class Space:
         text = json.dumps(body, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def grid_size(self) -> int:
-        """Number of points of the full grid (conditionals counted exactly)."""
-        from tuneyard.grid import Grid
-
-        return Grid(self).size
-
 
 def is_number(value: Any) -> bool:
     """True for real numbers (not bools, not NaN)."""

@@ -74,8 +74,8 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
 
 def _real_trainer(spec: WorkerSpec) -> Any:
     _limit_threads(spec.threads)
-    from tuneyard.runner import make_trainer
     from tuneyard.space_file import load_space
+    from tuneyard.trainer_factory import make_trainer
 
     space = spec.options.space
     return make_trainer(space if not isinstance(space, str) else load_space(space), spec.options)

@@ -129,8 +129,3 @@ def register_keras_objects() -> None:
     importlib.import_module("tuneyard.workloads.builders")
 
 
-def get_workload(name: str, folder: str | None = None) -> Workload:
-    """A fresh instance of the workload `name`: an entry-point name or `module:object`."""
-    from .registry import resolve_workload
-
-    return resolve_workload(name, folder)

@@ -115,3 +115,8 @@ def load_kwargs(workload: Workload, fixed: dict) -> dict:
     """The space's fixed settings that the workload's `load` takes as keyword arguments."""
     accepted = inspect.signature(workload.load).parameters
     return {key: value for key, value in fixed.items() if key in accepted}
+
+
+def get_workload(name: str, folder: str | Path | None = None) -> Workload:
+    """A fresh instance of the workload `name`: an entry-point name or `module:object`."""
+    return resolve_workload(name, folder)

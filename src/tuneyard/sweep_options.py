@@ -1,0 +1,51 @@
+"""Everything `tune run` can set, checked where it is set: a bad option fails when the
+options are made, before any space, store or data is touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneyard.errors import TuneyardError
+
+# Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
+DEFAULT_TRIALS_PER_PROCESS = 10
+
+
+class SweepStopped(TuneyardError):
+    """The sweep stopped itself: too many trials failed in a row."""
+
+
+@dataclass
+class SweepOptions:
+    """Everything `tune run` can set."""
+
+    space: Any  # a space name, a YAML path, or a Space (the Python API)
+    backend: str = "tpe"
+    trials: int | None = None
+    epochs: int | None = None
+    subset: int | None = None
+    seed: int = 0
+    storage: str | None = None
+    study: str | None = None
+    data_dir: str | None = None
+    fresh: bool = False
+    verbose: bool = False
+    max_failures: int = 5
+    prune: str = "none"
+    workers: int = 1
+    backend_options: dict = field(default_factory=dict)
+    # Stop asking once the study's trials have trained this many epochs (`tune race`).
+    budget_epochs: int | None = None
+    # Trials a worker process runs before a fresh one replaces it (0: never), because
+    # TensorFlow never frees a traced model's graphs (parallel.py).
+    trials_per_process: int = DEFAULT_TRIALS_PER_PROCESS
+
+    def __post_init__(self) -> None:
+        for name, least in (("workers", 1), ("max_failures", 1), ("trials", 1),
+                            ("budget_epochs", 1), ("epochs", 1), ("trials_per_process", 0)):
+            value = getattr(self, name)
+            if value is not None and value < least:
+                flag = "--" + name.replace("_", "-")
+                rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
+                raise TuneyardError(f"{flag} must be {rule}, got {value}")
