@@ -2,7 +2,7 @@
 
 import math
 
-from tuneyard.proposal import COMPLETE, FAIL, Proposal, TrialResult
+from tuneyard.testing import InstantTrainer
 
 SPACE = """\
 name: cheap
@@ -17,30 +17,24 @@ hyperparameters:
 """
 
 
-def never(params) -> bool:
-    """The default failure rule: no proposal fails."""
-    return False
+def formula(p: dict) -> float:
+    """The cheap space's objective: best near learning_rate 10**-2.5 with adam."""
+    base = (math.log10(p["learning_rate"]) + 2.5) ** 2 + 0.1 * (p["optimizer"] != "adam")
+    return base + 0.01 * p.get("units_2", 0) / 32
 
 
-class CheapTrainer:
-    """Scores a proposal with a formula; optionally fails or interrupts on cue."""
+class CheapTrainer(InstantTrainer):
+    """tuneyard.testing's InstantTrainer on the cheap formula; optionally interrupts on cue."""
 
     def __init__(self, fail_when=None, interrupt_at=None):
-        self.fail_when = fail_when or never  # module-level: --workers pickles the trainer
+        super().__init__(formula, metric="val_mse", fail_when=fail_when)
         self.interrupt_at = interrupt_at
-        self.calls: list[Proposal] = []
 
-    def run(self, proposal: Proposal, callbacks=None) -> TrialResult:
-        self.calls.append(proposal)
-        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
+    def run(self, proposal, callbacks=None):
+        if self.interrupt_at is not None and len(self.calls) + 1 == self.interrupt_at:
+            self.calls.append(proposal)
             raise KeyboardInterrupt
-        if self.fail_when(proposal.params):
-            return TrialResult(status=FAIL, error="ValueError: cheap failure", epochs_run=1)
-        p = proposal.params
-        base = (math.log10(p["learning_rate"]) + 2.5) ** 2 + 0.1 * (p["optimizer"] != "adam")
-        base += 0.01 * p.get("units_2", 0) / 32
-        epochs = range(proposal.initial_epoch, proposal.epochs)
-        curve = [base + 1.0 / (e + 1) for e in epochs]
-        history = {"loss": curve, "val_loss": curve, "val_mse": curve}
-        return TrialResult(status=COMPLETE, value=min(curve), metrics={"val_mse": min(curve)},
-                           history=history, epochs_run=len(curve), seconds=0.001)
+        result = super().run(proposal, callbacks)
+        if result.status == "FAIL":
+            result.error = "ValueError: cheap failure"
+        return result

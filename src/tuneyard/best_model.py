@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tuneyard.atomic import write_json
+
 BEST_MODEL = "best.keras"
 BEST_INFO = "best.json"
 CANDIDATES = "candidates"
@@ -34,11 +36,8 @@ def keep_if_best(folder: Path, candidate: str | None, trial: int, value: float |
     if value is None or best is None or value != best:
         Path(candidate).unlink(missing_ok=True)
         return False
-    os.replace(candidate, folder / BEST_MODEL)
-    info = {"trial": trial, "value": value}
-    tmp = folder / f"{BEST_INFO}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(info))
-    os.replace(tmp, folder / BEST_INFO)
+    os.replace(candidate, folder / BEST_MODEL)  # the candidate was itself written whole
+    write_json(folder / BEST_INFO, {"trial": trial, "value": value})
     return True
 
 

@@ -64,7 +64,7 @@ def run(
         seed=seed,
         storage=storage,
         study=study,
-        data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+        data_dir=data_dir,
         fresh=fresh,
         verbose=verbose,
         prune=prune,

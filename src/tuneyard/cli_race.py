@@ -5,7 +5,6 @@ Like cli.py, importing it does not import TensorFlow, pandas, matplotlib or Optu
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -39,7 +38,7 @@ def race(
                           budget_epochs=budget_epochs, repeats=repeats, seed=seed,
                           subset=subset, storage=storage, verbose=verbose,
                           report_only=report_only,
-                          data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"))
+                          data_dir=data_dir)
     check(options)
     _run_and_report(options)
 

@@ -7,7 +7,6 @@ command imports what it needs inside its body.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -18,10 +17,6 @@ from tuneyard.errors import TuneyardError
 StudyName = Annotated[str, typer.Argument(help="Study name (see `tune studies`).")]
 DataDir = Annotated[str | None, typer.Option(
     help="Folder with keras' dataset files (default: $TUNEYARD_DATA_DIR).")]
-
-
-def _data_dir(value: str | None) -> str | None:
-    return value or os.environ.get("TUNEYARD_DATA_DIR")
 
 
 @app.command()
@@ -37,7 +32,7 @@ def report(
     from tuneyard.display import console
     from tuneyard.report import build_report
 
-    made = build_report(study, storage, top=top, evaluate=evaluate, data_dir=_data_dir(data_dir))
+    made = build_report(study, storage, top=top, evaluate=evaluate, data_dir=data_dir)
     for note in made.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     console.print(f"wrote {len(made.figures)} figures ({', '.join(made.figures)}) and "
@@ -83,7 +78,7 @@ def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None
     from tuneyard.evaluate import evaluate_study, summary_lines
     from tuneyard.store import study_dir
 
-    result = evaluate_study(study, storage, _data_dir(data_dir))
+    result = evaluate_study(study, storage, data_dir)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if result["task"] == "classification":
@@ -117,7 +112,7 @@ def compare_regularisation(
 
     result = compare(space, study=study, storage=storage, learning_rate=learning_rate, l2=l2,
                      dropout=dropout, epochs=epochs, subset=subset, seed=seed,
-                     data_dir=_data_dir(data_dir))
+                     data_dir=data_dir)
     from rich.table import Table
 
     headers, rows = table_rows(result)
@@ -143,5 +138,5 @@ def export(
     from tuneyard.display import console
     from tuneyard.export import export_model
 
-    made = export_model(study, out, trial=trial, storage=storage, data_dir=_data_dir(data_dir))
+    made = export_model(study, out, trial=trial, storage=storage, data_dir=data_dir)
     console.print(made, markup=False, highlight=False)

@@ -6,7 +6,6 @@ importing it imports neither TensorFlow nor Optuna nor pandas.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -37,7 +36,7 @@ def worker(
     if trials is not None and trials < 1:
         raise TuneyardError(f"--trials must be at least 1, got {trials}")
     sweep = join(storage, study, trials=trials, wait=wait, worker_id=worker_id, space=space,
-                 data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"), verbose=verbose)
+                 data_dir=data_dir, verbose=verbose)
     console.print(f"worker joined study {study}: space {sweep.space.name}, backend "
                   f"{sweep.options.backend}, budget {sweep.budget} trials, objective "
                   f"{sweep.space.metric} ({sweep.space.direction})", markup=False, highlight=False)

@@ -10,8 +10,6 @@ attribute ``evaluation``) and in ``results/<study>/evaluation.json``.
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from tuneyard.atomic import write_json
 from tuneyard.errors import StoreError
 from tuneyard.proposal import COMPLETE, Proposal
-from tuneyard.store import Store, study_dir
+from tuneyard.store import Store, maximizes, study_dir
 
 EVALUATION_ATTR = "evaluation"
 
@@ -34,7 +33,7 @@ def best_trial(store: Store) -> Any:
     if not done:
         raise StoreError(f"study '{store.name}' has no completed trial yet; "
                          "run or resume it with `tune run` first")
-    maximize = store.config.get("direction", "maximize") == "maximize"
+    maximize = maximizes(store.config)
     return (max if maximize else min)(done, key=lambda t: (t.value, -t.number))
 
 
@@ -210,10 +209,7 @@ def save_evaluation(store: Store, evaluation: dict) -> Path:
     """Store the evaluation with the study and as results/<study>/evaluation.json."""
     store.study.set_user_attr(EVALUATION_ATTR, evaluation)
     path = study_dir(store.name) / "evaluation.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(evaluation, indent=1))
-    os.replace(tmp, path)
+    write_json(path, evaluation, indent=1)
     return path
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from tuneyard.atomic import write_with
 from tuneyard.errors import TuneyardError
 from tuneyard.evaluate import best_trial, trial_model
 from tuneyard.store import Store
@@ -22,9 +22,7 @@ def export_model(study: str, out: str, *, trial: int | None = None, storage: str
     with tempfile.TemporaryDirectory() as tmp:
         made = trial_model(store, chosen, data_dir, str(Path(tmp) / "model.keras"),
                            need_data=False)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(made.path, partial)
-        os.replace(partial, target)
+        write_with(target, lambda tmp: shutil.copyfile(made.path, tmp))
     if made.source == "saved":
         return (f"wrote {target}: trial {chosen.number}'s model as the sweep kept it (its best "
                 f"epoch), no retraining")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import Any
 
+from tuneyard.atomic import write_with
 from tuneyard.report_diagnosis import diagnose_attrs
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
@@ -107,22 +107,18 @@ def _column_order(records: list[dict], param_names: list[str], metric: str) -> l
 
 def write_records(columns: list[str], records: list[dict], path: Path) -> None:
     """Write ranked records as CSV, atomically: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # One temporary file per process: workers sharing a machine share the CSV.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(records)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(records)
+
+    write_with(path, write)
 
 
 def write_csv(frame: Any, path: Path) -> None:
-    """Write atomically: a reader never sees half a file, a crash never leaves one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    """Write a DataFrame as CSV atomically: a reader never sees half a file."""
+    write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def best_value(rows: list[dict], maximize: bool) -> float | None:

@@ -15,7 +15,6 @@ TensorFlow and loads the data while that trial trains, so no trial waits for it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing as mp
 import os
 import time
@@ -24,6 +23,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from tuneyard.atomic import write_json
 from tuneyard.errors import TuneyardError
 from tuneyard.proposal import Proposal, TrialResult, failed
 from tuneyard.sweep_options import DEFAULT_TRIALS_PER_PROCESS  # noqa: F401 - its home before
@@ -244,10 +244,7 @@ class WorkerPool:
         state = {"parent": os.getpid(), "workers": [
             {"pid": w.pid, "trial": w.task[0].key if w.task else None,
              "since": w.task[1] if w.task else None} for w in self.workers]}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / "workers.json.tmp"
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.folder / "workers.json")
+        write_json(self.folder / "workers.json", state)
 
 
 def _death(exitcode: int | None) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tuneyard.errors import TuneyardError
 from tuneyard.leaderboard import best_value, to_frame, trial_row
-from tuneyard.store import CONFIG_ATTR, Store, open_storage, study_names
+from tuneyard.store import CONFIG_ATTR, Store, maximizes, open_storage, study_names
 
 
 def param_order(store: Store, rows: list[dict]) -> list[str]:
@@ -34,7 +34,7 @@ def study_frame(study: str, storage: str | None) -> Any:
     store, rows = study_rows(study, storage)
     config = store.config
     metric = config.get("metric", "value")
-    maximize = config.get("direction", "maximize") == "maximize"
+    maximize = maximizes(config)
     return to_frame(rows, param_order(store, rows), metric, maximize)
 
 
@@ -50,7 +50,7 @@ def studies_frame(storage_url: str | None) -> Any:
         config = study.user_attrs.get(CONFIG_ATTR, {})
         rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
         counts = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
-        maximize = config.get("direction", "maximize") == "maximize"
+        maximize = maximizes(config)
         records.append({"study": name, "space": config.get("space"), "backend": config.get("backend"),
                         "objective": config.get("metric"), "best": best_value(rows, maximize),
                         "trials": len(rows), **{k.lower(): v for k, v in counts.items()}})

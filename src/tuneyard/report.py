@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuneyard.errors import StoreError, TuneyardError
-from tuneyard.store import Store, study_dir
+from tuneyard.store import Store, maximizes, study_dir
 
 REPORT_DIR = "report"
 
@@ -74,7 +74,7 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
 
     config = store.config
     metric = config.get("metric", "value")
-    maximize = config.get("direction", "maximize") == "maximize"
+    maximize = maximizes(config)
     rows = [trial_row(t) for t in trials]
     frame = to_frame(rows, param_order(store, rows), metric, maximize)
     report = Report(folder)

@@ -364,6 +364,11 @@ class Store:
         return frozen
 
 
+def maximizes(config: dict) -> bool:
+    """Whether a study's stored config says a larger objective is better (the default)."""
+    return config.get("direction", "maximize") == "maximize"
+
+
 def result_attrs(backend: str, proposal: Proposal, result: TrialResult) -> dict:
     """The user attributes stored with a trial."""
     worker = {"worker": result.worker} if result.worker else {}

@@ -1,16 +1,62 @@
 """Test doubles shipped with tuneyard, for users who test a space or a backend without
 waiting on TensorFlow, and for tuneyard's own suite.
 
-`TinyRegression` is a real workload (a few hundred random points, a one-layer
-Keras model) that declares no hyperparameters, so a space of any names can name it
-(`workload: tuneyard.testing:TinyRegression`) and a stand-in trainer can score it.
+- `Trainer`: what the sweep needs of a trainer (tuneyard.training.Trainer is the real one).
+- `InstantTrainer`: scores a proposal with a formula of its params in microseconds, with
+  a learning curve per epoch, so every backend, budget, resume and failure path runs
+  for real without TensorFlow: `Sweep(SweepOptions(...), trainer=InstantTrainer(f))`.
+- `TinyRegression`: a real workload (a few hundred random points, a small Keras model)
+  that declares no hyperparameters, so a space of any names can name it
+  (`workload: tuneyard.testing:TinyRegression`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 import numpy as np
 
+from tuneyard.proposal import COMPLETE, FAIL, Proposal, TrialResult
 from tuneyard.workloads.base import Dataset, Workload
+
+
+class Trainer(Protocol):
+    """Trains one proposal and always returns its result (FAIL and PRUNED included)."""
+
+    def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
+        """Train `proposal`; `callbacks` are Keras callbacks (pruning) a real trainer uses."""
+
+
+def never(params: dict) -> bool:
+    """The default failure rule: no proposal fails."""
+    return False
+
+
+class InstantTrainer:
+    """A trainer that scores params with `objective` (lower is better before `maximize`).
+
+    Each epoch's value is objective + 1 / (epoch + 1), so longer training helps and
+    warm starts continue the curve. `fail_when(params)` makes a trial FAIL. Give
+    module-level functions: `--workers` pickles the trainer into worker processes.
+    """
+
+    def __init__(self, objective: Callable[[dict], float], metric: str = "val_loss",
+                 fail_when: Callable[[dict], bool] | None = None):
+        self.objective, self.metric = objective, metric
+        self.fail_when = fail_when or never
+        self.calls: list[Proposal] = []
+
+    def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
+        """Score `proposal` at once."""
+        self.calls.append(proposal)
+        if self.fail_when(proposal.params):
+            return TrialResult(status=FAIL, error="ValueError: instant failure", epochs_run=1)
+        base = float(self.objective(proposal.params))
+        curve = [base + 1.0 / (e + 1) for e in range(proposal.initial_epoch, proposal.epochs)]
+        history = {"loss": curve, "val_loss": curve, self.metric: curve}
+        return TrialResult(status=COMPLETE, value=min(curve), metrics={self.metric: min(curve)},
+                           history=history, epochs_run=len(curve), seconds=0.001)
 
 
 class TinyRegression(Workload):

@@ -218,11 +218,9 @@ def _InterruptCheck():  # noqa: N802 - reads like the class it makes
 
 def save_model_atomically(model: Any, path: str) -> None:
     """Save a Keras model so that a reader never sees half a file."""
-    import os
+    from tuneyard.atomic import write_with
 
-    tmp = f"{path}.{os.getpid()}.tmp.keras"  # Keras insists on the .keras suffix
-    model.save(tmp)
-    os.replace(tmp, path)
+    write_with(path, lambda tmp: model.save(str(tmp)), suffix=".tmp.keras")  # Keras wants .keras
 
 
 class ReadTracker(dict):

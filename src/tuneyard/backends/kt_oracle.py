@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import math
 import os
@@ -18,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from tuneyard.atomic import write_json
 from tuneyard.proposal import TrialResult
 
 PROJECT = "oracle"
@@ -40,11 +40,7 @@ def quiet():
 
 
 def _write_json(path: str, state: dict) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as handle:
-        json.dump(state, handle)
-    os.replace(tmp, path)
+    write_json(path, state)
 
 
 class _AtomicFiles:
