@@ -54,12 +54,18 @@ def interrupted(trial):
 def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
         results_in_tmp, tmp_path, workers):
     study = f"sine-ctrl-c-{workers}"
-    # Five trials of about a second: right after the first is written, at least one
-    # other is running, however fast the machine.
+    # Five trials of about a second. Ctrl-C goes once one trial is written and another
+    # is running (asked, in the store): a Ctrl-C between two trials interrupts none.
     command = [*SWEEP, "--trials", 5, "--workers", workers, "--study", study]
     csv_path = results_in_tmp / study / "leaderboard.csv"
     process = start(*command, cwd=tmp_path)
-    wait_for(lambda: len(rows(csv_path)) >= 1, process, interval=0.02)
+
+    def one_done_one_running():
+        table = rows(csv_path)
+        return (sum(r["status"] == "COMPLETE" for r in table) >= 1
+                and any(t.state.name == "RUNNING" for t in stored(results_in_tmp, study)))
+
+    wait_for(one_done_one_running, process, interval=0.02)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
