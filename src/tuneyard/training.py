@@ -42,7 +42,9 @@ class Trainer:
         start = time.perf_counter()
         runs, seeds = [], []
         self._kept = None  # (model, best weights) of the first execution, for save_best_to
-        self._read = ReadTracker.wrap(proposal.params, self.workload)
+        # A workload that declares nothing gets a dict that notes what its builder reads.
+        declares = getattr(self.workload, "declares", True)
+        self._params = proposal.params if declares else ReadTracker(proposal.params)
         try:
             for execution in range(self.space.training.executions_per_trial):
                 seed = execution_seed(self.seed, proposal.params, execution)
@@ -61,8 +63,8 @@ class Trainer:
                           history=_mean_history(runs))
         finally:
             self._kept = None
-        if self._read.read is not None:
-            result.params_read = sorted(self._read.read)
+        if isinstance(self._params, ReadTracker):
+            result.params_read = sorted(self._params.read)
         return result
 
     def _save_if_better(self, proposal: Proposal, result: TrialResult) -> None:
@@ -90,7 +92,7 @@ class Trainer:
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
         options = {**self.options, "batch_size": self.batch_size(proposal)}
-        model = self.workload.build_model(self._read.params, self.dataset, options)
+        model = self.workload.build_model(self._params, self.dataset, options)
         if proposal.warm_start:
             # The parent's weights and optimizer state go into a model built by the same
             # builder (no deserialising of custom objects). Build the optimizer first: an
@@ -226,19 +228,9 @@ def save_model_atomically(model: Any, path: str) -> None:
 class ReadTracker(dict):
     """The params dict handed to a builder that declares nothing: it notes what is read."""
 
-    read: set | None
-
-    @classmethod
-    def wrap(cls, params: dict, workload: Any) -> Any:
-        """A tracking copy when the workload declares no hyperparameters, else a plain view."""
-        if getattr(workload, "declares", True):
-            view = _Plain()
-            view.params, view.read = params, None
-            return view
-        tracker = cls(params)
-        tracker.read = set()
-        tracker.params = tracker
-        return tracker
+    def __init__(self, params: dict):
+        super().__init__(params)
+        self.read: set = set()
 
     def __getitem__(self, key):
         self.read.add(key)
@@ -251,11 +243,6 @@ class ReadTracker(dict):
     def __contains__(self, key):
         self.read.add(key)
         return super().__contains__(key)
-
-
-class _Plain:
-    params: dict
-    read: None
 
 
 @functools.cache
