@@ -61,7 +61,7 @@ def _stopper(space):
 
 def run_tune(backend: str, folder: str, results: Path, label: str) -> tuple[float, list]:
     """Seconds through tuneyard, and the rows it ran (in order) for the bare loop."""
-    from tuneyard.runner import Sweep, SweepOptions
+    from tuneyard.engine.sweep import Sweep, SweepOptions
 
     os.environ["TUNEYARD_RESULTS_DIR"] = str(results)
     hyperband = backend == "hyperband"
@@ -79,7 +79,7 @@ def run_bare(rows: list, folder: str, space) -> float:
     """Seconds for the rows' work as a plain loop; promotions copy weights in memory."""
     import keras
 
-    from tuneyard.training import execution_seed
+    from tuneyard.engine.training import execution_seed
 
     start = time.perf_counter()
     workload, data, options = _load(folder, space)
@@ -107,7 +107,7 @@ def run_keras_tuner(backend: str, folder: str, space) -> float:
     """Seconds for Keras Tuner's own tuner on the same space, seed and builder."""
     import keras_tuner
 
-    from tuneyard.backends.kt_space import from_kt_values, kt_seed, to_hyperparameters
+    from tuneyard.space.keras_tuner import from_kt_values, kt_seed, to_hyperparameters
 
     directory = tempfile.mkdtemp(prefix="tuneyard-bench-kt-")
     start = time.perf_counter()
@@ -180,7 +180,7 @@ if __name__ == "__main__":
     from overhead import data_dir
     from overhead import run_bare as grid_bare
 
-    from tuneyard.space_file import load_space
+    from tuneyard.space.file import load_space
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     mnist = load_space("mnist_mlp")

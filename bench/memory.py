@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
 
-from tuneyard.parallel import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
-from tuneyard.runner import Events, Sweep, SweepOptions  # noqa: E402
+from tuneyard.engine.executors import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions  # noqa: E402
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -82,7 +82,7 @@ def bare_loop(folder: str, params: list[dict], epochs: int) -> list[float]:
     """
     import keras
 
-    from tuneyard.space_file import load_space
+    from tuneyard.space.file import load_space
     from tuneyard.workloads import get_workload
 
     space = load_space("mnist_mlp")

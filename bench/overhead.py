@@ -53,7 +53,7 @@ def proposals(space) -> list:
 
 def run_tune(folder: str, results: Path, label: str) -> float:
     """Seconds for the whole sweep through tuneyard's runner and store."""
-    from tuneyard.runner import Sweep, SweepOptions
+    from tuneyard.engine.sweep import Sweep, SweepOptions
 
     os.environ["TUNEYARD_RESULTS_DIR"] = str(results)
     start = time.perf_counter()
@@ -66,7 +66,7 @@ def run_bare(folder: str, space) -> float:
     """Seconds for the same proposals as a plain loop: load, build, fit with validation."""
     import keras
 
-    from tuneyard.training import execution_seed
+    from tuneyard.engine.training import execution_seed
     from tuneyard.workloads import get_workload
 
     start = time.perf_counter()
@@ -96,7 +96,7 @@ def main() -> None:
                         help="skip the Keras Tuner comparison (random, hyperband)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from tuneyard.space_file import load_space
+    from tuneyard.space.file import load_space
 
     folder, space = data_dir(args.data_dir), load_space("mnist_mlp")
     results = Path(tempfile.mkdtemp(prefix="tuneyard-bench-results-"))

@@ -41,7 +41,7 @@ SAVES: list[float] = []
 
 def plugin_space(folder: Path) -> Path:
     """plugin_mnist.py beside plugin.yaml: the shipped space, naming the plug-in workload."""
-    from tuneyard.space_file import resolve_space_path
+    from tuneyard.space.file import resolve_space_path
 
     (folder / "plugin_mnist.py").write_text(PLUGIN)
     text = resolve_space_path("mnist_mlp").read_text()
@@ -54,7 +54,7 @@ def plugin_space(folder: Path) -> Path:
 
 def timed_saves() -> None:
     """Time every save of a trial's model (best.keras candidates) in this process."""
-    import tuneyard.training as training
+    import tuneyard.engine.training as training
 
     original = training.save_model_atomically
 
@@ -68,7 +68,7 @@ def timed_saves() -> None:
 
 def run_tune(space: str, folder: str, results: Path, label: str) -> float:
     """Seconds for the grid sweep through tuneyard's runner and store."""
-    from tuneyard.runner import Sweep, SweepOptions
+    from tuneyard.engine.sweep import Sweep, SweepOptions
 
     os.environ["TUNEYARD_RESULTS_DIR"] = str(results)
     start = time.perf_counter()
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from tuneyard.space_file import load_space
+    from tuneyard.space.file import load_space
 
     folder, space = overhead.data_dir(args.data_dir), load_space("mnist_mlp")
     plugin = str(plugin_space(Path(tempfile.mkdtemp(prefix="tuneyard-plugin-"))))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
 
-from tuneyard.runner import Sweep, SweepOptions  # noqa: E402
+from tuneyard.engine.sweep import Sweep, SweepOptions  # noqa: E402
 
 
 def sweep(folder: str, prune: str, trials: int, epochs: int, seed: int) -> dict:

@@ -7,10 +7,10 @@ import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends import BACKEND_NAMES
+from tuneyard.engine.sweep import Sweep, SweepOptions, SweepStopped
 from tuneyard.errors import TuneyardError
-from tuneyard.grid import Grid
-from tuneyard.runner import Sweep, SweepOptions, SweepStopped
-from tuneyard.space_file import load_space
+from tuneyard.space.file import load_space
+from tuneyard.space.grid_points import Grid
 
 
 @pytest.fixture

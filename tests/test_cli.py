@@ -19,7 +19,7 @@ def tune(*args, cwd=None, check=True):
 
 
 def test_help_is_instant_and_does_not_import_tensorflow():
-    code = ("import sys; from typer.testing import CliRunner; from tuneyard.cli import app;"
+    code = ("import sys; from typer.testing import CliRunner; from tuneyard.cli.main import app;"
             "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output;"
             "heavy = [m for m in ('tensorflow', 'keras', 'optuna', 'pandas') if m in sys.modules];"
             "print(heavy)")
@@ -85,7 +85,7 @@ def test_bad_input_gets_one_line_and_exit_code_2(args, message):
 def test_malformed_space_file_names_file_line_and_field(tmp_path):
     bad = tmp_path / "broken.yaml"
     good = Path("search_spaces/sine_lstm.yaml").read_text() if Path("search_spaces").exists() else ""
-    from tuneyard.space_file import resolve_space_path
+    from tuneyard.space.file import resolve_space_path
 
     good = resolve_space_path("sine_lstm").read_text()
     bad.write_text(good.replace("direction: minimize", "direction: downhill"))

@@ -97,7 +97,7 @@ def snapshot(folder):
 @pytest.fixture
 def made(results_in_tmp, tiny_path):
     """A study with one finished trial, to be protected (made in this process: fast)."""
-    from tuneyard.runner import Sweep, SweepOptions
+    from tuneyard.engine.sweep import Sweep, SweepOptions
 
     Sweep(SweepOptions(space=tiny_path, trials=1, study="kept")).run()
     return results_in_tmp
@@ -177,7 +177,7 @@ def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monk
     one-trial sweep with --fresh or is refused, and nothing outside results/ changes."""
     from typer.testing import CliRunner
 
-    from tuneyard.cli import app
+    from tuneyard.cli.main import app
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -324,8 +324,8 @@ def test_a_csv_that_cannot_be_written_stops_the_sweep_and_is_rebuilt(results_in_
     """The store took the trial; the CSV could not follow: one line, and the next run fixes it."""
     from cheap import SPACE, CheapTrainer
 
+    from tuneyard.engine.sweep import Events, Sweep, SweepOptions
     from tuneyard.errors import StoreError
-    from tuneyard.runner import Events, Sweep, SweepOptions
 
     space = tmp_path / "cheap.yaml"
     space.write_text(SPACE)

@@ -11,7 +11,7 @@ import pytest
 
 if importlib.util.find_spec("tuneyard") is None:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-dg = importlib.import_module("tuneyard.diagnose")
+dg = importlib.import_module("tuneyard.analysis.diagnosis")
 
 REQUIRED = ("train_val_gap", "val_slope", "oscillation", "epochs", "rising_epochs")
 NAN = float("nan")

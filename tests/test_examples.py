@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tuneyard.evaluate import ROC_POINTS, score, summary_lines
+from tuneyard.analysis.evaluate import ROC_POINTS, score, summary_lines
 from tuneyard.workloads import Dataset
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -121,7 +121,7 @@ def test_no_roc_for_three_classes_or_a_test_split_of_one_class():
 
 
 def test_the_test_figure_of_a_binary_classifier_has_the_roc_curve_beside_the_matrix():
-    from tuneyard.report_figures_eval import evaluation_figure
+    from tuneyard.report.figures_eval import evaluation_figure
 
     y = np.array([0, 0, 1, 1, 1])
     out = score("classification", _binary(y), np.array([0.1, 0.7, 0.4, 0.8, 0.9]))

@@ -14,7 +14,7 @@ import time
 import optuna
 import pytest
 
-from tuneyard.study_lock import StudyLock
+from tuneyard.engine.study_lock import StudyLock
 
 TUNE = [sys.executable, "-m", "tuneyard"]
 SWEEP = ["run", "--space", "sine_lstm", "--backend", "tpe", "--trials", "3", "--epochs", "2",

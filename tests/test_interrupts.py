@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from tuneyard.interrupts import interrupts_deferred
+from tuneyard.engine.interrupts import interrupts_deferred
 
 
 def test_a_sigint_inside_the_block_is_raised_after_it_ends():
@@ -31,7 +31,7 @@ def test_without_a_signal_nothing_is_raised_and_the_handler_is_restored():
 def test_a_swallowed_interrupt_is_raised_again_at_the_next_check(capsys, monkeypatch):
     import sys
 
-    from tuneyard.interrupts import interrupts_watched, raise_if_interrupted
+    from tuneyard.engine.interrupts import interrupts_watched, raise_if_interrupted
 
     # Python's own hook prints "Exception ignored in ..." to stderr (pytest's would warn).
     monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)

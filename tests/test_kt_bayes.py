@@ -9,9 +9,9 @@ import numpy as np
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends.kt_backend import BayesBackend
-from tuneyard.backends.kt_space import from_kt_values
-from tuneyard.runner import Sweep, SweepOptions
-from tuneyard.space_file import load_space
+from tuneyard.engine.sweep import Sweep, SweepOptions
+from tuneyard.space.file import load_space
+from tuneyard.space.keras_tuner import from_kt_values
 
 
 def test_every_point_the_gaussian_process_can_pick_lies_inside_the_space(tmp_path):

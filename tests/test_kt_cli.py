@@ -4,7 +4,7 @@ import pytest
 from cheap import SPACE
 from typer.testing import CliRunner
 
-from tuneyard.cli import app
+from tuneyard.cli.main import app
 
 MIXED_CHOICE = SPACE.replace("values: [adam, sgd, rmsprop]", "values: [adam, 1, 0.5]")
 

@@ -7,8 +7,8 @@ import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends.hyperband import iteration_trials, schedule
+from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.errors import BackendError
-from tuneyard.runner import Sweep, SweepOptions
 
 
 @pytest.fixture

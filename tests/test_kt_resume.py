@@ -9,7 +9,7 @@ import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends.kt_backend import KerasTunerBackend
-from tuneyard.runner import Events, Sweep, SweepOptions, counts_toward_budget
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions, counts_toward_budget
 
 KT_BACKENDS = ("random", "hyperband", "bayes")
 HB = {"max_epochs": 9, "factor": 3}

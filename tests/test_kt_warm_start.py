@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tuneyard.runner import Sweep, SweepOptions
+from tuneyard.engine.sweep import Sweep, SweepOptions
 
 pytestmark = pytest.mark.slow
 

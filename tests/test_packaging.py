@@ -12,7 +12,7 @@ from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
-from tuneyard.space_file import available_spaces, load_space, space_dirs
+from tuneyard.space.file import available_spaces, load_space, space_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -67,7 +67,7 @@ def test_an_installed_package_finds_its_spaces_without_the_source_tree(tmp_path)
     site, elsewhere = tmp_path / "site-packages", tmp_path / "elsewhere"
     elsewhere.mkdir()
     _install_as_pyproject_says(site)
-    code = "import tuneyard.space_file as f; print(f.__file__); print(*sorted(f.available_spaces()), sep=',')"
+    code = "import tuneyard.space.file as f; print(f.__file__); print(*sorted(f.available_spaces()), sep=',')"
     env = {key: value for key, value in os.environ.items() if key != "TUNEYARD_SPACES_DIR"}
     env["PYTHONPATH"] = str(site)
     out = subprocess.run(

@@ -10,10 +10,10 @@ import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends import BACKEND_NAMES
+from tuneyard.engine.study_lock import StudyLock
+from tuneyard.engine.sweep import Sweep, SweepOptions, SweepStopped
 from tuneyard.errors import TuneyardError
-from tuneyard.runner import Sweep, SweepOptions, SweepStopped
-from tuneyard.space_file import load_space
-from tuneyard.study_lock import StudyLock
+from tuneyard.space.file import load_space
 
 
 def fails_on_sgd(params):

@@ -18,7 +18,7 @@ import pytest
 psycopg2 = pytest.importorskip("psycopg2")
 
 SERVER = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
-TUNE = [sys.executable, "-c", "from tuneyard.cli import app; app(prog_name='tune')"]
+TUNE = [sys.executable, "-c", "from tuneyard.cli.main import app; app(prog_name='tune')"]
 # Real Keras but cheap: 100 samples, one epoch, LSTMs of 8 or 16 units (8 grid points).
 SPACE = """\
 name: pg_tiny
@@ -94,7 +94,7 @@ def finish(processes, timeout=150):
 def trials_of(url, study):
     import optuna
 
-    from tuneyard.store import open_storage
+    from tuneyard.store.optuna_store import open_storage
 
     return optuna.load_study(study_name=study, storage=open_storage(url)).get_trials()
 

@@ -8,7 +8,7 @@ through the storage themselves.
 import optuna
 import pytest
 
-from tuneyard.runner import Sweep, SweepOptions
+from tuneyard.engine.sweep import Sweep, SweepOptions
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -6,10 +6,10 @@ import pytest
 from cheap import SPACE, CheapTrainer
 from typer.testing import CliRunner
 
-from tuneyard.cli import app
-from tuneyard.race import COURSE, RaceOptions, StudyRun, run_race, write_report
-from tuneyard.race_table import best_so_far, epochs_to_reach, table, within_target
-from tuneyard.runner import Sweep, SweepOptions
+from tuneyard.cli.main import app
+from tuneyard.engine.sweep import Sweep, SweepOptions
+from tuneyard.race.run import COURSE, RaceOptions, StudyRun, run_race, write_report
+from tuneyard.race.table import best_so_far, epochs_to_reach, table, within_target
 
 BUDGET = 30
 # The race reads the sine series' noise floor and linear bound: the cheap space on sine_lstm.
@@ -134,8 +134,8 @@ def test_bad_input_is_one_line_and_exit_code_2(args, expected):
 
 def test_bayes_and_tpe_get_the_random_start_their_epochs_pay_for(spaces):
     from tuneyard.backends.kt_backend import BayesBackend
-    from tuneyard.race import Race, sweep_options
-    from tuneyard.space_file import load_space
+    from tuneyard.race.run import Race, sweep_options
+    from tuneyard.space.file import load_space
 
     race = Race(load_space(spaces[0]), options(spaces))
     # 30 epochs buy ten 3-epoch trials (the trial cap is 30): a third of them random.

@@ -11,9 +11,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
-from tuneyard.cli import app
+from tuneyard.analysis.regularisation import BASELINES, base_params, compare, summarise
+from tuneyard.cli.main import app
 from tuneyard.errors import TuneyardError
-from tuneyard.regularisation import BASELINES, base_params, compare, summarise
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -17,11 +17,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
-from tuneyard.cli import app
+from tuneyard.analysis.evaluate import classification_scores, save_evaluation
+from tuneyard.cli.main import app
 from tuneyard.errors import StoreError
-from tuneyard.evaluate import classification_scores, save_evaluation
-from tuneyard.report import build_report
-from tuneyard.store import Store
+from tuneyard.report.build import build_report
+from tuneyard.store.optuna_store import Store
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 FIGURES = ("curves.png", "history.png", "importance.png", "params.png")
@@ -134,7 +134,7 @@ def test_a_failed_rebuild_keeps_the_previous_report(storage, monkeypatch):
     add_study(storage, "s", [0.05, 0.02])
     first = build_report("s", storage)
     before = first.index.read_text()
-    monkeypatch.setattr("tuneyard.report_html.render", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("tuneyard.report.html.render", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         build_report("s", storage)
     assert first.index.read_text() == before
@@ -166,7 +166,7 @@ def test_cli_diagnose_prints_label_numbers_and_suggestion(storage):
 
 
 def test_leaderboard_has_the_diagnosis_column(storage):
-    from tuneyard.reading import study_frame
+    from tuneyard.store.reading import study_frame
 
     add_study(storage, "s", [0.05, 0.02])
     frame = study_frame("s", storage)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from tuneyard.errors import SpaceError
-from tuneyard.grid import Grid, grid_size
-from tuneyard.space_file import available_spaces, load_space, parse_space
+from tuneyard.space.file import available_spaces, load_space, parse_space
+from tuneyard.space.grid_points import Grid, grid_size
 
 GOOD = """\
 name: tiny

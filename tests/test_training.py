@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from tuneyard.proposal import COMPLETE, FAIL, Proposal
-from tuneyard.space_file import parse_space
-from tuneyard.training import Trainer, execution_seed
+from tuneyard.engine.proposal import COMPLETE, FAIL, Proposal
+from tuneyard.engine.training import Trainer, execution_seed
+from tuneyard.space.file import parse_space
 from tuneyard.workloads import get_workload
 
 SPACE = """\

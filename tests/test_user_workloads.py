@@ -189,7 +189,7 @@ def test_the_shipped_space_refuses_a_hyperparameter_its_workload_ignores(tmp_pat
     text = (tmp_path / "m.yaml")
     shipped = subprocess.run([*TUNE, "show-space", "mnist_mlp"], capture_output=True, text=True)
     assert shipped.returncode == 0
-    from tuneyard.space_file import resolve_space_path
+    from tuneyard.space.file import resolve_space_path
 
     body = resolve_space_path("mnist_mlp").read_text()
     text.write_text(body.replace("hyperparameters:\n",

@@ -18,7 +18,7 @@ __all__ = ["search", "SearchResult", "Workload", "Dataset", "Space", "load_space
 _LAZY = {"search": "tuneyard.api", "SearchResult": "tuneyard.api",
          "TuneyardError": "tuneyard.errors", "DataError": "tuneyard.errors",
          "Workload": "tuneyard.workloads.base", "Dataset": "tuneyard.workloads.base",
-         "Space": "tuneyard.space", "load_space": "tuneyard.space_file"}
+         "Space": "tuneyard.space.core", "load_space": "tuneyard.space.file"}
 
 quiet_import.install()
 

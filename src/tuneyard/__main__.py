@@ -1,5 +1,5 @@
 """`python -m tuneyard ...` is the `tune` command."""
 
-from tuneyard.cli import main
+from tuneyard.cli.main import main
 
 main()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.errors import TuneyardError
-from tuneyard.space import Space
+from tuneyard.space.core import Space
 from tuneyard.workloads.base import Dataset, Workload
 from tuneyard.workloads.registry import IN_PROCESS_PREFIX, register_in_process
 
@@ -54,7 +54,7 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
     `space`: a dict (hyperparameters, and optionally objective and training), a YAML
     path or a Space. `task`: "classification" or "regression" (default: from the labels).
     """
-    from tuneyard.runner import Sweep, SweepOptions
+    from tuneyard.engine.sweep import Sweep, SweepOptions
 
     name = _workload_name(build_model, workload, data, task, study)
     the_space = _space(space, name)
@@ -97,7 +97,7 @@ def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
     if data is None:
         raise TuneyardError("build_model needs data: (x, y), or a dict with train, validation "
                             "and test (x, y) pairs")
-    from tuneyard.function_workload import FunctionWorkload
+    from tuneyard.workloads.function import FunctionWorkload
 
     fn_name = getattr(build_model, "__name__", "build_model")
     name = f"{IN_PROCESS_PREFIX}{fn_name}"
@@ -108,7 +108,7 @@ def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
 def _space(space: Any, workload_name: str) -> Space:
     import yaml
 
-    from tuneyard.space_file import load_space, parse_space
+    from tuneyard.space.file import load_space, parse_space
 
     if isinstance(space, Space):
         return space
@@ -132,7 +132,7 @@ def _word(text: str) -> str:
 def _events(sweep: Any, progress: bool) -> Any:
     if not progress:
         return None
-    from tuneyard.display import ProgressEvents
+    from tuneyard.cli.display import ProgressEvents
 
     return ProgressEvents(sweep.space.metric)
 
@@ -142,7 +142,7 @@ def _plain(value: Any) -> Any:
 
 
 def _result(sweep: Any, frame: Any) -> SearchResult:
-    from tuneyard.best_model import saved_best
+    from tuneyard.store.best_model import saved_best
 
     done = frame[frame["status"] == "COMPLETE"]
     best_params = None

@@ -1,7 +1,7 @@
 """Test doubles shipped with tuneyard, for users who test a space or a backend without
 waiting on TensorFlow, and for tuneyard's own suite.
 
-- `Trainer`: what the sweep needs of a trainer (tuneyard.training.Trainer is the real one).
+- `Trainer`: what the sweep needs of a trainer (tuneyard.engine.training.Trainer is the real one).
 - `InstantTrainer`: scores a proposal with a formula of its params in microseconds, with
   a learning curve per epoch, so every backend, budget, resume and failure path runs
   for real without TensorFlow: `Sweep(SweepOptions(...), trainer=InstantTrainer(f))`.
@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from tuneyard.proposal import COMPLETE, FAIL, Proposal, TrialResult
+from tuneyard.engine.proposal import COMPLETE, FAIL, Proposal, TrialResult
 from tuneyard.workloads.base import Dataset, Workload
 
 

@@ -10,8 +10,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tuneyard.proposal import Proposal, TrialResult
-from tuneyard.space import Space
+from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.space.core import Space
 
 
 class Backend(ABC):

@@ -7,10 +7,10 @@ import json
 import numpy as np
 
 from tuneyard.backends.base import Backend
+from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
-from tuneyard.grid import Grid
-from tuneyard.proposal import Proposal
-from tuneyard.space import Space
+from tuneyard.space.core import Space
+from tuneyard.space.grid_points import Grid
 
 MAX_SHUFFLED_GRID = 20_000_000
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.backends.kt_backend import KerasTunerBackend
+from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
-from tuneyard.proposal import Proposal
-from tuneyard.space import Space
+from tuneyard.space.core import Space
 
 ENDED = ("COMPLETED", "FAILED")
 

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 from tuneyard.backends import kt_oracle
 from tuneyard.backends.base import Backend
-from tuneyard.backends.kt_space import check_expressible, from_kt_values, kt_seed, to_hyperparameters
-from tuneyard.proposal import Proposal, TrialResult
-from tuneyard.space import Space
+from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.space.core import Space
+from tuneyard.space.keras_tuner import check_expressible, from_kt_values, kt_seed, to_hyperparameters
 
 KT_ID = "kt_trial"  # the leaderboard column linking a row to its Keras Tuner trial
 

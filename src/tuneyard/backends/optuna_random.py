@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tuneyard.backends.base import Backend
 from tuneyard.backends.tpe import ask_seeded, suggest_space
-from tuneyard.proposal import Proposal
+from tuneyard.engine.proposal import Proposal
 
 
 class OptunaRandomBackend(Backend):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tuneyard.backends.base import Backend
-from tuneyard.proposal import Proposal
-from tuneyard.space import Param, Space
+from tuneyard.engine.proposal import Proposal
+from tuneyard.space.core import Param, Space
 
 DEFAULT_STARTUP_TRIALS = 10  # Optuna's TPESampler default
 
@@ -39,7 +39,7 @@ def ask_seeded(study: Any, seed: int) -> Any:
     """
     import numpy as np
 
-    from tuneyard.ledger import RUNNER, this_runner
+    from tuneyard.store.ledger import RUNNER, this_runner
 
     trial = study.ask()
     # Who asked, before anything else: a trial whose process dies is then known as orphaned.

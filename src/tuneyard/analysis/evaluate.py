@@ -1,0 +1,236 @@
+"""Evaluate a study's best trial on the held-out test split.
+
+The best trial is retrained from scratch with the study's configuration (space,
+seed, subset and the trial's epoch budget): the trainer seeds each execution
+from the sweep seed and the params, so the retrained model is the trial's own
+model up to non-determinism. The model is saved, reloaded and scored on the
+test split, which no trial ever saw. The result is stored with the study (user
+attribute ``evaluation``) and in ``results/<study>/evaluation.json``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuneyard.atomic import write_json
+from tuneyard.engine.proposal import COMPLETE, Proposal
+from tuneyard.errors import StoreError
+from tuneyard.store.optuna_store import Store, maximizes, study_dir
+
+EVALUATION_ATTR = "evaluation"
+
+
+def best_trial(store: Store) -> Any:
+    """The best completed trial of a loaded study; StoreError when there is none."""
+    done = [t for t in store.trials(("COMPLETE",)) if t.value is not None
+            and np.isfinite(t.value)]
+    if not done:
+        raise StoreError(f"study '{store.name}' has no completed trial yet; "
+                         "run or resume it with `tune run` first")
+    maximize = maximizes(store.config)
+    return (max if maximize else min)(done, key=lambda t: (t.value, -t.number))
+
+
+def load_evaluation(store: Store) -> dict | None:
+    """The stored evaluation of a loaded study, if any."""
+    return store.study.user_attrs.get(EVALUATION_ATTR)
+
+
+def evaluate_study(study: str, storage: str | None = None, data_dir: str | None = None) -> dict:
+    """Score the best trial's model on the test split; store and return the result.
+
+    The model the sweep kept (best.keras, the weights of the epoch that gave the
+    trial's value) is scored when it is the best trial's; otherwise the trial is
+    retrained and its best epoch's weights are scored.
+    """
+    store = Store(storage, study)
+    store.load()
+    trial = best_trial(store)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        made = trial_model(store, trial, data_dir, str(Path(tmp) / "model.keras"))
+        predictions = _predict(made.path, made.dataset.x_test)
+    scores = score(made.workload.task, made.dataset, predictions)
+    evaluation = {
+        "study": study, "trial": trial.number, "params": dict(trial.params),
+        "epochs": made.epochs, "metric": store.config.get("metric"), "trial_value": trial.value,
+        "retrained_value": made.value, "model": made.source,
+        "seconds": round(time.perf_counter() - started, 2),
+        "test_samples": int(len(made.dataset.y_test)), **scores,
+    }
+    save_evaluation(store, evaluation)
+    return evaluation
+
+
+@dataclass
+class TrialModel:
+    """A trial's model file and where it came from: the sweep's kept model, or retrained."""
+
+    path: str
+    source: str  # "saved" or "retrained"
+    value: float | None
+    epochs: int
+    workload: Any = None
+    dataset: Any = None
+
+
+def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
+                need_data: bool = True) -> TrialModel:
+    """The model of `trial`: the study's best.keras if it is that trial's, else retrained to
+    `scratch` (with the study's seed, data split and the trial's epochs)."""
+    from tuneyard.engine.training import Trainer
+    from tuneyard.space.file import space_of_study
+    from tuneyard.store.best_model import saved_best
+
+    config = store.config
+    seed = int(config.get("seed") or 0)
+    epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
+    kept = saved_best(study_dir(store.name))
+    if kept and kept["trial"] == trial.number and not need_data:
+        return TrialModel(kept["path"], "saved", trial.value, epochs)
+    space = space_of_study(config)
+    workload, dataset = load_data(space, config.get("subset"), seed,
+                                  data_dir or config.get("data_dir"))
+    if kept and kept["trial"] == trial.number:
+        return TrialModel(kept["path"], "saved", trial.value, epochs, workload, dataset)
+    trainer = Trainer(space, workload, dataset, seed=seed)
+    result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_best_to=scratch))
+    if result.status != COMPLETE or not Path(scratch).exists():
+        raise StoreError(f"retraining trial {trial.number} of '{store.name}' failed: "
+                         f"{result.error or result.status}")
+    return TrialModel(scratch, "retrained", result.value, epochs, workload, dataset)
+
+
+def load_data(space: Any, subset: int | None, seed: int, data_dir: str | None) -> tuple:
+    """The space's workload and its dataset, split as a sweep with this seed splits it."""
+    from tuneyard.space.data import load_space_data
+
+    return load_space_data(space, data_dir=data_dir, subset=subset, seed=seed)
+
+
+def _predict(path: str, x: np.ndarray) -> np.ndarray:
+    import keras
+
+    keras.backend.clear_session()
+    model = keras.models.load_model(path)
+    out = np.asarray(model.predict(x, verbose=0, batch_size=256))
+    keras.backend.clear_session()
+    return out
+
+
+def score(task: str, dataset: Any, predictions: np.ndarray) -> dict:
+    """Test scores: classification (accuracy, per class, confusion; ROC for two classes)
+    or regression (MSE).
+
+    A classifier's predictions are class probabilities, one column per class (softmax),
+    or one column (or a flat vector) of positive-class probabilities from a sigmoid,
+    read as class 1 when >= 0.5.
+    """
+    if task == "classification":
+        probs = np.asarray(predictions, dtype=float)
+        if probs.ndim == 1:
+            probs = probs.reshape(-1, 1)
+        sigmoid = probs.shape[1] == 1
+        k = 2 if sigmoid else probs.shape[1]
+        names = list(dataset.info.get("class_names") or range(k))
+        y_pred = (probs[:, 0] >= 0.5).astype(int) if sigmoid else probs.argmax(axis=1)
+        positive = probs[:, 0] if sigmoid else probs[:, 1] if k == 2 else None
+        return classification_scores(dataset.y_test, y_pred, [str(n) for n in names],
+                                     positive_scores=positive)
+    y_pred = predictions.reshape(-1).astype(float)
+    y_true = np.asarray(dataset.y_test, dtype=float).reshape(-1)
+    out = {"task": "regression", "mse": float(np.mean((y_pred - y_true) ** 2)),
+           "y_true": _rounded(y_true), "y_pred": _rounded(y_pred)}
+    clean = dataset.info.get("clean_test")
+    if clean is not None:
+        clean = np.asarray(clean, dtype=float).reshape(-1)
+        out["noise_floor"] = float(dataset.info.get("noise_floor_test", np.nan))
+        out["mse_vs_clean"] = float(np.mean((y_pred - clean) ** 2))
+        out["clean"] = _rounded(clean)
+    return out
+
+
+def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[str],
+                          positive_scores: np.ndarray | None = None) -> dict:
+    """Accuracy, per-class precision and recall, and the confusion matrix (rows: true).
+
+    For two classes, `positive_scores` (the predicted probability of class 1) adds the
+    ROC AUC (`roc_auc`) and the ROC curve (`roc`: fpr and tpr, at most ROC_POINTS points)
+    when the test labels hold both classes.
+    """
+    k = len(names)
+    y_true = np.asarray(y_true).reshape(-1).astype(int)
+    matrix = np.zeros((k, k), dtype=int)
+    np.add.at(matrix, (y_true, np.asarray(y_pred).astype(int)), 1)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    per_class = [{"class": names[i], "support": int(actual[i]),
+                  "precision": float(matrix[i, i] / predicted[i]) if predicted[i] else 0.0,
+                  "recall": float(matrix[i, i] / actual[i]) if actual[i] else 0.0}
+                 for i in range(k)]
+    out = {"task": "classification", "accuracy": float(np.trace(matrix) / max(matrix.sum(), 1)),
+           "class_names": names, "per_class": per_class, "confusion_matrix": matrix.tolist()}
+    if k == 2 and positive_scores is not None:
+        out.update(roc_scores(y_true, positive_scores))
+    return out
+
+
+ROC_POINTS = 200
+
+
+def roc_scores(y_true: np.ndarray, positive_scores: np.ndarray) -> dict:
+    """ROC AUC and the curve (rounded, at most ROC_POINTS points, both ends kept) of a
+    binary classifier; nothing when the labels hold only one class (AUC is undefined)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y_true = np.asarray(y_true).reshape(-1).astype(int)
+    scores = np.asarray(positive_scores, dtype=float).reshape(-1)
+    if len(np.unique(y_true)) < 2 or not np.isfinite(scores).all():
+        return {}
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    if len(fpr) > ROC_POINTS:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, ROC_POINTS).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"roc_auc": float(roc_auc_score(y_true, scores)),
+            "roc": {"fpr": [round(float(v), 4) for v in fpr],
+                    "tpr": [round(float(v), 4) for v in tpr]}}
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def save_evaluation(store: Store, evaluation: dict) -> Path:
+    """Store the evaluation with the study and as results/<study>/evaluation.json."""
+    store.study.set_user_attr(EVALUATION_ATTR, evaluation)
+    path = study_dir(store.name) / "evaluation.json"
+    write_json(path, evaluation, indent=1)
+    return path
+
+
+def summary_lines(evaluation: dict) -> list[str]:
+    """A few human lines about an evaluation, for the CLI and the report."""
+    if evaluation.get("model") == "saved":
+        head = (f"trial {evaluation['trial']}: the model the sweep kept (its best epoch, "
+                f"{evaluation['metric']} {evaluation['trial_value']:.4g}), "
+                f"tested on {evaluation['test_samples']} held-out samples")
+    else:
+        head = (f"trial {evaluation['trial']} retrained for {evaluation['epochs']} epochs "
+                f"({evaluation['metric']} {evaluation['retrained_value']:.4g} at its best epoch; "
+                f"in the sweep {evaluation['trial_value']:.4g}), "
+                f"tested on {evaluation['test_samples']} held-out samples")
+    if evaluation["task"] == "classification":
+        lines = [head, f"test accuracy: {evaluation['accuracy']:.4f}"]
+        if evaluation.get("roc_auc") is not None:
+            lines.append(f"test ROC AUC: {evaluation['roc_auc']:.4f}")
+        return lines
+    lines = [head, f"test MSE: {evaluation['mse']:.5g}"]
+    if "noise_floor" in evaluation:
+        lines.append(f"noise floor (MSE of the noise-free wave): {evaluation['noise_floor']:.5g}; "
+                     f"MSE against the noise-free wave: {evaluation['mse_vs_clean']:.5g}")
+    return lines

@@ -1,0 +1,62 @@
+"""The `tune` app and its one edge for errors, shared by cli.py and its sub-command modules.
+
+Every command runs inside `ErrorEdge.invoke`: a TuneyardError, or a file the system
+refused to write, becomes one line on stderr and exit code 2, in this one place.
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from tuneyard.errors import TuneyardError
+
+# A file tuneyard had to write was refused by the system: the user's to fix, not a bug.
+FILE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
+class ErrorEdge(TyperGroup):
+    """The command group that turns user errors into one line and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TuneyardError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            if exc.errno not in FILE_FAULTS:
+                raise
+            fail(
+                f"cannot write {exc.filename or 'a file'} ({exc.strerror}); make its folder "
+                "writable, free some space, or set TUNEYARD_RESULTS_DIR to a writable folder"
+            )
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print `error: message` on stderr and exit with `code`."""
+    from tuneyard.cli.display import errors
+
+    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def exit_if_all_failed(sweep: Any) -> None:
+    """A study whose every trial failed is not a result: say why, exit 1."""
+    summary = sweep.ledger.all_failed() if sweep.ledger else None
+    if summary:
+        fail(f"{summary}; full table: {sweep.csv_path}", code=1)
+
+
+app = typer.Typer(
+    cls=ErrorEdge,
+    help="tuneyard: one search space, every search strategy, one leaderboard.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Storage = Annotated[str | None, typer.Option(help="Optuna storage URL (default: SQLite under results/).")]

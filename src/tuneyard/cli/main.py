@@ -1,0 +1,207 @@
+"""The `tune` command line. The only module that prints, draws progress or exits.
+
+Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is instant.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from tuneyard.cli.base import Storage, app, exit_if_all_failed
+from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
+from tuneyard.errors import TuneyardError
+
+__all__ = ["app", "main"]
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asks for it; set before any import.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@app.command()
+def run(
+    space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
+    backend: Annotated[str, typer.Option(help="grid, tpe, random, hyperband or bayes.")] = "tpe",
+    trials: Annotated[int | None, typer.Option(help="Trial budget of the study (default 20).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
+    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the backend, data split and training.")] = 0,
+    storage: Storage = None,
+    study: Annotated[str | None, typer.Option(help="Study name (default <space>-<backend>-s<seed>).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study and start over.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
+    max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
+    factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
+    prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
+    workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,
+    max_failures: Annotated[int, typer.Option(help="Stop after this many failed trials in a row.")] = 5,
+    trials_per_process: Annotated[
+        int,
+        typer.Option(
+            help="Trials a worker process runs before a fresh one replaces it, bounding the memory "
+            "TensorFlow keeps per model (0: never; a sweep no longer than this runs in-process)."
+        ),
+    ] = DEFAULT_TRIALS_PER_PROCESS,
+    report: Annotated[
+        bool, typer.Option("--report", help="Write results/STUDY/report/ when the sweep ends.")
+    ] = False,
+):
+    """Run (or resume) a sweep and print the ranked leaderboard."""
+    from tuneyard.cli.display import ProgressEvents, console, fmt, frame_table
+    from tuneyard.engine.sweep import Sweep, SweepOptions
+
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    options = SweepOptions(
+        space=space,
+        backend=backend,
+        trials=trials,
+        epochs=epochs,
+        subset=subset,
+        seed=seed,
+        storage=storage,
+        study=study,
+        data_dir=data_dir,
+        fresh=fresh,
+        verbose=verbose,
+        prune=prune,
+        workers=workers,
+        max_failures=max_failures,
+        trials_per_process=trials_per_process,
+        backend_options=_hyperband_options(max_epochs, factor),
+    )
+    sweep = Sweep(options)
+    events = ProgressEvents(sweep.space.metric)
+    console.print(
+        f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
+        f"{sweep.budget} trials, objective {sweep.space.metric} ({sweep.space.direction})"
+    )
+    try:
+        frame = sweep.run(events)
+    except KeyboardInterrupt:
+        events.stop()
+        console.print(
+            f"interrupted: {sweep.done_count()} trials are saved in {sweep.csv_path}; "
+            "run the same command to resume"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        events.stop()
+    console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
+    exit_if_all_failed(sweep)
+    console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
+    if report:
+        from tuneyard.report.build import build_report
+
+        made = build_report(sweep.study_name, storage)
+        console.print(f"report: {made.index}", markup=False, highlight=False)
+
+
+def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
+    if max_epochs is not None and max_epochs < 1:
+        raise TuneyardError(f"--max-epochs must be at least 1, got {max_epochs}")
+    if factor is not None and factor < 2:
+        raise TuneyardError(f"--factor must be at least 2, got {factor}")
+    given = {"max_epochs": max_epochs, "factor": factor}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+@app.command()
+def spaces():
+    """List the search spaces tuneyard can find."""
+    from rich.table import Table
+
+    from tuneyard.cli.display import console
+    from tuneyard.space.file import available_spaces, load_space
+
+    table = Table("space", "workload", "objective", "hyperparameters", "grid size", "file")
+    for name, path in available_spaces().items():
+        try:
+            s = load_space(str(path))
+        except TuneyardError as exc:
+            table.add_row(name, "", f"[red]invalid: {exc}[/red]", "", "", str(path))
+            continue
+        table.add_row(
+            name, s.workload, f"{s.metric} ({s.direction})", str(len(s.params)), _grid_size(s), str(path)
+        )
+    console.print(table)
+
+
+@app.command("show-space")
+def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path.")]):
+    """Print one space, its hyperparameters and its grid size."""
+    import yaml
+
+    from tuneyard.cli.display import console
+    from tuneyard.space.file import load_space
+
+    s = load_space(name)
+    console.print(yaml.safe_dump(s.as_dict(), sort_keys=False), markup=False, highlight=False)
+    console.print(f"grid size: {_grid_size(s)}  (file: {s.path})")
+
+
+def _grid_size(space) -> str:
+    try:
+        from tuneyard.space.grid_points import grid_size
+
+        return f"{grid_size(space):,}"
+    except TuneyardError:
+        return "n/a (a float has no grid: list)"
+
+
+@app.command()
+def leaderboard(
+    study: Annotated[str, typer.Argument(help="Study name (see `tune studies`).")],
+    top: Annotated[int | None, typer.Option(help="Show only the best N.")] = None,
+    csv: Annotated[str | None, typer.Option(help="Also write the full table to this CSV.")] = None,
+    storage: Storage = None,
+):
+    """Print a study's ranked leaderboard."""
+    from pathlib import Path
+
+    from tuneyard.analysis.leaderboard import write_csv
+    from tuneyard.cli.display import console, frame_table
+    from tuneyard.store.reading import study_frame
+
+    if top is not None and top < 1:
+        raise TuneyardError(f"--top must be at least 1, got {top}")
+    frame = study_frame(study, storage)
+    console.print(frame_table(frame, title=f"leaderboard of {study}", top=top))
+    if csv:
+        write_csv(frame, Path(csv))
+        console.print(f"wrote {len(frame)} rows to {csv}")
+
+
+@app.command()
+def studies(storage: Storage = None):
+    """List the studies in the store with their best value and trial counts."""
+    from tuneyard.cli.display import console, frame_table
+    from tuneyard.store.optuna_store import NoStore, default_storage
+    from tuneyard.store.reading import studies_frame
+
+    try:
+        frame = studies_frame(storage)
+    except NoStore as exc:
+        console.print(str(exc), markup=False, highlight=False)
+        return
+    if frame.empty:
+        console.print(
+            f"no studies in {storage or default_storage()} yet: start one with `tune run --space NAME`",
+            markup=False,
+            highlight=False,
+        )
+        return
+    console.print(frame_table(frame, title="studies"))
+
+
+# The other commands live in their own modules and register on `app` when imported:
+# worker (shared studies), report/diagnose/evaluate/compare-regularisation, race.
+from tuneyard.cli import race as _race  # noqa: E402, F401
+
+
+def main() -> None:
+    """Entry point for `python -m tuneyard`."""
+    app(prog_name="tune")

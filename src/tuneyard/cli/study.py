@@ -1,0 +1,142 @@
+"""`tune report`, `tune diagnose`, `tune evaluate` and `tune compare-regularisation`.
+
+Registered on `tuneyard.cli.main.app` when cli.py imports this module. Like cli.py,
+importing it does not import TensorFlow, pandas, matplotlib or Optuna: every
+command imports what it needs inside its body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tuneyard.cli.base import Storage, app
+from tuneyard.errors import TuneyardError
+
+StudyName = Annotated[str, typer.Argument(help="Study name (see `tune studies`).")]
+DataDir = Annotated[str | None, typer.Option(
+    help="Folder with keras' dataset files (default: $TUNEYARD_DATA_DIR).")]
+
+
+@app.command()
+def report(
+    study: StudyName,
+    top: Annotated[int, typer.Option(help="Training curves of the best N trials.")] = 5,
+    evaluate: Annotated[bool, typer.Option(
+        "--evaluate", help="First retrain the best trial and score it on the test split.")] = False,
+    data_dir: DataDir = None,
+    storage: Storage = None,
+):
+    """Write results/STUDY/report/: PNG figures and a self-contained index.html."""
+    from tuneyard.cli.display import console
+    from tuneyard.report.build import build_report
+
+    made = build_report(study, storage, top=top, evaluate=evaluate, data_dir=data_dir)
+    for note in made.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(f"wrote {len(made.figures)} figures ({', '.join(made.figures)}) and "
+                  f"{made.index}", markup=False, highlight=False)
+
+
+@app.command()
+def diagnose(
+    study: StudyName,
+    trial: Annotated[int | None, typer.Argument(help="One trial number (default: all).")] = None,
+    storage: Storage = None,
+):
+    """Label each trial's curves (healthy, overfitting, ...) with the numbers and a suggestion."""
+    from tuneyard.cli.display import console
+    from tuneyard.report.diagnosis import diagnose_rows, format_numbers
+    from tuneyard.store.optuna_store import Store
+
+    store = Store(storage, study, readonly=True)
+    store.load()
+    trials = store.trials()
+    if trial is not None:
+        numbers = [t.number for t in trials]
+        if trial not in numbers:
+            span = f"0..{max(numbers)}" if numbers else "none: the study has no trials"
+            raise TuneyardError(f"study '{study}' has no trial {trial}; trial numbers: {span}")
+        trials = [t for t in trials if t.number == trial]
+    if not trials:
+        console.print(f"study '{study}' has no trials yet")
+        return
+    for record in diagnose_rows(trials, store.config):
+        d = record["diagnosis"]
+        console.print(f"[bold]trial {record['trial']}[/bold] ({record['status'].lower()}): "
+                      f"[bold]{d.label}[/bold]", highlight=False)
+        console.print(f"  numbers: {format_numbers(d)}", markup=False, highlight=False)
+        console.print(f"  seen: {d.reason}", markup=False, highlight=False)
+        console.print(f"  suggestion: {d.suggestion}", markup=False, highlight=False)
+
+
+@app.command()
+def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None):
+    """Retrain the best trial and score it on the held-out test split."""
+    from tuneyard.analysis.evaluate import evaluate_study, summary_lines
+    from tuneyard.cli.display import console
+    from tuneyard.store.optuna_store import study_dir
+
+    result = evaluate_study(study, storage, data_dir)
+    for line in summary_lines(result):
+        console.print(line, markup=False, highlight=False)
+    if result["task"] == "classification":
+        worst = sorted(result["per_class"], key=lambda c: c["recall"])[:3]
+        text = ", ".join(f"{c['class']} (recall {c['recall']:.3f}, precision "
+                         f"{c['precision']:.3f})" for c in worst)
+        console.print(f"weakest classes: {text}", markup=False, highlight=False)
+    console.print(f"stored with the study and in {study_dir(study) / 'evaluation.json'}; "
+                  f"`tune report {study}` shows it", markup=False, highlight=False)
+
+
+@app.command("compare-regularisation")
+def compare_regularisation(
+    space: Annotated[str | None, typer.Option(help="Space name (default: the study's).")] = None,
+    study: Annotated[str | None, typer.Option(
+        help="Take the learning rate and optimizer of this study's best trial.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(
+        help="Fixed learning rate (default: the study's best, else 0.001).")] = None,
+    l2: Annotated[float, typer.Option(help="L2 factor of the L2 variants.")] = 0.001,
+    dropout: Annotated[float, typer.Option(help="Dropout rate of the dropout variants.")] = 0.5,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the space's).")] = None,
+    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the data split and training.")] = 0,
+    data_dir: DataDir = None,
+    storage: Storage = None,
+):
+    """Train the course's baseline network with no regularisation, L2, dropout and both."""
+    from tuneyard.analysis.regularisation import compare, table_rows
+    from tuneyard.cli.display import console, fmt
+    from tuneyard.report.regularisation_figure import gap_note
+
+    result = compare(space, study=study, storage=storage, learning_rate=learning_rate, l2=l2,
+                     dropout=dropout, epochs=epochs, subset=subset, seed=seed,
+                     data_dir=data_dir)
+    from rich.table import Table
+
+    headers, rows = table_rows(result)
+    fixed = ", ".join(f"{k}={fmt(v)}" for k, v in result.params.items())
+    table = Table(*headers, title=f"regularisation on {result.space} ({fixed}), "
+                                  f"{result.epochs} epochs")
+    for row in rows:
+        table.add_row(*(fmt(v) for v in row))
+    console.print(table)
+    console.print(gap_note(result), markup=False, highlight=False)
+    console.print(f"figure, table and page in {result.folder}", markup=False, highlight=False)
+
+
+@app.command()
+def export(
+    study: StudyName,
+    out: Annotated[str, typer.Option(help="Where to write the model (a .keras file).")],
+    trial: Annotated[int | None, typer.Option(help="A trial number (default: the best).")] = None,
+    data_dir: DataDir = None,
+    storage: Storage = None,
+):
+    """Write a trial's model to a .keras file: the one the sweep kept, or retrained."""
+    from tuneyard.analysis.export import export_model
+    from tuneyard.cli.display import console
+
+    made = export_model(study, out, trial=trial, storage=storage, data_dir=data_dir)
+    console.print(made, markup=False, highlight=False)

@@ -1,0 +1,54 @@
+"""`tune worker`: join a shared study on a PostgreSQL server from any machine.
+
+Registered on `tuneyard.cli.main.app` when cli.py imports this module; like cli.py,
+importing it imports neither TensorFlow nor Optuna nor pandas.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tuneyard.cli.base import app, exit_if_all_failed
+
+
+@app.command()
+def worker(
+    study: Annotated[str, typer.Option(help="Name of the shared study (printed by `tune run`).")],
+    storage: Annotated[str, typer.Option(help="Server storage URL, e.g. postgresql://user@db/tuneyard.")],
+    trials: Annotated[int | None, typer.Option(
+        help="Stop at this many trials (default: the study's budget).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
+    space: Annotated[str | None, typer.Option(
+        help="Space file, when not found by the study's space name.")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the study to be created.")] = 60.0,
+    worker_id: Annotated[int | None, typer.Option(
+        help="Seeds this worker's sampler (default: host and pid).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
+):
+    """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
+    from tuneyard.cli.display import ProgressEvents, console, fmt, frame_table
+    from tuneyard.engine.join import join
+    from tuneyard.engine.shared import work
+    from tuneyard.errors import TuneyardError
+
+    if trials is not None and trials < 1:
+        raise TuneyardError(f"--trials must be at least 1, got {trials}")
+    sweep = join(storage, study, trials=trials, wait=wait, worker_id=worker_id, space=space,
+                 data_dir=data_dir, verbose=verbose)
+    console.print(f"worker joined study {study}: space {sweep.space.name}, backend "
+                  f"{sweep.options.backend}, budget {sweep.budget} trials, objective "
+                  f"{sweep.space.metric} ({sweep.space.direction})", markup=False, highlight=False)
+    events = ProgressEvents(sweep.space.metric)
+    try:
+        frame = work(sweep, events)
+    except KeyboardInterrupt:
+        events.stop()
+        console.print("interrupted: the running trial is queued again for the other workers")
+        raise typer.Exit(130) from None
+    finally:
+        events.stop()
+    console.print(frame_table(frame, title=f"leaderboard of {study}", top=10))
+    exit_if_all_failed(sweep)
+    console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")

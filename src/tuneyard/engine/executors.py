@@ -1,0 +1,253 @@
+"""Executors of trials: in this process (one at a time) or N local worker processes.
+
+The parent stays the one writer of the store (DESIGN.md: SQLite locking): it
+asks the backend, hands each proposal to an idle worker and records what comes
+back, and replaces a worker that dies. Workers are "spawn" processes
+(worker_process.py); this side never imports TensorFlow.
+
+TensorFlow keeps every traced training graph for the life of its process (about
+9 MB per model for an MNIST MLP, whatever clear_session does), so a worker that
+has run `trials_per_process` trials is retired and a fresh one takes its place.
+The fresh one is started when the old one is handed its last trial: it imports
+TensorFlow and loads the data while that trial trains, so no trial waits for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from tuneyard.atomic import write_json
+from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS  # noqa: F401 - its home before
+from tuneyard.engine.proposal import Proposal, TrialResult, failed
+from tuneyard.engine.worker_process import WorkerSpec, worker_main
+from tuneyard.errors import TuneyardError
+
+MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class InProcess:
+    """The one-worker executor: a trial runs here, when its result is asked for."""
+
+    def __init__(self, trainer: Any, callbacks: Callable[[Proposal], list]):
+        self.trainer, self.callbacks = trainer, callbacks
+        self.task: tuple[Proposal, float] | None = None
+
+    @property
+    def running(self) -> int:
+        """Trials handed out and not yet returned."""
+        return int(self.task is not None)
+
+    def has_room(self) -> bool:
+        """Whether another trial can start now."""
+        return self.task is None
+
+    def submit(self, proposal: Proposal, more: bool = True) -> None:
+        """Queue a trial (`more` matters only to worker pools)."""
+        self.task = (proposal, time.perf_counter())
+
+    def next_result(self) -> tuple[Proposal, TrialResult]:
+        """Run the queued trial; KeyboardInterrupt leaves it in `abandon()`."""
+        proposal = self.task[0]
+        result = self.trainer.run(proposal, self.callbacks(proposal))
+        self.task = None
+        return proposal, result
+
+    def abandon(self) -> list[tuple[Proposal, float]]:
+        """The trials cut off, with the seconds they ran."""
+        tasks = [(self.task[0], time.perf_counter() - self.task[1])] if self.task else []
+        self.task = None
+        return tasks
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _Worker:
+    def __init__(self, ctx: Any, spec: WorkerSpec, index: int):
+        self.index = index
+        self.trials = 0  # trials handed to this process
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True,
+                                   name=f"tuneyard-worker-{index}")
+        self.process.start()
+        child.close()
+        self.pid = self.process.pid
+        self.task: tuple[Proposal, float] | None = None
+        self.error: str | None = None
+        self.user_error = False
+
+    def receive(self) -> tuple | None:
+        """The next message, or None when the process is gone."""
+        try:
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            return None
+        if message[0] == "error":
+            self.error, self.user_error = message[1], message[2]
+        return message
+
+
+class WorkerPool:
+    """N worker processes, each running one trial at a time; see the module docstring."""
+
+    def __init__(self, spec: WorkerSpec, size: int, folder: Path, trials_per_process: int = 0):
+        self.ctx = mp.get_context("spawn")
+        self.spec, self.size, self.folder = spec, size, Path(folder)
+        self.trials_per_process = trials_per_process  # 0: a worker runs until the sweep ends
+        self.workers: list[_Worker] = []
+        self.successors: dict[int, _Worker] = {}  # slot -> the fresh process taking it over
+        self.retired: list[_Worker] = []
+        self.restarts = 0
+
+    @property
+    def running(self) -> int:
+        """Trials handed out and not yet returned."""
+        return sum(w.task is not None for w in self.workers)
+
+    def has_room(self) -> bool:
+        """Whether a worker is idle."""
+        return any(w.task is None for w in self.workers)
+
+    def start(self) -> None:
+        """Start the workers and wait until each has loaded the data."""
+        self.workers = [_Worker(self.ctx, self.spec, i) for i in range(self.size)]
+        for worker in self.workers:
+            message = worker.receive()
+            if message is None or message[0] != "ready":
+                self.abandon()
+                if worker.user_error:
+                    raise TuneyardError(worker.error)
+                raise TuneyardError(f"a worker process failed to start: "
+                                    f"{worker.error or _death(worker.process.exitcode)}")
+        self._write_pids()
+
+    def submit(self, proposal: Proposal, more: bool = True) -> None:
+        """Hand a trial to an idle worker (its live Optuna trial stays here).
+
+        `more`: whether trials may follow this one; only then is a retiring
+        worker's successor started early.
+        """
+        worker = next(w for w in self.workers if w.task is None)
+        trial_id = getattr(proposal.trial, "_trial_id", None)
+        worker.task = (proposal, time.perf_counter())
+        worker.trials += 1
+        if more and self._retiring(worker) and worker.index not in self.successors:
+            self.successors[worker.index] = _Worker(self.ctx, self.spec, worker.index)
+        try:
+            worker.conn.send((dataclasses.replace(proposal, trial=None), trial_id))
+        except OSError:
+            pass  # the worker died: next_result sees its sentinel
+        self._write_pids()
+
+    def next_result(self) -> tuple[Proposal, TrialResult]:
+        """Wait for the next trial to end: its result, or FAIL when its worker died."""
+        while True:
+            ready = wait([w.conn for w in self.workers] + [w.process.sentinel for w in self.workers])
+            for index, worker in enumerate(self.workers):
+                if worker.conn in ready or worker.conn.poll():
+                    message = worker.receive()
+                    if message and message[0] == "result" and worker.task:
+                        proposal, worker.task = worker.task[0], None
+                        if self._retiring(worker):
+                            self._retire(index)
+                        self._write_pids()
+                        return proposal, message[1]
+                    if message and message[0] == "ready":
+                        worker.pid = message[1]
+                    if message is not None:
+                        continue
+                if worker.process.sentinel in ready or not worker.process.is_alive():
+                    lost = self._replace(index)
+                    if lost is not None:
+                        return lost
+
+    def _retiring(self, worker: _Worker) -> bool:
+        return bool(self.trials_per_process) and worker.trials >= self.trials_per_process
+
+    def _retire(self, index: int) -> None:
+        """Let the worker in slot `index` exit and put its successor in its place."""
+        old = self.workers[index]
+        try:
+            old.conn.send(None)
+        except OSError:
+            pass  # already gone
+        self.retired.append(old)
+        self.workers[index] = self._fresh(index)
+        self.retired = [w for w in self.retired if w.process.is_alive()]  # reaps the exited
+
+    def _fresh(self, index: int) -> _Worker:
+        """The process for slot `index`: its successor if one was started, else a new one."""
+        return self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
+
+    def _every_process(self) -> list[_Worker]:
+        return [*self.workers, *self.successors.values(), *self.retired]
+
+    def _replace(self, index: int) -> tuple[Proposal, TrialResult] | None:
+        dead = self.workers[index]
+        dead.process.join(timeout=1)
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            raise TuneyardError(f"worker processes died {self.restarts} times; last: "
+                                f"{dead.error or _death(dead.process.exitcode)}")
+        self.workers[index] = self._fresh(index)
+        self._write_pids()
+        if dead.task is None:
+            return None
+        proposal, started = dead.task
+        reason = _death(dead.process.exitcode) + (f": {dead.error}" if dead.error else "")
+        return proposal, failed(reason, time.perf_counter() - started)
+
+    def abandon(self) -> list[tuple[Proposal, float]]:
+        """Stop every worker now; the trials they were running, with the seconds they ran."""
+        tasks = [(w.task[0], time.perf_counter() - w.task[1]) for w in self.workers if w.task]
+        everyone = self._every_process()
+        for worker in everyone:
+            worker.task = None
+            if worker.process.is_alive():
+                worker.process.kill()
+        for worker in everyone:
+            worker.process.join(timeout=5)
+        self.workers, self.successors, self.retired = [], {}, []
+        return tasks
+
+    def close(self) -> None:
+        """Let idle workers finish, stop the rest, forget the pid file."""
+        idle = self._every_process()
+        for worker in idle:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for worker in idle:
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.abandon()
+        (self.folder / "workers.json").unlink(missing_ok=True)
+
+    def _write_pids(self) -> None:
+        # For people and tests: which process runs which trial.
+        state = {"parent": os.getpid(), "workers": [
+            {"pid": w.pid, "trial": w.task[0].key if w.task else None,
+             "since": w.task[1] if w.task else None} for w in self.workers]}
+        write_json(self.folder / "workers.json", state)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"worker process died (signal {-exitcode})"
+    return f"worker process exited with code {exitcode}"

@@ -1,0 +1,87 @@
+"""`tune worker` joins a shared study: wait for it, load its space and data, get a Sweep.
+
+Apart from shared.py (the worker loop), because joining makes a Sweep (runner.py),
+and the runner itself runs shared studies through shared.py: imports run one way.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from tuneyard.backends import SHARED_BACKENDS
+from tuneyard.engine.options import SweepOptions
+from tuneyard.engine.shared import (
+    POLL_SECONDS,
+    default_worker_id,
+    grid_ready,
+    load_shared_study,
+    wait_for_config,
+)
+from tuneyard.engine.sweep import Sweep
+from tuneyard.errors import StoreError
+from tuneyard.store.optuna_store import Store, is_server_storage
+
+
+def join(
+    storage: str,
+    study: str,
+    *,
+    trials: int | None = None,
+    data_dir: str | None = None,
+    space: str | None = None,
+    wait: float = 60.0,
+    worker_id: int | None = None,
+    verbose: bool = False,
+) -> Any:
+    """`tune worker`: wait for the study, load its space and data; a Sweep ready to work."""
+    if not is_server_storage(storage):
+        raise StoreError(
+            f"tune worker needs a server storage (postgresql://...), not {storage}; "
+            "with SQLite run one `tune run` instead"
+        )
+    deadline = time.monotonic() + wait
+    store = Store(storage, study)
+    config = wait_for_config(store, deadline)
+    if config.get("backend") not in SHARED_BACKENDS:
+        raise StoreError(
+            f"study '{study}' uses backend {config.get('backend')}, whose state stays "
+            f"on the machine that runs it; workers can join {', '.join(SHARED_BACKENDS)}"
+        )
+    options = SweepOptions(
+        space=space or _stored_space(config),
+        backend=config["backend"],
+        trials=trials or config.get("budget"),
+        epochs=config["epochs"],
+        subset=config["subset"],
+        seed=config["seed"],
+        storage=storage,
+        study=study,
+        data_dir=data_dir,
+        verbose=verbose,
+        prune=config["prune"],
+    )
+    sweep = Sweep(options)
+    if sweep.space.fingerprint() != config["fingerprint"]:
+        raise StoreError(
+            f"space '{sweep.space.name}' here ({sweep.space.path}) differs from the one "
+            f"study '{study}' was made with; copy that space file to this machine"
+        )
+    sweep.trainer = sweep._trainer()
+    while config["backend"] == "grid" and not grid_ready(store):
+        if time.monotonic() > deadline:
+            raise StoreError(
+                f"study '{study}' has no grid queued yet (its creator may have "
+                "died while queueing); rerun `tune run ... --fresh` to start it over"
+            )
+        time.sleep(POLL_SECONDS)
+    sweep.store = store
+    store.study = load_shared_study(sweep, default_worker_id() if worker_id is None else worker_id)
+    return sweep
+
+
+def _stored_space(config: dict) -> str:
+    """The study's space file when this machine has it at the same path, else its name."""
+    path = config.get("space_file")
+    return path if path and os.path.isfile(path) else config["space"]

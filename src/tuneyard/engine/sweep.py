@@ -1,0 +1,358 @@
+"""The sweep loop, written once for every backend: ask, train, record, tell.
+
+It opens (or resumes) the study, loads the data once, then runs trials until
+the budget is spent or the backend has nothing more to propose. After every
+trial the leaderboard CSV is rewritten, so an interrupted sweep leaves a
+current file. Progress goes to an `events` object; this module never prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
+from tuneyard.backends import get_backend
+from tuneyard.engine.executors import InProcess, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.engine.heartbeat import SURPLUS
+from tuneyard.engine.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
+from tuneyard.engine.options import SweepOptions, SweepStopped
+from tuneyard.engine.proposal import FAIL, Proposal, TrialResult
+from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
+from tuneyard.engine.shared import run_shared, shared_mode
+from tuneyard.engine.study_lock import StudyLock
+from tuneyard.engine.trainer_factory import check_params_read, make_trainer
+from tuneyard.errors import StoreError, TuneyardError
+from tuneyard.space.core import Space
+from tuneyard.space.file import load_space, space_text
+from tuneyard.store.best_model import candidate_path, keep_if_best
+from tuneyard.store.faults import check_writable_folder, storage_boundary
+from tuneyard.store.ledger import INTERRUPTED, Ledger, counts_toward_budget
+from tuneyard.store.optuna_store import Store, default_storage, results_dir, study_dir
+
+__all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
+
+
+class Events:
+    """What a sweep reports as it goes; the CLI overrides these to draw progress."""
+
+    def message(self, text: str) -> None:
+        """A line worth telling the user (resume, grid shuffle, data loaded)."""
+
+    def trial_done(self, row: dict, done: int, budget: int, best: float | None) -> None:
+        """A trial finished and was recorded."""
+
+
+class Sweep:
+    """One `tune run`: a space, a backend, a study, a budget."""
+
+    def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
+        self.options = options
+        self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
+        # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
+        self.shared = shared_mode(options.storage, options.backend)
+        self.backend_cls = get_backend(options.backend, shared=self.shared)
+        self.backend_cls.check_space(self.space)
+        if options.prune not in PRUNERS:
+            raise TuneyardError(f"unknown pruner '{options.prune}'; valid pruners: {', '.join(PRUNERS)}")
+        if options.prune != "none" and not self.backend_cls.optuna_native:
+            raise TuneyardError(
+                f"--prune {options.prune} works with the Optuna strategies (tpe), not "
+                f"{options.backend}; Hyperband stops trials by its own schedule")
+        self.budget = options.trials or self.backend_cls.default_budget(
+            self.space, options.backend_options)
+        self.study_name = (options.study if options.study is not None
+                           else f"{self.space.name}-{options.backend}-s{options.seed}")
+        self.folder = study_dir(self.study_name)  # refuses a name that is a path
+        self.ledger: Ledger | None = None
+        # Proposals asked but not yet recorded (id -> (proposal, result or None)).
+        self.pending: dict[int, tuple[Proposal, TrialResult | None]] = {}
+        # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
+        self.trainer = trainer
+        # An Optuna pruner overriding --prune's (tests inject a deterministic one).
+        self.pruner = pruner
+        self.lock = StudyLock(self.folder)
+
+    @property
+    def csv_path(self):
+        """Where the leaderboard CSV is written."""
+        return self.folder / "leaderboard.csv"
+
+    def config(self) -> dict:
+        """What identifies the sweep, stored with the study and checked on resume."""
+        o = self.options
+        epochs = o.epochs or self.space.training.epochs
+        return {"space": self.space.name, "backend": o.backend, "seed": o.seed,
+                "fingerprint": self.space.fingerprint(), "metric": self.space.metric,
+                "direction": self.space.direction, "epochs": epochs, "subset": o.subset,
+                "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune,
+                # What evaluate, export, report and `tune worker` need from any folder.
+                "space_text": space_text(self.space), "space_file": _abs(self.space.path),
+                "data_dir": _abs(o.data_dir)}
+
+    def open(self, events: Events) -> None:
+        """Check the study, load the data, then create or resume the study and backend.
+
+        The data loads before the study is created, so a missing dataset leaves no
+        empty study behind.
+        """
+        o = self.options
+        self._check_folders()
+        if not self.backend_cls.optuna_native:
+            self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
+        self.store = Store(o.storage, self.study_name)
+        self.store.check_config(self.config())
+        pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
+        self.executor = self._executor(pruner if o.prune != "none" else None)
+        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1,
+                                                trials=self.expected_trials())
+        self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
+        self.lock.keep()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.ledger = Ledger(self.store)
+        self.ledger.refresh()
+        self._fail_orphans(events)
+        done = [r for r in self.ledger.rows if counts_toward_budget(r)]
+        if done:
+            events.message(f"resuming study {self.study_name}: {len(done)} of {self.budget} "
+                           "trials done")
+        self.write_csv()  # a CSV that fell behind the store is whole again before any training
+        self.backend = self.backend_cls(
+            self.space, seed=o.seed, budget=self.budget, workdir=self.folder,
+            study=self.store.study, options={"epochs": o.epochs, **o.backend_options},
+        )
+        self.backend.resume(done)
+        if hasattr(self.backend, "describe"):
+            events.message(self.backend.describe())
+
+    def _check_folders(self) -> None:
+        """Before any data loads: the results and study folders must take files."""
+        check_writable_folder(results_dir(), "the results folder")
+        if self.folder.exists():
+            check_writable_folder(self.folder, "the study folder")
+
+    def _fail_orphans(self, events: Events) -> None:
+        """Record as interrupted the RUNNING trials whose runner died: they run again."""
+        for trial in self.ledger.orphans():
+            self.store.fail_orphan(trial, f"{INTERRUPTED} (the process that ran it is gone)")
+            events.message(f"trial {trial.number} was left running by a process that is gone: "
+                           "recorded as interrupted, it runs again")
+        self.ledger.refresh()
+
+    def _executor(self, pruner: Any) -> Any:
+        """Load the data: here, or in each worker process when trials run in workers."""
+        o = self.options
+        if o.workers == 1 and not self._one_worker_process():
+            self.trainer = self.trainer or self._trainer()
+            return InProcess(self.trainer, self._callbacks)
+        spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // o.workers),
+                          storage_url=self.store.url, study_name=self.study_name,
+                          metric=self.space.metric, pruner=pruner, trainer=self.trainer)
+        pool = WorkerPool(spec, o.workers, self.folder, o.trials_per_process)
+        pool.start()
+        return pool
+
+    def _one_worker_process(self) -> bool:
+        """Whether a one-worker sweep runs its trials in a worker process, not here.
+
+        It does when it is longer than one process's share of trials, so that the
+        memory TensorFlow keeps per model goes when the process is replaced. A
+        stand-in trainer (tests) always runs here.
+        """
+        per_process = self.options.trials_per_process
+        return self.trainer is None and 0 < per_process < self.budget
+
+    def _trainer(self) -> Any:
+        return make_trainer(self.space, self.options)
+
+    def expected_trials(self) -> int:
+        """Trials the budget is expected to hold: `tune race` says so when epochs are the
+        budget (its trial count is only a cap); otherwise the trial budget."""
+        return int(self.options.backend_options.get("expected_trials") or self.budget)
+
+    @property
+    def rows(self) -> list[dict]:
+        """Leaderboard rows of every trial of the study, as the store had them last."""
+        return self.ledger.rows if self.ledger else []
+
+    def done_count(self) -> int:
+        """Finished trials of the study that spend the budget (every runner's)."""
+        return self.ledger.done_count() if self.ledger else 0
+
+    def run(self, events: Events | None = None) -> Any:
+        """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
+        events = events or Events()
+        if self.shared:
+            with storage_boundary(self.options.storage):
+                return run_shared(self, events)
+        try:
+            # Backends write to the store too (an Optuna trial's suggestions): a storage
+            # fault anywhere in the sweep is one line, not a traceback.
+            with interrupts_watched(), storage_boundary(self.options.storage or default_storage()):
+                self.open(events)
+                self._loop(events)
+                self._finish(events)
+        except BaseException as exc:
+            self._abandon(exc)
+            raise
+        finally:
+            self.lock.release()
+        return self.leaderboard()
+
+    def _finish(self, events: Events) -> None:
+        """The CSV exact at exit, and a word on trials other runners still run."""
+        with interrupts_deferred():
+            self.ledger.refresh()
+            self.write_csv()
+        others = self.ledger.running_elsewhere(set())
+        if others:
+            events.message(f"{others} trials of the study are still running in other processes; "
+                           "their results join the leaderboard when they end")
+
+    def _loop(self, events: Events) -> None:
+        """Keep up to N trials in flight; record and tell each result as it comes."""
+        failures, waiting = 0, False
+        while True:
+            raise_if_interrupted()  # a Ctrl-C Python swallowed during the last trial
+            while not waiting and self._room():
+                if not self._hand_out():
+                    waiting = True  # done, or (Hyperband) waiting on the trials in flight
+                    break
+            if not self.executor.running:
+                if waiting:
+                    events.message("the backend has no more proposals: search complete")
+                self.executor.close()
+                return
+            proposal, result = self.executor.next_result()
+            waiting = False
+            with interrupts_deferred():  # the store, the CSV and the backend agree
+                self.pending[id(proposal)] = (proposal, result)
+                row = self._record(proposal, result)
+                self.backend.tell(proposal, result)
+                events.trial_done(row, self.done_count(), self.budget, self.best())
+            failures = failures + 1 if result.status == FAIL else 0
+            if failures >= self.options.max_failures:
+                raise SweepStopped(f"stopped after {failures} failed trials in a row; "
+                                   f"last error: {result.error}")
+
+    def _hand_out(self) -> bool:
+        """Ask the backend for a trial and start it; False when it has none now."""
+        with interrupts_deferred():  # an asked trial is in `pending` before Ctrl-C lands
+            proposal = self.backend.ask()
+            self._fit_epoch_budget(proposal)
+            if proposal is None:
+                return False
+            self.pending[id(proposal)] = (proposal, None)
+            if proposal.trial is not None and not self._claim(proposal):
+                return False
+            proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
+            proposal.beat = self.best()
+            more = self._claimed_count() < self.budget
+            self.executor.submit(proposal, more=more)
+        return True
+
+    def _claim(self, proposal: Proposal) -> bool:
+        """Whether an asked Optuna trial is within the budget that every runner shares.
+
+        Another runner may have asked at the same moment: the trials are ordered by
+        number, and one past the budget is recorded as surplus and never trained.
+        """
+        self.ledger.refresh()
+        if self.ledger.within_budget(proposal.trial.number, self.budget):
+            return True
+        proposal.trial.set_user_attr(SURPLUS, True)
+        self.store.record(self.space, self.options.backend, proposal, TrialResult(
+            status=FAIL, error="not run: other runners took the budget"))
+        self.pending.pop(id(proposal), None)
+        return False
+
+    def _claimed_count(self) -> int:
+        """Trials that spend the budget: every runner's, finished or in flight."""
+        self.ledger.refresh()
+        # Trials an Optuna backend asked for are RUNNING in the store; the others are not yet.
+        mine = 0 if self.backend_cls.optuna_native else self.executor.running
+        return len(self.ledger.claimed()) + mine
+
+    def _room(self) -> bool:
+        # Never more trials than the budget, counting those in flight anywhere.
+        return (self.executor.has_room() and self._epochs_allow_a_trial()
+                and self._claimed_count() < self.budget)
+
+    def _abandon(self, exc: BaseException) -> None:
+        """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
+        executor = getattr(self, "executor", None)
+        if executor is None:
+            return
+        why = "by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"({exc})"
+        seconds = {id(proposal): spent for proposal, spent in executor.abandon()}
+        # Every proposal not yet recorded: asked, handed out, or finished but not yet written.
+        with interrupts_deferred():  # a second Ctrl-C must not cut this short
+            for key, (proposal, result) in list(self.pending.items()):
+                try:
+                    self._record(proposal, result or TrialResult(
+                        status=FAIL, seconds=seconds.get(key, 0.0),
+                        error=f"{INTERRUPTED} {why}"[:500]))
+                except TuneyardError:
+                    break  # the store or the CSV refuses writes: the error being raised says so
+        executor.close()
+
+    def epochs_spent(self) -> int:
+        """Epochs trained by the trials that spend the budget (repeats included)."""
+        return self.ledger.epochs_spent() if self.ledger else 0
+
+    def _epochs_allow_a_trial(self) -> bool:
+        # A trial trains at least one epoch per execution; stop before one cannot fit.
+        left = (self.options.budget_epochs or 0) - self.epochs_spent()
+        return not self.options.budget_epochs or left >= self.space.training.executions_per_trial
+
+    def _fit_epoch_budget(self, proposal: Proposal | None) -> None:
+        """Cap the last trial to the epochs left; Hyperband's are not cut (it may overshoot)."""
+        if proposal is None or not self.options.budget_epochs:
+            return
+        repeats = self.space.training.executions_per_trial
+        room = (self.options.budget_epochs - self.epochs_spent()) // repeats
+        if proposal.epochs - proposal.initial_epoch > room and self.backend_cls.epochs_cappable:
+            proposal.extra["capped_from"] = proposal.epochs
+            proposal.epochs = proposal.initial_epoch + room
+
+    def _callbacks(self, proposal: Proposal) -> list:
+        if self.options.prune == "none" or proposal.trial is None:
+            return []
+        return [pruning_callback(proposal.trial, self.space.metric)]
+
+    def _record(self, proposal: Proposal, result: TrialResult) -> dict:
+        frozen = self.store.record(self.space, self.options.backend, proposal, result)
+        self.pending.pop(id(proposal), None)
+        self.ledger.refresh()
+        keep_if_best(self.folder, proposal.save_best_to, frozen.number,
+                     result.value if result.ok else None, self.best())
+        self.write_csv(saved=frozen.number)
+        check_params_read(self.space, proposal, result)
+        return next(r for r in self.ledger.rows if r["trial"] == frozen.number)
+
+    def write_csv(self, saved: int | None = None) -> None:
+        """Rewrite the leaderboard CSV from the store's rows; a refused write is one line."""
+        names = [p.name for p in self.space.params]
+        try:
+            write_records(*ranked(self.ledger.rows, names, self.space.metric, self.space.maximize),
+                          self.csv_path)
+        except OSError as exc:
+            kept = f"trial {saved} is saved in the store, but " if saved is not None else ""
+            raise StoreError(
+                f"{kept}the leaderboard {self.csv_path} could not be written "
+                f"({exc.strerror or exc}); fix that, then run the same command again or "
+                f"`tune leaderboard {self.study_name} --csv {self.csv_path}` to rebuild it") from None
+
+    def best(self) -> float | None:
+        """Best objective so far, among every runner's trials."""
+        return self.ledger.best(self.space.maximize) if self.ledger else None
+
+    def leaderboard(self) -> Any:
+        """The ranked DataFrame of every trial in the study."""
+        names = [p.name for p in self.space.params]
+        return to_frame(self.rows, names, self.space.metric, self.space.maximize)
+
+
+def _abs(path: str | None) -> str | None:
+    from pathlib import Path
+
+    return str(Path(path).resolve()) if path and not path.startswith("<") else None

@@ -1,0 +1,272 @@
+"""The trainer: build, fit and evaluate one proposal.
+
+Each of the space's `executions_per_trial` repeats trains a fresh model with
+its own seed; the objective is the best epoch's validation metric, averaged
+over repeats. A NaN/inf loss or an exception ends the trial as FAIL with the
+reason; it never stops the sweep.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
+from tuneyard.space.core import Space
+
+
+def execution_seed(base_seed: int, params: dict, execution: int) -> int:
+    """A seed fixed by the sweep seed, the point and the repeat, not by trial order."""
+    digest = sum((i + 1) * ord(c) for i, c in enumerate(repr(sorted(params.items()))))
+    return int(np.random.SeedSequence([base_seed, digest, execution]).generate_state(1)[0] >> 1)
+
+
+class Trainer:
+    """Trains proposals of one space on one loaded dataset."""
+
+    def __init__(self, space: Space, workload: Any, dataset: Any, *, seed: int = 0,
+                 verbose: bool = False):
+        self.space, self.workload, self.dataset = space, workload, dataset
+        self.seed, self.verbose = seed, verbose
+        training = space.training
+        self.options = {**space.fixed, "batch_size": training.batch_size,
+                        "lr_decay": training.lr_decay}
+
+    def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
+        """Train one proposal; always returns a result, FAIL or PRUNED included."""
+        start = time.perf_counter()
+        runs, seeds = [], []
+        self._kept = None  # (model, best weights) of the first execution, for save_best_to
+        # A workload that declares nothing gets a dict that notes what its builder reads.
+        declares = getattr(self.workload, "declares", True)
+        self._params = proposal.params if declares else ReadTracker(proposal.params)
+        try:
+            for execution in range(self.space.training.executions_per_trial):
+                seed = execution_seed(self.seed, proposal.params, execution)
+                seeds.append(seed)
+                history = self._fit_once(proposal, seed, execution, callbacks or [])
+                runs.append(history)
+                if any(getattr(c, "pruned", False) for c in callbacks or []):
+                    return self._summary(runs, PRUNED, start, seeds, None)
+                problem = _non_finite(history)
+                if problem:
+                    return self._summary(runs, FAIL, start, seeds, problem)
+            result = self._summary(runs, COMPLETE, start, seeds, None)
+            self._save_if_better(proposal, result)
+        except Exception as exc:  # a broken trial is a result, not a crash of the sweep
+            return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
+                          history=_mean_history(runs))
+        finally:
+            self._kept = None
+        if isinstance(self._params, ReadTracker):
+            result.params_read = sorted(self._params.read)
+        return result
+
+    def _save_if_better(self, proposal: Proposal, result: TrialResult) -> None:
+        """Save the first execution's model at its objective's epoch, if the trial improved."""
+        if not proposal.save_best_to or not result.ok or self._kept is None:
+            return
+        if proposal.beat is not None and not self._better(result.value, proposal.beat):
+            return
+        model, weights = self._kept
+        if weights is not None:
+            model.set_weights(weights)
+        save_model_atomically(model, proposal.save_best_to)
+        result.saved_model = proposal.save_best_to
+
+    def _better(self, value: float, than: float) -> bool:
+        return value > than if self.space.maximize else value < than
+
+    def batch_size(self, proposal: Proposal) -> int:
+        """The trial's batch size: its `batch_size` hyperparameter, else the space's."""
+        return int(proposal.params.get("batch_size", self.space.training.batch_size))
+
+    def _fit_once(self, proposal: Proposal, seed: int, execution: int, extra: list) -> dict:
+        import keras
+
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        options = {**self.options, "batch_size": self.batch_size(proposal)}
+        model = self.workload.build_model(self._params, self.dataset, options)
+        if proposal.warm_start:
+            # The parent's weights and optimizer state go into a model built by the same
+            # builder (no deserialising of custom objects). Build the optimizer first: an
+            # unbuilt one has no slots and Keras would skip the saved moments and steps.
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(proposal.warm_start)
+        data = self.dataset
+        keep = _BestWeights(self.space.metric, self.space.maximize) \
+            if proposal.save_best_to and execution == 0 else None
+        callbacks = [_StopOnNonFinite(), _InterruptCheck(), *self._early_stopping(), *extra,
+                     *([keep] if keep else [])]
+        fitted = model.fit(
+            data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+            epochs=proposal.epochs, initial_epoch=proposal.initial_epoch,
+            batch_size=options["batch_size"], callbacks=callbacks,
+            verbose=2 if self.verbose else 0,
+        )
+        if proposal.save_to and execution == 0:
+            model.save(proposal.save_to)
+        if keep is not None:
+            self._kept = (model, keep.best_weights)
+        return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+
+    def _early_stopping(self) -> list:
+        import keras
+
+        patience = self.space.training.patience
+        if patience <= 0:
+            return []
+        mode = "max" if self.space.maximize else "min"
+        return [keras.callbacks.EarlyStopping(monitor=self.space.metric, mode=mode,
+                                              patience=patience, restore_best_weights=False)]
+
+    def _summary(self, runs: list[dict], status: str, start: float, seeds: list,
+                 error: str | None) -> TrialResult:
+        history = _mean_history(runs)
+        seconds = time.perf_counter() - start
+        if status != COMPLETE or not runs:
+            return TrialResult(status=status, history=history, seconds=seconds, seeds=seeds,
+                               error=error, epochs_run=_epochs(runs))
+        if self.space.metric not in runs[0]:
+            found = ", ".join(k for k in runs[0] if k.startswith("val_"))
+            return failed(f"objective {self.space.metric} not reported by the model "
+                          f"(it reports {found})", seconds, seeds=seeds, history=history)
+        best = [self._best_epoch(run) for run in runs]
+        metrics = {key: float(np.mean([run[key][i] for run, i in zip(runs, best, strict=True)]))
+                   for key in runs[0] if key.startswith("val_")}
+        return TrialResult(status=COMPLETE, value=metrics[self.space.metric], metrics=metrics,
+                           history=history, epochs_run=_epochs(runs), seconds=seconds,
+                           seeds=seeds)
+
+    def _best_epoch(self, run: dict) -> int:
+        values = run[self.space.metric]
+        return int(np.argmax(values) if self.space.maximize else np.argmin(values))
+
+
+def _non_finite(history: dict) -> str | None:
+    for epoch, value in enumerate(history.get("loss", [])):
+        if not math.isfinite(value):
+            return f"loss became {value} at epoch {epoch + 1}: the model diverged"
+    return None
+
+
+def _epochs(runs: list[dict]) -> int:
+    """Epochs trained, summed over repeats (what the trial cost)."""
+    return sum(len(run.get("loss", [])) for run in runs)
+
+
+def _mean_history(runs: list[dict]) -> dict:
+    """Per-epoch mean over repeats; an epoch counts the repeats that reached it."""
+    if not runs:
+        return {}
+    out = {}
+    for key in runs[0]:
+        longest = max(len(run.get(key, [])) for run in runs)
+        out[key] = [float(np.mean([run[key][i] for run in runs if i < len(run.get(key, []))]))
+                    for i in range(longest)]
+    return out
+
+
+def _describe(exc: Exception) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last[0] else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}{where}"[:500]
+
+
+@functools.cache
+def _stop_on_non_finite_class() -> type:
+    import keras
+
+    class StopOnNonFinite(keras.callbacks.Callback):
+        """Stops training at the first NaN/inf loss (the history keeps that value)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                self.model.stop_training = True
+
+    return StopOnNonFinite
+
+
+def _StopOnNonFinite():  # noqa: N802 - reads like the class it makes
+    return _stop_on_non_finite_class()()
+
+
+@functools.cache
+def _interrupt_check_class() -> type:
+    import keras
+
+    from tuneyard.engine.interrupts import raise_if_interrupted
+
+    class InterruptCheck(keras.callbacks.Callback):
+        """Raises a Ctrl-C that Python swallowed inside a finalizer during a batch."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            raise_if_interrupted()
+
+    return InterruptCheck
+
+
+def _InterruptCheck():  # noqa: N802 - reads like the class it makes
+    return _interrupt_check_class()()
+
+
+def save_model_atomically(model: Any, path: str) -> None:
+    """Save a Keras model so that a reader never sees half a file."""
+    from tuneyard.atomic import write_with
+
+    write_with(path, lambda tmp: model.save(str(tmp)), suffix=".tmp.keras")  # Keras wants .keras
+
+
+class ReadTracker(dict):
+    """The params dict handed to a builder that declares nothing: it notes what is read."""
+
+    def __init__(self, params: dict):
+        super().__init__(params)
+        self.read: set = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+@functools.cache
+def _best_weights_class() -> type:
+    import keras
+
+    class BestWeights(keras.callbacks.Callback):
+        """Keeps the weights of the epoch with the best objective (what the trial reports)."""
+
+        def __init__(self, metric: str, maximize: bool):
+            super().__init__()
+            self.metric, self.maximize = metric, maximize
+            self.best, self.best_weights = None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get(self.metric)
+            if value is None or not math.isfinite(float(value)):
+                return
+            better = self.best is None or (value > self.best if self.maximize else value < self.best)
+            if better:
+                self.best, self.best_weights = float(value), self.model.get_weights()
+
+    return BestWeights
+
+
+def _BestWeights(metric: str, maximize: bool):  # noqa: N802 - reads like the class it makes
+    return _best_weights_class()(metric, maximize)

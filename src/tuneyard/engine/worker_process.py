@@ -1,0 +1,98 @@
+"""What runs inside a worker process of `--workers N` (the parent's side is parallel.py).
+
+A worker divides the machine's cores with its siblings (TensorFlow's threads are set
+before TensorFlow starts), loads the dataset once, ignores Ctrl-C (the parent
+decides), runs the trials it is sent and sends back their results. When pruning,
+it reports each epoch to the Optuna trial itself, through the same storage URL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from tuneyard.engine.proposal import failed
+from tuneyard.errors import TuneyardError
+
+
+@dataclass
+class WorkerSpec:
+    """What a worker process needs: picklable, no live objects."""
+
+    options: Any  # runner.SweepOptions
+    threads: int
+    storage_url: str
+    study_name: str
+    metric: str
+    pruner: Any = None  # an Optuna pruner when trials are pruned, else None
+    trainer: Any = None  # a picklable stand-in for the real trainer (tests' cheap objective)
+
+
+def _limit_threads(threads: int) -> None:
+    # Before TensorFlow initialises: N workers x `threads` never exceed the cores.
+    os.environ.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
+                      OMP_NUM_THREADS=str(threads))
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def worker_main(conn: Any, spec: WorkerSpec) -> None:
+    """A worker process: build the trainer once, then run trials until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        trainer = spec.trainer or _real_trainer(spec)
+    except Exception as exc:  # reported to the parent, which shows it as one line
+        user = isinstance(exc, TuneyardError)
+        conn.send(("error", str(exc) if user else f"{type(exc).__name__}: {exc}", user))
+        return
+    conn.send(("ready", os.getpid()))
+    study = None
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        proposal, trial_id = task
+        try:
+            callbacks = []
+            if trial_id is not None and spec.pruner is not None:
+                study = study or _load_study(spec)
+                callbacks = [_pruning(study, trial_id, spec.metric)]
+            result = trainer.run(proposal, callbacks)
+        except Exception as exc:  # the trainer catches training errors; this is the rest
+            result = failed(f"{type(exc).__name__}: {exc}"[:500])
+        result.worker = f"{socket.gethostname()}:{os.getpid()}"
+        conn.send(("result", result))
+
+
+def _real_trainer(spec: WorkerSpec) -> Any:
+    _limit_threads(spec.threads)
+    from tuneyard.engine.trainer_factory import make_trainer
+    from tuneyard.space.file import load_space
+
+    space = spec.options.space
+    return make_trainer(space if not isinstance(space, str) else load_space(space), spec.options)
+
+
+def _load_study(spec: WorkerSpec) -> Any:
+    import optuna
+
+    from tuneyard.store.optuna_store import open_storage
+
+    return optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage_url),
+                             pruner=spec.pruner)
+
+
+def _pruning(study: Any, trial_id: int, metric: str) -> Any:
+    import optuna
+
+    from tuneyard.engine.pruning import pruning_callback
+
+    return pruning_callback(optuna.trial.Trial(study, trial_id), metric)

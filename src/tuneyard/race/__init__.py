@@ -1,0 +1,1 @@
+"""`tune race`: every backend on one space under one epoch budget, its table and plot."""

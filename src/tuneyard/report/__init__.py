@@ -1,0 +1,1 @@
+"""`tune report`: figures and a self-contained HTML page for one study."""

@@ -1,0 +1,36 @@
+"""Loading a space's dataset, written once for sweeps, evaluation, export and races."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | None = None,
+                    seed: int = 0) -> tuple[Any, Any]:
+    """The space's workload and its dataset, split as a sweep with this seed splits it.
+
+    The workload is resolved as the space names it (an entry point, or module:object
+    beside the space file); its `load` gets the space's fixed settings it asks for.
+    `data_dir` falls back on $TUNEYARD_DATA_DIR.
+    """
+    from tuneyard.errors import DataError, TuneyardError
+    from tuneyard.space.file import space_folder
+    from tuneyard.workloads import Dataset, get_workload, load_kwargs
+
+    workload = get_workload(space.workload, space_folder(space))
+    try:
+        dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
+                                subset=subset, seed=seed,
+                                validation_split=space.training.validation_split,
+                                **load_kwargs(workload, space.fixed))
+    except TuneyardError:
+        raise
+    except Exception as exc:  # a user's loader: its failure is the user's to fix, in one line
+        text = (str(exc).strip().splitlines() or [""])[0]
+        raise DataError(f"workload {space.workload}: load() failed: {type(exc).__name__}: "
+                        f"{text}") from None
+    if not isinstance(dataset, Dataset):
+        raise DataError(f"workload {space.workload}: load() returned {type(dataset).__name__}, "
+                        "not a tuneyard.Dataset")
+    return workload, dataset

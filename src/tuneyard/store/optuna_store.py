@@ -1,0 +1,393 @@
+"""The store: Optuna storage as the one record of every trial of every backend.
+
+One Optuna study per sweep, one Optuna trial per trial whichever backend
+proposed it. A finished trial is written in one transaction (`add_trial`) or,
+for trials Optuna itself proposed, with `tell`; its history, seconds, seeds,
+error and library versions ride along as user attributes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult
+from tuneyard.errors import StoreError
+from tuneyard.space.core import Param, Space
+from tuneyard.store.faults import (
+    check_sqlite_file,
+    check_writable_folder,
+    lock_seconds,
+    storage_boundary,
+    storage_error,
+)
+from tuneyard.store.paths import check_study_name, remove_inside_results, results_dir, study_dir
+
+__all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
+
+CONFIG_ATTR = "tuneyard"
+
+
+class NoStore(StoreError):
+    """A read command found no store at all (nothing was created)."""
+
+
+def default_storage() -> str:
+    """The embedded default store: SQLite under the results folder (not created here)."""
+    return f"sqlite:///{results_dir() / 'tuneyard.db'}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL, or None for other storages and in-memory SQLite."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    return None if path in ("", ":memory:") or path.startswith("file:") else Path(path)
+
+
+def distribution(param: Param) -> Any:
+    """The Optuna distribution of one hyperparameter."""
+    import optuna.distributions as d
+
+    if param.kind == "choice":
+        return d.CategoricalDistribution(list(param.values))
+    if param.kind == "int":
+        return d.IntDistribution(int(param.low), int(param.high), log=param.log,
+                                 step=int(param.step or 1))
+    return d.FloatDistribution(param.low, param.high, log=param.log, step=param.step)
+
+
+def open_storage(url: str | None, readonly: bool = False) -> Any:
+    """An Optuna storage for a URL (the default SQLite file when None).
+
+    A writer's SQLite file is checked first (a database, writable, its folder
+    writable) so a fault is one line before any training. A reader creates
+    nothing: a missing file is NoStore, and a read-only one is opened read-only.
+    """
+    import optuna
+
+    # Optuna logs a line per trial and per study; the CLI's progress bar is the one display.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = url or default_storage()
+    path = sqlite_path(url)
+    if path is not None and readonly:
+        return _open_sqlite_for_reading(url, path)
+    if path is not None:
+        check_writable_folder(path.parent, "the results folder")
+        check_sqlite_file(path, writable=True)
+    try:
+        if url.startswith("sqlite"):
+            _prepare_sqlite(url)
+        if is_server_storage(url):
+            return _created_once(lambda: optuna.storages.RDBStorage(_driver_url(url),
+                                                                    **_heartbeat_kwargs()))
+        if url.startswith("sqlite"):
+            return _created_once(lambda: optuna.storages.RDBStorage(
+                url, engine_kwargs=_engine_kwargs(url)))
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # a bad URL or an unreachable server is a user problem
+        raise storage_error(exc, url) or StoreError(
+            f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
+
+
+def _open_sqlite_for_reading(url: str, path: Path) -> Any:
+    """Open an existing SQLite store without writing to it, whatever its permissions."""
+    import optuna
+
+    if not path.exists():
+        raise NoStore(f"no studies in {path}: there is no store there yet; start one with "
+                      "`tune run --space NAME`")
+    check_sqlite_file(path, writable=False)
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    # Without write access: while a writer is at work its WAL holds the newest trials, and
+    # mode=ro reads them through the -wal and -shm files it left. With no WAL, immutable=1:
+    # SQLite then makes no -shm file, which would get the database's read-only mode and
+    # lock out the next writer.
+    live = path.with_name(path.name + "-wal").exists() and path.with_name(path.name + "-shm").exists()
+    modes = ["", "mode=ro&immutable=1"] if writable else (
+        ["mode=ro", "mode=ro&immutable=1"] if live else ["mode=ro&immutable=1"])
+    for mode in modes:
+        target = url if not mode else f"sqlite:///file:{path.resolve()}?{mode}&uri=true"
+        try:
+            storage = optuna.storages.RDBStorage(target, engine_kwargs=_engine_kwargs(url))
+            storage.get_all_studies()
+            return storage
+        except Exception as exc:
+            last = exc
+    raise storage_error(last, url) or StoreError(
+        f"cannot read storage {url}: {str(last).splitlines()[0]}") from None
+
+
+def is_server_storage(url: str | None) -> bool:
+    """True for a database server (PostgreSQL, MySQL) that many machines can share."""
+    return bool(url) and url.startswith(("postgresql", "mysql"))
+
+
+def _created_once(open_rdb: Any) -> Any:
+    """Open an RDBStorage, retried: processes starting together on an empty database
+    (workers on a server, two `tune run`s on one SQLite file) race to create Optuna's
+    tables, and all but one fail once."""
+    import time
+
+    race_signs = ("duplicate key", "already exists", "UNIQUE constraint failed",
+                  "database is locked")
+    for attempt in range(4):
+        try:
+            return open_rdb()
+        except Exception as exc:
+            if not any(sign in str(exc) for sign in race_signs) or attempt == 3:
+                raise
+            time.sleep(0.5 + attempt)
+
+
+def _driver_url(url: str) -> str:
+    """postgresql:// through psycopg2 when psycopg 3 (SQLAlchemy 2.1's default) is absent."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _heartbeat_kwargs() -> dict:
+    """Heartbeats on server storages: a killed worker's trial is failed and queued again.
+
+    Seconds from $TUNEYARD_HEARTBEAT (default 60) and $TUNEYARD_GRACE (default 3x the
+    heartbeat); retries from $TUNEYARD_MAX_RETRY (default 3).
+    """
+    import warnings
+
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    interval = int(os.environ.get("TUNEYARD_HEARTBEAT") or 60)
+    grace = int(os.environ.get("TUNEYARD_GRACE") or 3 * interval)
+    retries = int(os.environ.get("TUNEYARD_MAX_RETRY") or 3)
+    return {"heartbeat_interval": interval, "grace_period": grace,
+            "heartbeat_stale_trial_callback":
+                optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries)}
+
+
+def _engine_kwargs(url: str) -> dict:
+    # A second process on the same SQLite file waits for the lock instead of failing.
+    return {"connect_args": {"timeout": lock_seconds()}} if url.startswith("sqlite") else {}
+
+
+def _prepare_sqlite(url: str) -> None:
+    """Switch the file to write-ahead logging, once; it stays set in the file.
+
+    WAL lets readers (`tune leaderboard` during a sweep) work beside the writer,
+    and a commit costs an append instead of rewriting journal pages: several
+    times cheaper per trial. A crash of the process loses nothing committed.
+    """
+    import contextlib
+    import sqlite3
+    import time
+
+    path = url.removeprefix("sqlite:///")
+    if path in ("", ":memory:"):
+        return
+    # Changing the journal mode fails at once ("database is locked") while another
+    # process is opening the same new file, without waiting on the busy timeout.
+    for attempt in range(40):
+        with contextlib.closing(sqlite3.connect(path, timeout=lock_seconds())) as connection:
+            try:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    return
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 39:
+                    raise
+        time.sleep(0.25)
+
+
+@functools.cache
+def library_versions() -> dict:
+    """Versions of the libraries that decide a result, for reproducibility."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+class Store:
+    """One study in an Optuna storage, opened for a sweep or for reading."""
+
+    def __init__(self, storage_url: str | None, study_name: str, readonly: bool = False):
+        self.name = check_study_name(study_name)
+        self.url = storage_url or default_storage()
+        try:
+            self.storage = open_storage(self.url, readonly=readonly)
+        except NoStore as exc:
+            raise NoStore(f"no study '{study_name}': {exc}") from None
+        self.study: Any = None
+
+    def guard(self) -> Any:
+        """A block whose storage faults become one-line StoreErrors naming this store."""
+        return storage_boundary(self.url)
+
+    def exists(self) -> bool:
+        """Whether the study is already in the storage."""
+        with self.guard():
+            return self.name in study_names(self.storage)
+
+    def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool,
+                       pruner: Any = None) -> Any:
+        """Create or resume the study; refuse one made for another space or backend."""
+        import optuna
+
+        if self.exists():
+            self.check_config(config)
+            if fresh:
+                self.delete()
+        with self.guard():
+            self.study = optuna.create_study(
+                storage=self.storage, study_name=self.name, sampler=sampler, pruner=pruner,
+                direction=space.direction, load_if_exists=True,
+            )
+            if CONFIG_ATTR not in self.study.user_attrs:
+                self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
+        return self.study
+
+    def delete(self) -> None:
+        """Delete the study from the storage and its folder (only ever inside results/)."""
+        import optuna
+
+        remove_inside_results(study_dir(self.name))
+        with self.guard():
+            optuna.delete_study(study_name=self.name, storage=self.storage)
+
+    def check_config(self, config: dict) -> None:
+        """Refuse to resume a study made for another space, backend or setting."""
+        import optuna
+
+        if not self.exists():
+            return
+        with self.guard():
+            stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
+        old = stored.get(CONFIG_ATTR)
+        if old is None:
+            raise StoreError(f"study '{self.name}' was not made by tuneyard; choose another --study name")
+        for key in ("space", "backend"):
+            if old.get(key) != config[key]:
+                raise StoreError(
+                    f"study '{self.name}' belongs to {key} '{old.get(key)}', not '{config[key]}'; "
+                    "choose another --study name"
+                )
+        for key in ("fingerprint", "epochs", "subset", "seed"):
+            if old.get(key) != config.get(key) and not config.get("fresh"):
+                raise StoreError(
+                    f"study '{self.name}' was run with a different {key} "
+                    f"({old.get(key)!r}, now {config.get(key)!r}); resume it unchanged, "
+                    "pass --fresh to start it over, or choose another --study name"
+                )
+
+    def load(self) -> Any:
+        """Open an existing study for reading; StoreError listing the others if absent."""
+        import optuna
+
+        if not self.exists():
+            names = ", ".join(study_names(self.storage)) or "none yet"
+            raise StoreError(f"no study '{self.name}' in {self.url}; studies there: {names}")
+        with self.guard():
+            self.study = optuna.load_study(study_name=self.name, storage=self.storage)
+        return self.study
+
+    @property
+    def config(self) -> dict:
+        """What tuneyard recorded about the study when it was created."""
+        return self.study.user_attrs.get(CONFIG_ATTR, {})
+
+    def trials(self, states: tuple[str, ...] | None = None) -> list:
+        """The study's trials (FrozenTrial), optionally only those in `states`."""
+        from optuna.trial import TrialState
+
+        wanted = tuple(TrialState[s] for s in states) if states else None
+        with self.guard():
+            return self.study.get_trials(deepcopy=False, states=wanted)
+
+    def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
+        """Write one finished trial; returns its FrozenTrial."""
+        attrs = result_attrs(backend, proposal, result)
+        with self.guard():
+            if proposal.trial is not None:
+                return self._tell(proposal.trial, attrs, result)
+            return self._add(space, proposal, attrs, result)
+
+    def fail_orphan(self, trial: Any, error: str) -> None:
+        """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
+        import optuna
+        from optuna.trial import TrialState
+
+        storage = self.study._storage
+        with self.guard():
+            try:
+                storage.set_trial_user_attr(trial._trial_id, "result", {"error": error})
+                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # it ended meanwhile: nothing to repair
+
+    def _tell(self, trial: Any, attrs: dict, result: TrialResult) -> Any:
+        from optuna.trial import TrialState
+
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        state = TrialState[result.status]
+        values = result.value if state == TrialState.COMPLETE else None
+        return self.study.tell(trial, values, state=state, skip_if_finished=True)
+
+    def _add(self, space: Space, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        import optuna
+        from optuna.trial import TrialState
+
+        params = proposal.params
+        dists = {p.name: distribution(p) for p in space.params if p.name in params}
+        # The per-epoch curve rides in the history attribute; writing each epoch as an
+        # Optuna intermediate value too would cost a query per epoch on every trial.
+        frozen = optuna.trial.create_trial(
+            state=TrialState[result.status],
+            value=result.value if result.status == COMPLETE else None,
+            params=params, distributions=dists, user_attrs=attrs,
+        )
+        # What study.add_trial does, but keeping the id: reading all trials back
+        # to find the new one would make every trial cost more than the last.
+        trial_id = self.storage.create_new_trial(self.study._study_id, template_trial=frozen)
+        frozen.number = self.storage.get_trial_number_from_id(trial_id)
+        return frozen
+
+
+def maximizes(config: dict) -> bool:
+    """Whether a study's stored config says a larger objective is better (the default)."""
+    return config.get("direction", "maximize") == "maximize"
+
+
+def result_attrs(backend: str, proposal: Proposal, result: TrialResult) -> dict:
+    """The user attributes stored with a trial."""
+    worker = {"worker": result.worker} if result.worker else {}
+    return {
+        **worker,
+        "backend": backend,
+        "history": result.history,
+        "result": {
+            "metrics": result.metrics, "epochs_run": result.epochs_run,
+            "seconds": round(result.seconds, 3), "error": result.error, "seeds": result.seeds,
+            "epochs": proposal.epochs, "initial_epoch": proposal.initial_epoch,
+            "extra": proposal.extra, "versions": library_versions(),
+        },
+    }
+
+
+def study_names(storage: Any) -> list[str]:
+    """Names of every study in a storage."""
+    return sorted(s.study_name for s in storage.get_all_studies())
+
+
+FINISHED = (COMPLETE, FAIL, PRUNED)
