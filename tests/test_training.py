@@ -41,11 +41,38 @@ def test_a_trial_keeps_its_full_history_and_best_epoch_objective():
     assert result.epochs_run == 3 and result.seconds > 0 and len(result.seeds) == 1
 
 
-def test_repeats_use_their_own_seeds_and_are_averaged():
-    result = trainer(executions=2).run(Proposal(params=PARAMS, epochs=1))
-    assert len(set(result.seeds)) == 2
-    assert result.epochs_run == 2
+def curves_callback():
+    """A Keras callback noting each execution's objective per epoch, as Keras hands it over."""
+    import keras
+
+    class Curves(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.runs: list[list[float]] = []
+
+        def on_train_begin(self, logs=None):
+            self.runs.append([])
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.runs[-1].append(float(logs["val_mse"]))
+
+    return Curves()
+
+
+def test_repeats_use_their_own_seeds_and_the_value_is_the_mean_of_their_best_epochs():
+    curves = curves_callback()
+    result = trainer(executions=2).run(Proposal(params=PARAMS, epochs=2), [curves])
+    assert result.status == COMPLETE
     assert result.seeds == [execution_seed(0, PARAMS, 0), execution_seed(0, PARAMS, 1)]
+    first, second = curves.runs
+    assert len(first) == len(second) == 2 and first != second  # two different runs
+    assert result.epochs_run == 4
+    assert result.value == pytest.approx((min(first) + min(second)) / 2, rel=1e-9)
+    assert result.metrics["val_mse"] == result.value
+    # Neither execution alone is the recorded value: it is their average.
+    assert result.value not in (pytest.approx(min(first)), pytest.approx(min(second)))
+    mean_curve = [(a + b) / 2 for a, b in zip(first, second, strict=True)]
+    assert result.history["val_mse"] == pytest.approx(mean_curve, rel=1e-9)
 
 
 def test_same_seed_same_result():
@@ -78,15 +105,43 @@ def test_early_stopping_on_the_objective_stops_a_run_that_stopped_improving():
     assert val[-1] >= min(val[:-1])  # it stopped because the objective did not improve
 
 
-def test_memory_is_released_between_trials():
+def test_a_finished_trials_model_is_freed_before_the_next_trial_trains():
+    import weakref
+
     import keras
+
+    models: list = []
+    alive_at_start: list = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            alive_at_start.append(sum(ref() is not None for ref in models))
+            models.append(weakref.ref(self.model))
 
     run = trainer()
     for _ in range(3):
-        run.run(Proposal(params=PARAMS, epochs=1))
-    # clear_session() before each trial drops the previous graph and resets Keras'
-    # name counter: only the last trial's single LSTM layer is counted.
-    assert keras.backend.get_uid("lstm") == 2
+        assert run.run(Proposal(params=PARAMS, epochs=1), [Watch()]).status == COMPLETE
+    # Each trial starts with no earlier trial's model alive: the trainer keeps none, and
+    # clear_session() (with its garbage collection) drops the ones held in cycles.
+    assert alive_at_start == [0, 0, 0]
+
+
+def test_a_sweep_longer_than_a_process_share_trains_in_workers_replaced_after_it():
+    import os
+    from collections import Counter
+
+    from tuneyard.engine.sweep import Sweep, SweepOptions
+
+    options = SweepOptions(space="sine_lstm", backend="random", trials=3, epochs=1, subset=200,
+                           trials_per_process=2, study="retire")
+    sweep = Sweep(options)  # the real trainer: TensorFlow in spawned worker processes
+    frame = sweep.run()
+    assert set(frame["status"]) == {"COMPLETE"}
+    ran = Counter(t.user_attrs["worker"] for t in sweep.store.trials())
+    # TensorFlow keeps every traced model's graphs for the life of a process: only a fresh
+    # process frees them, so no process trains more than its share of 2.
+    assert sorted(ran.values()) == [1, 2]
+    assert not any(w.endswith(f":{os.getpid()}") for w in ran)
 
 
 def test_a_warm_start_continues_with_the_parents_weights_and_optimizer_state(tmp_path):
