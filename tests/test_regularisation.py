@@ -11,6 +11,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
+import tuneyard.cli.study  # noqa: F401  (registers compare-regularisation on the app)
 from tuneyard.analysis.regularisation import BASELINES, base_params, compare, summarise
 from tuneyard.cli.main import app
 from tuneyard.errors import TuneyardError
@@ -42,12 +43,17 @@ def test_compare_trains_four_variants_from_a_study(study, results_in_tmp):
     for variant in result.variants:
         assert len(variant.history["loss"]) == 2 and len(variant.history["val_loss"]) == 2
         assert np.isfinite(variant.summary["loss_gap"]) and variant.summary["diagnosis"]
+        # Scored on the held-out test split, every variant from the same seed.
+        assert 0 < variant.summary["test_mse"] < 10
+        assert variant.seeds == result.variants[0].seeds
     assert result.folder == results_in_tmp / "best" / "regularisation"
     image = matplotlib.image.imread(result.folder / "comparison.png")
     assert image.shape[1] > 600 and float(np.std(image[..., :3])) > 0.02
     rows = list(csv.reader(open(result.folder / "comparison.csv")))
     assert rows[0][:2] == ["variant", "train_loss"] and len(rows) == 5
-    assert len(json.loads((result.folder / "comparison.json").read_text())["variants"]) == 4
+    written = json.loads((result.folder / "comparison.json").read_text())["variants"]
+    assert [(v["l2"], v["dropout"]) for v in written] == [(0.0, 0.0), (0.001, 0.0), (0.0, 0.5),
+                                                          (0.001, 0.5)]
     page = (result.folder / "index.html").read_text()
     assert "data:image/png;base64," in page and "<table>" in page
 
@@ -85,3 +91,15 @@ def test_cli_bad_input_exit_2(tmp_path):
     result = CliRunner().invoke(app, ["compare-regularisation", "--space", "sine_lstm",
                                       "--learning-rate", "-1"])
     assert result.exit_code == 2 and "--learning-rate must be > 0" in result.output
+
+
+@pytest.mark.slow
+def test_cli_prints_progress_per_variant(results_in_tmp):
+    result = CliRunner().invoke(app, ["compare-regularisation", "--space", "sine_lstm",
+                                      "--subset", "60", "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    for i, name in enumerate(["baseline", "L2 0.001", "dropout 0.5", "L2 0.001 + dropout 0.5"], 1):
+        start = result.output.index(f"[{i}/4] {name}: training 2 epochs")
+        assert result.output.index(f"[{i}/4] {name}: done in", start) > start
+    assert "best val_mse" in result.output and "Smallest train-validation loss gap" in result.output
+    assert (results_in_tmp / "regularisation" / "sine_lstm-lr0.001-s0" / "comparison.csv").exists()

@@ -1,62 +1,55 @@
 """The course's regularisation comparison: baseline vs L2 vs dropout vs both.
 
-One small network (the course's baseline: Dense 128 ReLU for MNIST) is trained
-four times at one fixed learning rate (the best a study found, or given): with
-no regularisation, with L2 on the hidden kernels, with dropout, and with both.
-Early stopping is off so every variant runs the same epochs, and the train-val
-gap of each variant shows what each did. Figures and a table land in
-results/regularisation/<name>/ (or results/<study>/regularisation/).
+A preset of `tune compare` (analysis/compare.py): one small network (the course's
+baseline: Dense 128 ReLU for MNIST) is trained four times at one fixed learning rate
+(the best a study found, or given): with no regularisation, with L2 on the hidden
+kernels, with dropout, and with both. Early stopping is off so every variant runs the
+same epochs, every variant starts from the same seed, and the train-val gap of each
+variant shows what each did; each variant's best-epoch model is scored on the test
+split. Figures and a table land in results/regularisation/<name>/ (or
+results/<study>/regularisation/).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import math
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.compare import BASELINES, CompareEvents, Comparison, summarise, train
+from tuneyard.analysis.compare import Variant as _Variant
 from tuneyard.errors import TuneyardError
-from tuneyard.store.optuna_store import results_dir, study_dir
+from tuneyard.store.paths import check_study_name, study_dir
 
-# The course's small networks, one per workload (the architecture held fixed).
-BASELINES = {
-    "mnist_mlp": {"num_layers": 1, "units_1": 128},
-    "cifar_cnn": {"conv_blocks": 1, "filters_1": 32, "kernel_size": 3, "dense_units": 128},
-    "sine_lstm": {"lstm_layers": 2, "units": 64},
-}
+__all__ = ["BASELINES", "Comparison", "Variant", "base_params", "compare", "summarise",
+           "table_rows", "variants", "write"]
 DEFAULT_LR = 1e-3
 
 
-@dataclass
-class Variant:
-    """One trained variant: its name, regularisation, history and summary numbers."""
+class Variant(_Variant):
+    """A regularisation variant: its l2 and dropout are what it changes."""
 
-    name: str
-    l2: float
-    dropout: float
-    history: dict = field(default_factory=dict)
-    summary: dict = field(default_factory=dict)
+    @property
+    def l2(self) -> float:
+        return self.changes["l2"]
 
+    @property
+    def dropout(self) -> float:
+        return self.changes["dropout"]
 
-@dataclass
-class Comparison:
-    """Four variants trained on one dataset at one learning rate."""
-
-    space: str
-    params: dict
-    epochs: int
-    metric: str
-    variants: list[Variant]
-    folder: Path | None = None
+    def as_dict(self) -> dict:
+        """As written before the preset existed (name, l2, dropout, ...), plus params and seeds."""
+        return {"name": self.name, "l2": self.l2, "dropout": self.dropout, "history": self.history,
+                "summary": self.summary, "params": self.params, "seeds": self.seeds}
 
 
-def variants(l2: float, dropout: float) -> list[Variant]:
-    """The four variants of the comparison."""
-    return [Variant("baseline", 0.0, 0.0), Variant(f"L2 {l2:g}", l2, 0.0),
-            Variant(f"dropout {dropout:g}", 0.0, dropout),
-            Variant(f"L2 {l2:g} + dropout {dropout:g}", l2, dropout)]
+def variants(l2: float, dropout: float, params: dict | None = None) -> list[Variant]:
+    """The four variants of the comparison (each one's point: `params` plus its l2, dropout)."""
+    made = []
+    for name, rate, drop in (("baseline", 0.0, 0.0), (f"L2 {l2:g}", l2, 0.0),
+                             (f"dropout {dropout:g}", 0.0, dropout),
+                             (f"L2 {l2:g} + dropout {dropout:g}", l2, dropout)):
+        changes = {"l2": rate, "dropout": drop}
+        made.append(Variant(name, changes, {**(params or {}), **changes}))
+    return made
 
 
 def base_params(workload: str, learning_rate: float | None, best: dict | None) -> dict:
@@ -75,7 +68,8 @@ def base_params(workload: str, learning_rate: float | None, best: dict | None) -
 def compare(space_name: str | None = None, *, study: str | None = None,
             storage: str | None = None, learning_rate: float | None = None, l2: float = 0.001,
             dropout: float = 0.5, epochs: int | None = None, subset: int | None = None,
-            seed: int = 0, data_dir: str | None = None) -> Comparison:
+            seed: int = 0, data_dir: str | None = None,
+            events: CompareEvents | None = None) -> Comparison:
     """Train the four variants and write the comparison's figure, table and JSON."""
     from tuneyard.space.file import load_space
 
@@ -93,14 +87,12 @@ def compare(space_name: str | None = None, *, study: str | None = None,
         raise TuneyardError("give --space NAME or --study STUDY")
     space = load_space(space_name)
     params = base_params(space.workload, learning_rate, best)
-    epochs = epochs or space.training.epochs
-    trainer = _trainer(space, subset, seed, data_dir)
-    runs = variants(l2, dropout)
-    for variant in runs:
-        _train(trainer, variant, params, epochs, space.metric)
-    result = Comparison(space.name, params, epochs, space.metric, runs)
-    name = f"{space.name}-lr{params['learning_rate']:g}-s{seed}"
-    result.folder = folder or results_dir() / "regularisation" / name
+    name = check_study_name(f"{space.name}-lr{params['learning_rate']:g}-s{seed}")
+    result = Comparison(space.name, params, epochs or space.training.epochs, space.metric,
+                        variants(l2, dropout, params), folder or study_dir("regularisation") / name,
+                        "regularisation", seed, f"regularisation on {space.name}",
+                        space.maximize)
+    train(space, result, subset=subset, data_dir=data_dir, events=events)
     write(result)
     return result
 
@@ -114,82 +106,17 @@ def _study_best(study: str, storage: str | None) -> tuple[dict, dict]:
     return dict(best_trial(store).params), store.config
 
 
-def _trainer(space: Any, subset: int | None, seed: int, data_dir: str | None) -> Any:
-    from tuneyard.analysis.evaluate import load_data
-    from tuneyard.engine.training import Trainer
-
-    workload, dataset = load_data(space, subset, seed, data_dir)
-    # Same epochs for every variant: early stopping would hide the gap it is meant to show.
-    fixed = dataclasses.replace(space, training=dataclasses.replace(space.training, patience=0))
-    return Trainer(fixed, workload, dataset, seed=seed)
-
-
-def _train(trainer: Any, variant: Variant, params: dict, epochs: int, metric: str) -> None:
-    from tuneyard.analysis.diagnosis import diagnose
-    from tuneyard.engine.proposal import Proposal
-
-    result = trainer.run(Proposal(params={**params, "l2": variant.l2,
-                                          "dropout": variant.dropout}, epochs=epochs))
-    variant.history = result.history
-    variant.summary = summarise(result.history, metric)
-    variant.summary["diagnosis"] = diagnose(result.history, epochs_budget=epochs).label
-    variant.summary["seconds"] = round(result.seconds, 2)
-    if result.error:
-        variant.summary["error"] = result.error
-
-
-def summarise(history: dict, metric: str) -> dict:
-    """Last-epoch train and validation loss and metric, their gaps, the best objective."""
-    def last(key: str) -> float:
-        values = history.get(key) or [math.nan]
-        return float(values[-1])
-
-    name = metric.removeprefix("val_")
-    out = {"train_loss": last("loss"), "val_loss": last("val_loss")}
-    out["loss_gap"] = out["val_loss"] - out["train_loss"]
-    out["loss_gap_pct"] = 100 * out["loss_gap"] / abs(out["train_loss"]) if out["train_loss"] \
-        else math.nan
-    higher = name in ("accuracy", "auc", "precision", "recall")
-    if name != "loss":
-        out[f"train_{name}"], out[metric] = last(name), last(metric)
-        # Positive means validation is worse than training, whichever way the metric points.
-        gap = out[f"train_{name}"] - out[metric]
-        out[f"{name}_gap"] = gap if higher else -gap
-    values = [v for v in history.get(metric) or [] if math.isfinite(v)]
-    out[f"best_{metric}"] = (max(values) if higher else min(values)) if values else math.nan
-    return out
-
-
 def table_rows(result: Comparison) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows of the comparison table."""
-    keys = list(dict.fromkeys(k for v in result.variants for k in v.summary))
-    return ["variant", *keys], [[v.name, *(v.summary.get(k) for k in keys)]
-                                for v in result.variants]
+    from tuneyard.report.compare_figure import table_rows as rows
+
+    return rows(result)
 
 
 def write(result: Comparison) -> None:
     """comparison.png, comparison.csv, comparison.json and index.html in result.folder."""
-    import csv
+    from tuneyard.report.compare_figure import write as write_files
+    from tuneyard.report.regularisation_figure import figure_title, gap_note
 
-    from tuneyard.report.figures import save
-    from tuneyard.report.html import STYLE, figure_html, table
-    from tuneyard.report.regularisation_figure import comparison_figure, gap_note
-
-    folder = result.folder
-    folder.mkdir(parents=True, exist_ok=True)
-    save(comparison_figure(result), folder / "comparison.png")
-    headers, rows = table_rows(result)
-    with open(folder / "comparison.csv", "w", newline="") as handle:
-        csv.writer(handle).writerows([headers, *rows])
-    data = {"space": result.space, "params": result.params, "epochs": result.epochs,
-            "metric": result.metric,
-            "variants": [dataclasses.asdict(v) for v in result.variants]}
-    (folder / "comparison.json").write_text(json.dumps(data, indent=1, default=str))
-    title = f"Regularisation comparison: {result.space}"
-    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
-            f'<p class="meta">fixed params {result.params}, {result.epochs} epochs, '
-            f"no early stopping</p>{table(headers, rows, ('variant', 'diagnosis', 'error'))}"
-            f"<p>{gap_note(result)}</p>"
-            f"{figure_html(folder / 'comparison.png', 'Curves side by side', '')}</body></html>")
-    (folder / "index.html").write_text(page, encoding="utf-8")
+    write_files(result, title=f"Regularisation comparison: {result.space}",
+                note=gap_note(result), figure_title=figure_title(result))

@@ -1,4 +1,4 @@
-"""`tune report`, `tune diagnose`, `tune evaluate` and `tune compare-regularisation`.
+"""`tune report`, `diagnose`, `evaluate`, `compare` and `compare-regularisation`.
 
 Registered on `tuneyard.cli.main.app` when cli.py imports this module. Like cli.py,
 importing it does not import TensorFlow, pandas, matplotlib or Optuna: every
@@ -90,6 +90,78 @@ def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None
                   f"`tune report {study}` shows it", markup=False, highlight=False)
 
 
+class CompareProgress:
+    """Prints one line as each variant of a comparison starts and one as it ends."""
+
+    def started(self, variant, index: int, total: int, epochs: int) -> None:
+        from tuneyard.cli.display import console
+
+        console.print(f"[{index}/{total}] {variant.name}: training {epochs} epochs ...",
+                      markup=False, highlight=False)
+
+    def finished(self, variant, index: int, total: int) -> None:
+        from tuneyard.cli.display import console, fmt
+
+        summary = variant.summary
+        if summary.get("error"):
+            text = f"failed ({summary['error']})"
+        else:
+            tests = ", ".join(f"{k} {fmt(v)}" for k, v in summary.items() if k.startswith("test_"))
+            best = next((k for k in summary if k.startswith("best_")), "best_objective")
+            text = f"best {best.removeprefix('best_')} {fmt(summary.get(best)) or '-'}" + \
+                (f", {tests}" if tests else "")
+        console.print(f"[{index}/{total}] {variant.name}: done in {summary.get('seconds', 0):.1f} s, "
+                      f"{text}", markup=False, highlight=False)
+
+
+def _print_comparison(result, note: str, columns: tuple | None = None) -> None:
+    from rich.table import Table
+
+    from tuneyard.cli.display import console, fmt
+    from tuneyard.report.compare_figure import table_rows
+
+    headers, rows = table_rows(result)
+    keep = list(range(len(headers)))
+    if columns is not None:  # the named columns, the test scores after the first two
+        tests = [i for i, h in enumerate(headers) if h.startswith("test_")]
+        named = [headers.index(c) for c in columns if c in headers]
+        keep = named[:2] + tests + named[2:]
+    fixed = ", ".join(f"{k}={fmt(v)}" for k, v in result.params.items())
+    table = Table(title=f"{result.title} ({fixed}), {result.epochs} epochs, seed {result.seed}")
+    for i in keep:
+        table.add_column(headers[i], no_wrap=headers[i] != "error", overflow="fold")
+    for row in rows:
+        table.add_row(*(fmt(row[i]) for i in keep))
+    console.print(table)
+    console.print(note, markup=False, highlight=False)
+    console.print(f"figure, table and page in {result.folder}", markup=False, highlight=False)
+
+
+@app.command("compare")
+def compare(
+    space: Annotated[str, typer.Option(help="Space name (`tune spaces`) or a YAML path.")],
+    vary: Annotated[str, typer.Option(
+        help="The factor and its values, e.g. optimizer=sgd,rmsprop,adam,adamw or l2=0,1e-4,1e-3.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Fix another hyperparameter, NAME=VALUE (repeatable); the rest take the "
+        "course's baseline and defaults, else the space's middle.")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="Output folder name under results/ (default compare-<space>-<factor>-s<seed>).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the space's).")] = None,
+    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the data split and training.")] = 0,
+    data_dir: DataDir = None,
+):
+    """Train the same model once per value of one hyperparameter: curves side by side, test scores."""
+    from tuneyard.analysis.compare import compare_factor
+    from tuneyard.report.compare_figure import best_note
+
+    result = compare_factor(space, vary, sets=set_, name=name, epochs=epochs, subset=subset,
+                            seed=seed, data_dir=data_dir, events=CompareProgress())
+    _print_comparison(result, best_note(result), ("variant", f"best_{result.metric}", "loss_gap_pct",
+                                                  "diagnosis", "seconds", "error"))
+
+
 @app.command("compare-regularisation")
 def compare_regularisation(
     space: Annotated[str | None, typer.Option(help="Space name (default: the study's).")] = None,
@@ -105,25 +177,15 @@ def compare_regularisation(
     data_dir: DataDir = None,
     storage: Storage = None,
 ):
-    """Train the course's baseline network with no regularisation, L2, dropout and both."""
-    from tuneyard.analysis.regularisation import compare, table_rows
-    from tuneyard.cli.display import console, fmt
+    """Train the course's baseline network with no regularisation, L2, dropout and both
+    (a preset of `tune compare`)."""
+    from tuneyard.analysis.regularisation import compare
     from tuneyard.report.regularisation_figure import gap_note
 
     result = compare(space, study=study, storage=storage, learning_rate=learning_rate, l2=l2,
                      dropout=dropout, epochs=epochs, subset=subset, seed=seed,
-                     data_dir=data_dir)
-    from rich.table import Table
-
-    headers, rows = table_rows(result)
-    fixed = ", ".join(f"{k}={fmt(v)}" for k, v in result.params.items())
-    table = Table(*headers, title=f"regularisation on {result.space} ({fixed}), "
-                                  f"{result.epochs} epochs")
-    for row in rows:
-        table.add_row(*(fmt(v) for v in row))
-    console.print(table)
-    console.print(gap_note(result), markup=False, highlight=False)
-    console.print(f"figure, table and page in {result.folder}", markup=False, highlight=False)
+                     data_dir=data_dir, events=CompareProgress())
+    _print_comparison(result, gap_note(result))
 
 
 @app.command()

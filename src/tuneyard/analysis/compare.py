@@ -1,0 +1,346 @@
+"""Compare one factor: the same model, data and seeds, one hyperparameter changed.
+
+`tune compare --space NAME --vary optimizer=sgd,adam` trains one variant per listed
+value; every other hyperparameter of the space is held at one base point, chosen per
+hyperparameter in this order:
+
+1. `--set name=value`;
+2. the course's small network for a shipped workload (BASELINES: sine 2 x LSTM 64,
+   MNIST Dense 128, CIFAR one 32-filter block) and the builders' training defaults
+   (adam at learning rate 0.001, no l2, no dropout), when the space allows the value;
+3. the space's middle: a choice's first value, a number's midpoint (geometric when
+   log-scaled), snapped to its step and to a whole number for ints.
+
+Every listed or set value must lie in the space's range or choices; 0 is also allowed
+for l2 and dropout (it turns them off, the course's baseline). Early stopping is off so
+every variant runs the same epochs, and every variant is seeded from the comparison's
+seed and base point (not its own point), so variants with the same layers start from
+the same weights and see the same batches. Each variant's best-epoch model is scored
+on the held-out test split. The regularisation comparison is a preset of this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuneyard.engine.training import Trainer, execution_seed
+from tuneyard.errors import TuneyardError
+from tuneyard.store.paths import check_study_name, study_dir
+
+# The course's small networks, one per workload (the architecture held fixed).
+BASELINES = {
+    "mnist_mlp": {"num_layers": 1, "units_1": 128},
+    "cifar_cnn": {"conv_blocks": 1, "filters_1": 32, "kernel_size": 3, "dense_units": 128},
+    "sine_lstm": {"lstm_layers": 2, "units": 64},
+}
+# What the shipped builders use when a space does not tune them (workloads.builders).
+TRAINING_DEFAULTS = {"learning_rate": 1e-3, "optimizer": "adam", "dropout": 0.0, "l2": 0.0}
+OFF_WHEN_ZERO = ("l2", "dropout")  # 0 turns these off, even where a space's range starts above it
+
+
+class CompareError(TuneyardError):
+    """A comparison asked for something the space cannot give (a name, a value, a list)."""
+
+
+@dataclass
+class Variant:
+    """One trained variant: its label, what it changes, the whole point, curves and numbers."""
+
+    name: str
+    changes: dict
+    params: dict
+    history: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    seeds: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """A JSON-ready description."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Comparison:
+    """Variants trained on one dataset from one base point."""
+
+    space: str
+    params: dict
+    epochs: int
+    metric: str
+    variants: list
+    folder: Path | None = None
+    factor: str = ""
+    seed: int = 0
+    title: str = ""
+    maximize: bool = False  # the space's direction: is a larger objective better
+
+
+class CompareEvents:
+    """What a comparison tells its caller while it runs (the CLI prints it); silent here."""
+
+    def started(self, variant: Variant, index: int, total: int, epochs: int) -> None:
+        """Variant `index` of `total` starts training."""
+
+    def finished(self, variant: Variant, index: int, total: int) -> None:
+        """Variant `index` of `total` is trained and scored (its summary is filled in)."""
+
+
+def parse_assignment(text: str, option: str) -> tuple[str, list[str]]:
+    """`name=v1,v2,...` -> (name, [v1, v2, ...]); CompareError when malformed."""
+    name, sep, values = (text or "").partition("=")
+    name = name.strip()
+    example = "optimizer=sgd,adam" if option == "--vary" else "learning_rate=0.01"
+    if not sep or not name:
+        raise CompareError(f"{option} {text!r} is malformed; write NAME=VALUES, e.g. {option} {example}")
+    items = [v.strip() for v in values.split(",")] if values.strip() else []
+    if not items:
+        raise CompareError(f"{option} {name}= lists no value; e.g. {option} {example}")
+    if any(not v for v in items):
+        raise CompareError(f"{option} {text!r} has an empty value between commas")
+    return name, items
+
+
+def parse_value(space: Any, name: str, text: str, option: str) -> Any:
+    """The space's value for `text`, typed like the hyperparameter; CompareError if not legal."""
+    param = hyperparameter(space, name, option)
+    if param.kind == "choice":
+        for choice in param.values:
+            if str(choice) == text or (_number(text) is not None and not isinstance(choice, str)
+                                       and _number(text) == choice):
+                return choice
+        raise CompareError(f"{option} {name}={text} is not one of the space's choices: "
+                           f"{', '.join(map(str, param.values))}")
+    value = _number(text)
+    if value is None:
+        raise CompareError(f"{option} {name}={text} is not a number")
+    if param.kind == "int":
+        if not float(value).is_integer():
+            raise CompareError(f"{option} {name}={text} is not a whole number")
+        value = int(value)
+    if value == 0 and name in OFF_WHEN_ZERO:
+        return 0.0
+    if not param.contains(value):
+        step = f" in steps of {param.step:g}" if param.step else ""
+        raise CompareError(f"{option} {name}={text} is outside the space: {param.low:g} to "
+                           f"{param.high:g}{step}" + (" (or 0: off)" if name in OFF_WHEN_ZERO else ""))
+    return value
+
+
+def hyperparameter(space: Any, name: str, option: str) -> Any:
+    """The space's hyperparameter `name`; CompareError listing the names if unknown."""
+    try:
+        return space.param(name)
+    except KeyError:
+        names = ", ".join(p.name for p in space.params)
+        raise CompareError(f"{option} {name}: space {space.name} has no hyperparameter {name!r}; "
+                           f"it has {names}") from None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def base_point(space: Any, fixed: dict, vary: str, value: Any) -> dict:
+    """The whole point of one variant: `vary`=`value`, the rest from --set, course, middle."""
+    point: dict = {vary: value}
+    course = {**TRAINING_DEFAULTS, **BASELINES.get(space.workload, {})}
+    for param in space.params:
+        if param.name == vary or not space.is_active(param, point):
+            continue
+        if param.name in fixed:
+            point[param.name] = fixed[param.name]
+        elif param.name in course and _allowed(param, course[param.name]):
+            point[param.name] = course[param.name]
+        else:
+            point[param.name] = middle(param)
+    # Keep the space's order; a parent changed by `value` may switch children on or off.
+    order = [p.name for p in space.params]
+    return {k: point[k] for k in sorted(point, key=order.index) if space.is_active(space.param(k), point)}
+
+
+def _allowed(param: Any, value: Any) -> bool:
+    return param.contains(value) or (param.name in OFF_WHEN_ZERO and value == 0)
+
+
+def middle(param: Any) -> Any:
+    """A choice's first value; a number's midpoint (geometric if log), snapped to its step."""
+    if param.kind == "choice":
+        return param.values[0]
+    low, high = float(param.low), float(param.high)
+    mid = math.sqrt(low * high) if param.log and low > 0 else (low + high) / 2
+    if param.step:
+        mid = low + round((mid - low) / param.step) * param.step
+    return int(round(mid)) if param.kind == "int" else float(mid)
+
+
+def factor_variants(space: Any, vary: str, fixed: dict | None = None) -> list[Variant]:
+    """One variant per value of `vary` ("name=v1,v2"), all else at the base point."""
+    fixed = dict(fixed or {})
+    name, texts = parse_assignment(vary, "--vary")
+    hyperparameter(space, name, "--vary")
+    if name in fixed:
+        raise CompareError(f"{name} is both varied (--vary) and fixed (--set); drop one")
+    values = [parse_value(space, name, text, "--vary") for text in texts]
+    if len(set(map(repr, values))) < len(values):
+        raise CompareError(f"--vary {vary}: a value is listed twice")
+    runs = []
+    for value in values:
+        point = base_point(space, fixed, name, value)
+        if name not in point:
+            param = space.param(name)
+            raise CompareError(f"--vary {name} is inactive at the base point: it exists only when "
+                               f"{param.parent} is {', '.join(map(str, param.parent_values))}; "
+                               f"add --set {param.parent}={param.parent_values[-1]}")
+        unused = [k for k in fixed if k not in point]
+        if unused:
+            param = space.param(unused[0])
+            raise CompareError(f"--set {unused[0]} is inactive at {name}={value} (it exists only when "
+                               f"{param.parent} is {', '.join(map(str, param.parent_values))})")
+        runs.append(Variant(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}",
+                            {name: value}, point))
+    return runs
+
+
+def parse_fixed(space: Any, sets: list[str] | None) -> dict:
+    """--set name=value (repeatable) -> {name: typed value}, each checked against the space."""
+    fixed = {}
+    for text in sets or []:
+        name, values = parse_assignment(text, "--set")
+        if len(values) != 1:
+            raise CompareError(f"--set {text!r} gives {len(values)} values; --set takes one")
+        fixed[name] = parse_value(space, name, values[0], "--set")
+    return fixed
+
+
+def compare_factor(space_name: str, vary: str, *, sets: list[str] | None = None,
+                   name: str | None = None, epochs: int | None = None, subset: int | None = None,
+                   seed: int = 0, data_dir: str | None = None,
+                   events: CompareEvents | None = None) -> Comparison:
+    """Train one variant per value of the varied hyperparameter; write results/<name>/."""
+    from tuneyard.space.file import load_space
+
+    space = load_space(space_name)
+    runs = factor_variants(space, vary, parse_fixed(space, sets))
+    if len(runs) < 2:
+        raise CompareError(f"--vary {vary} lists one value; list at least two to compare")
+    if epochs is not None and epochs < 1:
+        raise CompareError(f"--epochs must be at least 1, got {epochs}")
+    factor = next(iter(runs[0].changes))
+    name = check_study_name(name or f"compare-{space.name}-{factor}-s{seed}")
+    epochs = epochs or space.training.epochs
+    base = {k: v for k, v in runs[0].params.items() if k != factor}
+    result = Comparison(space.name, base, epochs, space.metric, runs, study_dir(name), factor, seed,
+                        f"{factor} on {space.name}", space.maximize)
+    train(space, result, subset=subset, data_dir=data_dir, events=events)
+    from tuneyard.report.compare_figure import write
+
+    write(result)
+    return result
+
+
+def train(space: Any, result: Comparison, *, subset: int | None, data_dir: str | None,
+          events: CompareEvents | None = None) -> None:
+    """Train and score every variant of `result` in turn, telling `events` as it goes."""
+    from tuneyard.analysis.evaluate import load_data
+
+    events = events or CompareEvents()
+    workload, dataset = load_data(space, subset, result.seed, data_dir)
+    # Same epochs for every variant: early stopping would hide the gap a comparison shows.
+    fixed = dataclasses.replace(space, training=dataclasses.replace(space.training, patience=0))
+    trainer = SameSeedTrainer(fixed, workload, dataset, seed=result.seed, seed_point=result.params)
+    for index, variant in enumerate(result.variants, 1):
+        events.started(variant, index, len(result.variants), result.epochs)
+        _train(trainer, variant, result.epochs, space.metric)
+        events.finished(variant, index, len(result.variants))
+
+
+class SameSeedTrainer(Trainer):
+    """A trainer that seeds every proposal's executions from one point, not the proposal's own.
+
+    The sweep's trainer seeds from each point, so two variants would start from different
+    weights; a comparison wants only the varied factor to differ.
+    """
+
+    def __init__(self, *args: Any, seed_point: dict, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.seed_point, self.used = dict(seed_point), []
+
+    def _fit_once(self, proposal: Any, seed: int, execution: int, extra: list) -> dict:
+        seed = execution_seed(self.seed, self.seed_point, execution)
+        self.used.append(seed)
+        return super()._fit_once(proposal, seed, execution, extra)
+
+
+def _train(trainer: SameSeedTrainer, variant: Variant, epochs: int, metric: str) -> None:
+    from tuneyard.analysis.diagnosis import diagnose
+    from tuneyard.engine.proposal import Proposal
+
+    trainer.used = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "best.keras"
+        result = trainer.run(Proposal(params=dict(variant.params), epochs=epochs,
+                                      save_best_to=str(path)))
+        variant.seeds, variant.history = list(trainer.used), result.history
+        variant.summary = summarise(result.history, metric, trainer.space.maximize)
+        if result.ok and path.exists():
+            variant.summary.update(test_scores(trainer.workload, trainer.dataset, path))
+    variant.summary["diagnosis"] = diagnose(result.history, epochs_budget=epochs).label
+    variant.summary["seconds"] = round(result.seconds, 2)
+    if result.error:
+        variant.summary["error"] = result.error
+
+
+def test_scores(workload: Any, dataset: Any, path: Path) -> dict:
+    """The saved model's held-out test scores: test_accuracy (test_roc_auc) or test_mse."""
+    import keras
+
+    from tuneyard.analysis.evaluate import score
+
+    keras.backend.clear_session()
+    model = keras.models.load_model(str(path))
+    predictions = model.predict(dataset.x_test, verbose=0, batch_size=256)
+    keras.backend.clear_session()
+    scores = score(workload.task, dataset, predictions)
+    keep = ("accuracy", "roc_auc") if scores["task"] == "classification" else ("mse", "mse_vs_clean")
+    return {f"test_{k}": float(scores[k]) for k in keep if k in scores}
+
+
+test_scores.__test__ = False  # a helper named test_*, not a test
+
+
+def summarise(history: dict, metric: str, maximize: bool | None = None) -> dict:
+    """Last-epoch train and validation loss and metric, their gaps, the best objective.
+
+    `maximize` is the objective's direction (default: accuracy-like metrics are maximised).
+    """
+    def last(key: str) -> float:
+        values = history.get(key) or [math.nan]
+        return float(values[-1])
+
+    name = metric.removeprefix("val_")
+    out = {"train_loss": last("loss"), "val_loss": last("val_loss")}
+    out["loss_gap"] = out["val_loss"] - out["train_loss"]
+    out["loss_gap_pct"] = 100 * out["loss_gap"] / abs(out["train_loss"]) if out["train_loss"] \
+        else math.nan
+    higher = higher_is_better(metric) if maximize is None else maximize
+    if name != "loss":
+        out[f"train_{name}"], out[metric] = last(name), last(metric)
+        # Positive means validation is worse than training, whichever way the metric points.
+        gap = out[f"train_{name}"] - out[metric]
+        out[f"{name}_gap"] = gap if higher else -gap
+    values = [v for v in history.get(metric) or [] if math.isfinite(v)]
+    out[f"best_{metric}"] = (max(values) if higher else min(values)) if values else math.nan
+    return out
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of `metric` is better (accuracy-like metrics)."""
+    return metric.removeprefix("val_") in ("accuracy", "auc", "precision", "recall")
