@@ -92,14 +92,3 @@ def test_cli_bad_input_exit_2(tmp_path):
                                       "--learning-rate", "-1"])
     assert result.exit_code == 2 and "--learning-rate must be > 0" in result.output
 
-
-@pytest.mark.slow
-def test_cli_prints_progress_per_variant(results_in_tmp):
-    result = CliRunner().invoke(app, ["compare-regularisation", "--space", "sine_lstm",
-                                      "--subset", "60", "--epochs", "2"])
-    assert result.exit_code == 0, result.output
-    for i, name in enumerate(["baseline", "L2 0.001", "dropout 0.5", "L2 0.001 + dropout 0.5"], 1):
-        start = result.output.index(f"[{i}/4] {name}: training 2 epochs")
-        assert result.output.index(f"[{i}/4] {name}: done in", start) > start
-    assert "best val_mse" in result.output and "Smallest train-validation loss gap" in result.output
-    assert (results_in_tmp / "regularisation" / "sine_lstm-lr0.001-s0" / "comparison.csv").exists()
