@@ -45,11 +45,18 @@ the standard deviation of the epoch-to-epoch changes of val_loss over the last
 ``WINDOW`` epochs divided by their mean (``train_oscillation`` is the same for
 loss); ``rising_epochs`` counts the final epochs in a row where val_loss rose
 while loss fell.
+
+A sweep's trials are judged on their objective's own curves, not on ``loss``
+(which includes any L2 penalty): ``report/diagnosis.py`` hands ``diagnose`` the
+training and validation curves of the objective (``mse`` and ``val_mse``; a
+maximised metric as its shortfall, ``1 - accuracy``), in the place of
+``loss``/``val_loss``, with ``measure`` naming them in the reason.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -166,12 +173,14 @@ def diagnose(
     baseline_loss: float | None = None,
     epochs_budget: int | None = None,
     stopped_early: bool = False,
+    measure: str = "loss",
 ) -> Diagnosis:
     """Label one trial's per-epoch history (``{"loss": [...], "val_loss": [...], ...}``).
 
     ``baseline_loss`` is the loss of a trivial model, used for underfitting;
     ``epochs_budget`` and ``stopped_early`` tell whether training ran to its budget,
-    used for still_improving. Never raises: unreadable or short histories give
+    used for still_improving; ``measure`` names the curves in the reason (``"mse"``:
+    "validation mse rose ..."). Never raises: unreadable or short histories give
     ``"unknown"``.
     """
     loss, val = _series(history, "loss"), _series(history, "val_loss")
@@ -188,6 +197,8 @@ def diagnose(
             nums["val_to_baseline"] = nums["best_val_loss"] / base
             nums["loss_to_baseline"] = nums["best_loss"] / base
         label, reason = _judge(loss, val, nums, epochs_budget, stopped_early)
+    if measure != "loss":
+        reason = re.sub(r"\b(training|validation) loss\b", rf"\1 {measure}", reason)
     return _make(label, nums, reason)
 
 

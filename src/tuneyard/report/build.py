@@ -75,7 +75,7 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
     config = store.config
     metric = config.get("metric", "value")
     maximize = maximizes(config)
-    rows = [trial_row(t) for t in trials]
+    rows = [trial_row(t, config) for t in trials]
     frame = to_frame(rows, param_order(store, rows), metric, maximize)
     report = Report(folder)
     figures: list[tuple[Path, str, str]] = []

@@ -1,7 +1,18 @@
-"""Diagnose stored trials: the curve rules of `diagnose.py` applied to a study's trials.
+"""One diagnosis per trial: the curve rules of `analysis/diagnosis.py` on the objective's curves.
 
-Only numpy is imported (through `diagnose`): the leaderboard calls `diagnose_attrs`
-for every row, so it stays cheap at a thousand trials.
+The store computes it once, when a trial is recorded (`diagnose_trial`), and keeps the
+label as the flat user attribute `diagnosis` (details in `result["diagnosis"]`); the
+leaderboard, the CSV, `tune diagnose` and the report all read it back through
+`trial_diagnosis`, which computes the same function on the fly for trials stored
+before it existed. Only numpy is imported (through `diagnose`), so this stays cheap
+at a thousand trials.
+
+The curves judged are the objective's own: `mse` and `val_mse` for an objective
+`val_mse`, never `loss`/`val_loss`, which include any L2 penalty (a sine trial at the
+noise floor can have a val_loss 100 times its val_mse). A maximised objective is
+judged by its shortfall (`1 - accuracy`: the error rate), so the rules, written for
+curves that fall, apply unchanged. When the history lacks the training side of the
+objective, `loss`/`val_loss` are judged instead.
 """
 
 from __future__ import annotations
@@ -10,11 +21,12 @@ import functools
 import math
 from typing import Any
 
-from tuneyard.analysis.diagnosis import Diagnosis, diagnose
+from tuneyard.analysis.diagnosis import SUGGESTIONS, Diagnosis, diagnose
 
 # Classifiers of the built-in workloads and their class counts: the trivial model's
-# cross-entropy is ln(num_classes).
+# cross-entropy is ln(num_classes), its error rate 1 - 1/num_classes.
 CLASS_COUNTS = {"mnist_mlp": 10, "cifar_cnn": 10}
+ATTR = "diagnosis"  # the flat user attribute holding the label
 
 
 def epochs_budget(attrs: dict) -> int | None:
@@ -25,30 +37,54 @@ def epochs_budget(attrs: dict) -> int | None:
     return int(result["epochs"]) - int(result.get("initial_epoch") or 0)
 
 
-def diagnose_attrs(attrs: dict, baseline_loss: float | None = None) -> Diagnosis:
-    """Diagnose one trial from its user attributes (history and result)."""
-    history = attrs.get("history") or {}
-    budget = epochs_budget(attrs)
-    ran = len(history.get("loss") or [])
-    stopped = budget is not None and 0 < ran < budget
-    return diagnose(history, baseline_loss=baseline_loss, epochs_budget=budget,
-                    stopped_early=stopped)
+def objective_curves(history: dict, metric: str, maximize: bool) -> tuple[dict, str, str]:
+    """The objective's training and validation curves, as curves that should fall.
 
-
-def baseline_loss(config: dict) -> float | None:
-    """The loss of a trivial model for a study's workload, when it is cheap to know.
-
-    ln(num_classes) for the built-in classifiers; for the sine series the variance
-    of the training targets (the MSE of predicting their mean), generated from the
-    study's seed. None for anything else.
+    Returns ({"loss": training, "val_loss": validation}, the training curve's key, the
+    name the reason gives them). Falls back to the history's own loss when the
+    objective has no training counterpart in it.
     """
-    workload = config.get("workload")
+    val_key = metric if metric.startswith("val_") else f"val_{metric}"
+    key = val_key.removeprefix("val_")
+    train, val = history.get(key), history.get(val_key)
+    if key == "loss" or not train or not val:
+        return history, "loss", "loss"
+    if not maximize:
+        return {"loss": train, "val_loss": val}, key, key
+    finite = [abs(float(v)) for v in [*train, *val] if v is not None and math.isfinite(float(v))]
+    # Accuracy, AUC, R2 and the like are at most 1: their shortfall from 1 is the error.
+    top = 1.0 if all(v <= 1.0 for v in finite) else 2.0 * max(finite)
+    flipped = [[None if v is None else top - float(v) for v in curve] for curve in (train, val)]
+    measure = "error" if key.endswith("accuracy") else (
+        f"1 - {key}" if top == 1.0 else f"shortfall of {key}")
+    return {"loss": flipped[0], "val_loss": flipped[1]}, key, measure
+
+
+def baselines(config: dict) -> dict[str, float]:
+    """A trivial model's value of the curves a study's workload reports, by curve name.
+
+    ln(num_classes) (cross-entropy) and 1 - 1/num_classes (error) for the built-in
+    classifiers; for the sine series the variance of the training targets (the MSE of
+    predicting their mean), generated from the study's seed. Empty for other workloads.
+    """
+    return dict(_baselines(config.get("workload"), config.get("seed") or 0, config.get("subset"),
+                           config.get("space_file") or config.get("space")))
+
+
+@functools.cache
+def _baselines(workload: Any, seed: int, subset: int | None, space: Any) -> tuple:
     if workload in CLASS_COUNTS:
-        return math.log(CLASS_COUNTS[workload])
+        k = CLASS_COUNTS[workload]
+        return (("loss", math.log(k)), ("crossentropy", math.log(k)), ("accuracy", 1 - 1 / k))
     if workload == "sine_lstm":
-        return _sine_variance(config.get("seed") or 0, config.get("subset"),
-                              _window(config.get("space")))
-    return None
+        variance = _sine_variance(seed, subset, _window(space))
+        return (("loss", variance), ("mse", variance))
+    return ()
+
+
+def baseline_for(key: str, table: dict[str, float]) -> float | None:
+    """The baseline of the curve called `key` (`sparse_categorical_accuracy` ends in accuracy)."""
+    return next((value for name, value in table.items() if key == name or key.endswith(name)), None)
 
 
 @functools.cache
@@ -65,21 +101,50 @@ def _sine_variance(seed: int, subset: int | None, window: int) -> float:
     return float(targets.var())
 
 
-def _window(space_name: Any) -> int:
+def _window(space: Any) -> int:
     from tuneyard.errors import TuneyardError
     from tuneyard.space.file import load_space
 
     try:
-        return int(load_space(str(space_name)).fixed.get("window", 20))
-    except (TuneyardError, TypeError, ValueError):
+        return int(load_space(str(space)).fixed.get("window", 20))
+    except (TuneyardError, OSError, TypeError, ValueError):
         return 20
 
 
+def diagnose_trial(attrs: dict, config: dict) -> Diagnosis:
+    """Diagnose one trial from its user attributes and its study's config (metric, direction,
+    workload, seed): the objective's curves against the workload's trivial baseline."""
+    history = attrs.get("history") or {}
+    metric = config.get("metric") or "val_loss"
+    curves, key, measure = objective_curves(history, metric, config.get("direction") == "maximize")
+    budget = epochs_budget(attrs)
+    ran = len(curves.get("loss") or [])
+    return diagnose(curves, baseline_loss=baseline_for(key, baselines(config)),
+                    epochs_budget=budget, stopped_early=budget is not None and 0 < ran < budget,
+                    measure=measure)
+
+
+def stored_fields(d: Diagnosis) -> tuple[str, dict]:
+    """What the store keeps: the label (a flat attribute) and the details (inside `result`)."""
+    numbers = {k: float(f"{v:.6g}") for k, v in d.numbers.items() if math.isfinite(v)}
+    return d.label, {"label": d.label, "reason": d.reason, "numbers": numbers}
+
+
+def trial_diagnosis(attrs: dict, config: dict) -> Diagnosis:
+    """The trial's diagnosis as stored when it was recorded, else computed the same way."""
+    stored = (attrs.get("result") or {}).get(ATTR)
+    if isinstance(stored, dict) and stored.get("label") in SUGGESTIONS:
+        numbers = {"train_val_gap": math.nan, "val_slope": math.nan, "oscillation": math.nan,
+                   **stored.get("numbers", {})}
+        return Diagnosis(stored["label"], numbers, str(stored.get("reason", "")),
+                         SUGGESTIONS[stored["label"]])
+    return diagnose_trial(attrs, config)
+
+
 def diagnose_rows(trials: list, config: dict) -> list[dict]:
-    """One record per trial: number, status, the Diagnosis (with the workload's baseline)."""
-    base = baseline_loss(config)
+    """One record per trial: number, status, the Diagnosis."""
     return [{"trial": t.number, "status": t.state.name,
-             "diagnosis": diagnose_attrs(t.user_attrs, base)} for t in trials]
+             "diagnosis": trial_diagnosis(t.user_attrs, config)} for t in trials]
 
 
 def format_numbers(d: Diagnosis) -> str:

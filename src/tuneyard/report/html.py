@@ -107,8 +107,12 @@ def render(study: str, config: dict, frame: Any, figures: list[tuple[Path, str, 
         *(f'<p class="note">{html.escape(n)}</p>' for n in notes),
         *(figure_html(path, title, caption) for path, title, caption in figures),
         "<h2>Curve diagnosis</h2>",
-        '<p class="meta">Rules: see docs/diagnosis.md. Gap = (val_loss - loss) / loss at the '
-        "last epoch; slope = least-squares slope of val_loss over the last 3 epochs, relative; "
+        '<p class="meta">One label per trial, judged once when it was recorded, on the curves of '
+        f"the objective ({html.escape(metric)} and its training counterpart; a maximised metric "
+        "as its shortfall, 1 - accuracy = error), not on a loss that includes the L2 penalty: "
+        "the same label as the leaderboard above, the CSV and <code>tune diagnose</code>. Rules: "
+        "see docs/diagnosis.md. Gap = (validation - training) / training at the last epoch; "
+        "slope = least-squares slope of the validation curve over the last 3 epochs, relative; "
         "oscillation = spread of epoch-to-epoch changes over the last 5 epochs, relative.</p>",
         diagnosis_html(diagnoses),
         "</body></html>",

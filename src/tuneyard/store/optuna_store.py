@@ -8,6 +8,7 @@ error and library versions ride along as user attributes.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 
 from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult
 from tuneyard.errors import StoreError
-from tuneyard.space.core import Param, Space
+from tuneyard.space.core import Space
+from tuneyard.space.optuna import distribution
 from tuneyard.store.faults import (
     check_sqlite_file,
     check_writable_folder,
@@ -47,19 +49,7 @@ def sqlite_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") or path.startswith("file:") else Path(path)
 
 
-def distribution(param: Param) -> Any:
-    """The Optuna distribution of one hyperparameter."""
-    import optuna.distributions as d
-
-    if param.kind == "choice":
-        return d.CategoricalDistribution(list(param.values))
-    if param.kind == "int":
-        return d.IntDistribution(int(param.low), int(param.high), log=param.log,
-                                 step=int(param.step or 1))
-    return d.FloatDistribution(param.low, param.high, log=param.log, step=param.step)
-
-
-def open_storage(url: str | None, readonly: bool = False) -> Any:
+def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = False) -> Any:
     """An Optuna storage for a URL (the default SQLite file when None).
 
     A writer's SQLite file is checked first (a database, writable, its folder
@@ -84,8 +74,9 @@ def open_storage(url: str | None, readonly: bool = False) -> Any:
             return _created_once(lambda: optuna.storages.RDBStorage(_driver_url(url),
                                                                     **_heartbeat_kwargs()))
         if url.startswith("sqlite"):
+            beats = _heartbeat_kwargs() if heartbeats else {}  # a shared study on a SQLite file
             return _created_once(lambda: optuna.storages.RDBStorage(
-                url, engine_kwargs=_engine_kwargs(url)))
+                url, engine_kwargs=_engine_kwargs(url), **beats))
         return optuna.storages.get_storage(url)
     except Exception as exc:  # a bad URL or an unreachable server is a user problem
         raise storage_error(exc, url) or StoreError(
@@ -162,6 +153,8 @@ def _heartbeat_kwargs() -> dict:
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # Optuna expects heartbeats with optimize(); ours are sent by the sweep (claims.py).
+    warnings.filterwarnings("ignore", message="Heartbeat of storage")
     interval = int(os.environ.get("TUNEYARD_HEARTBEAT") or 60)
     grace = int(os.environ.get("TUNEYARD_GRACE") or 3 * interval)
     retries = int(os.environ.get("TUNEYARD_MAX_RETRY") or 3)
@@ -221,14 +214,24 @@ def library_versions() -> dict:
 class Store:
     """One study in an Optuna storage, opened for a sweep or for reading."""
 
-    def __init__(self, storage_url: str | None, study_name: str, readonly: bool = False):
+    def __init__(self, storage_url: str | None, study_name: str, readonly: bool = False,
+                 heartbeats: bool = False):
         self.name = check_study_name(study_name)
         self.url = storage_url or default_storage()
         try:
-            self.storage = open_storage(self.url, readonly=readonly)
+            self.storage = open_storage(self.url, readonly=readonly, heartbeats=heartbeats)
         except NoStore as exc:
             raise NoStore(f"no study '{study_name}': {exc}") from None
         self.study: Any = None
+        self._judging: dict | None = None
+
+    def _diagnosis_config(self, space: Space) -> dict:
+        """What the diagnosis of a trial needs of the study: read once, not per trial."""
+        if self._judging is None:
+            stored = self.config if self.study is not None else {}
+            self._judging = {**stored, "metric": space.metric, "direction": space.direction,
+                             "workload": space.workload}
+        return self._judging
 
     def guard(self) -> Any:
         """A block whose storage faults become one-line StoreErrors naming this store."""
@@ -255,6 +258,8 @@ class Store:
             )
             if CONFIG_ATTR not in self.study.user_attrs:
                 self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
+            if self.study.metric_names is None:  # optuna-dashboard's axis: "val_mse", not "Objective 0"
+                set_metric_name(self.study, space.metric)
         return self.study
 
     def delete(self) -> None:
@@ -316,10 +321,10 @@ class Store:
 
     def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
         """Write one finished trial; returns its FrozenTrial."""
-        attrs = result_attrs(backend, proposal, result)
+        attrs = result_attrs(backend, proposal, result, self._diagnosis_config(space))
         with self.guard():
             if proposal.trial is not None:
-                return self._tell(proposal.trial, attrs, result)
+                return self._tell(proposal, attrs, result)
             return self._add(space, proposal, attrs, result)
 
     def fail_orphan(self, trial: Any, error: str) -> None:
@@ -335,11 +340,24 @@ class Store:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # it ended meanwhile: nothing to repair
 
-    def _tell(self, trial: Any, attrs: dict, result: TrialResult) -> Any:
+    def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        import optuna
         from optuna.trial import TrialState
 
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        trial = proposal.trial
+        try:
+            for key, value in attrs.items():
+                trial.set_user_attr(key, value)
+            # The epochs the pruning callback did not report (all of them without --prune),
+            # so every trial of every backend has its learning curve in the dashboard.
+            reported = getattr(getattr(trial, "_cached_frozen_trial", None), "intermediate_values", {})
+            for step, value in objective_steps(proposal, result, self._judging or {}).items():
+                if step not in reported:
+                    self.study._storage.set_trial_intermediate_value(trial._trial_id, step, value)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Another worker failed it meanwhile (its heartbeat was late) and queued a retry,
+            # which runs instead: the stored trial stays as it is.
+            return self.storage.get_trial(trial._trial_id)
         state = TrialState[result.status]
         values = result.value if state == TrialState.COMPLETE else None
         return self.study.tell(trial, values, state=state, skip_if_finished=True)
@@ -350,13 +368,17 @@ class Store:
 
         params = proposal.params
         dists = {p.name: distribution(p) for p in space.params if p.name in params}
-        # The per-epoch curve rides in the history attribute; writing each epoch as an
-        # Optuna intermediate value too would cost a query per epoch on every trial.
+        # The objective's curve as intermediate values too (the dashboard draws them): they
+        # go in with the trial, in its one transaction.
         frozen = optuna.trial.create_trial(
             state=TrialState[result.status],
             value=result.value if result.status == COMPLETE else None,
             params=params, distributions=dists, user_attrs=attrs,
+            intermediate_values=objective_steps(proposal, result, self._judging or {}),
         )
+        # It started when its training did, not now: the CSV's `started` and Optuna's duration.
+        if frozen.datetime_complete is not None:
+            frozen.datetime_start = frozen.datetime_complete - datetime.timedelta(seconds=result.seconds)
         # What study.add_trial does, but keeping the id: reading all trials back
         # to find the new one would make every trial cost more than the last.
         trial_id = self.storage.create_new_trial(self.study._study_id, template_trial=frozen)
@@ -364,17 +386,39 @@ class Store:
         return frozen
 
 
+def set_metric_name(study: Any, metric: str) -> None:
+    """Name the study's objective, so optuna-dashboard and Optuna's plots say what it is."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # experimental since Optuna 3.2, stable in use
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([metric])
+
+
 def maximizes(config: dict) -> bool:
     """Whether a study's stored config says a larger objective is better (the default)."""
     return config.get("direction", "maximize") == "maximize"
 
 
-def result_attrs(backend: str, proposal: Proposal, result: TrialResult) -> dict:
-    """The user attributes stored with a trial."""
+def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
+                 config: dict | None = None) -> dict:
+    """The user attributes stored with a trial.
+
+    Flat ones, sortable in optuna-dashboard and `trials_dataframe()`: backend, epochs
+    (trained), seconds, seed (of its first execution), diagnosis (the label, judged once
+    here on the objective of `config`); the nested `result` keeps the rest.
+    """
+    from tuneyard.report.diagnosis import diagnose_trial, stored_fields
+
     worker = {"worker": result.worker} if result.worker else {}
-    return {
+    attrs = {
         **worker,
         "backend": backend,
+        "epochs": result.epochs_run,
+        "seconds": round(result.seconds, 3),
+        "seed": result.seeds[0] if result.seeds else None,
         "history": result.history,
         "result": {
             "metrics": result.metrics, "epochs_run": result.epochs_run,
@@ -383,6 +427,24 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult) -> dict:
             "extra": proposal.extra, "versions": library_versions(),
         },
     }
+    attrs["diagnosis"], attrs["result"]["diagnosis"] = stored_fields(
+        diagnose_trial(attrs, config or {}))
+    return attrs
+
+
+def objective_steps(proposal: Proposal, result: TrialResult, config: dict) -> dict[int, float]:
+    """The objective's value at each epoch the trial trained (finite ones), by epoch index.
+
+    Steps count from the warm start, as the pruning callback's do (Keras' epoch index).
+    """
+    import math
+
+    metric = config.get("metric")
+    curve = result.history.get(metric) if metric else None
+    if not isinstance(curve, list):
+        return {}
+    return {proposal.initial_epoch + i: float(v) for i, v in enumerate(curve)
+            if isinstance(v, int | float) and math.isfinite(v)}
 
 
 def study_names(storage: Any) -> list[str]:

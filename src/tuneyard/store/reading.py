@@ -26,7 +26,8 @@ def study_rows(study: str, storage: str | None) -> tuple[Store, list[dict]]:
     """The store opened on a study and its leaderboard rows."""
     store = Store(storage, study, readonly=True)
     store.load()
-    return store, [trial_row(t) for t in store.trials()]
+    config = store.config
+    return store, [trial_row(t, config) for t in store.trials()]
 
 
 def study_frame(study: str, storage: str | None) -> Any:
@@ -48,7 +49,7 @@ def studies_frame(storage_url: str | None) -> Any:
     for name in study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage)
         config = study.user_attrs.get(CONFIG_ATTR, {})
-        rows = [trial_row(t) for t in study.get_trials(deepcopy=False)]
+        rows = [trial_row(t, config) for t in study.get_trials(deepcopy=False)]
         counts = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
         maximize = maximizes(config)
         records.append({"study": name, "space": config.get("space"), "backend": config.get("backend"),
