@@ -62,7 +62,7 @@ def test_epoch_budgets_follow_the_bracket_schedule(space_path, max_epochs, facto
                   for p in trainer.calls)
     assert got == expected
     assert len(frame) == iteration_trials(max_epochs, factor)
-    assert {"bracket", "round", "hb_epochs", "parent"} <= set(frame.columns)
+    assert {"x_bracket", "x_round", "x_hb_epochs", "x_parent"} <= set(frame.columns)
 
 
 def schedule_epochs(max_epochs, factor, bracket, rnd):

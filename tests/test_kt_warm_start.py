@@ -75,5 +75,5 @@ def test_a_promoted_trial_starts_from_its_parents_weights_and_epoch(tmp_path):
     assert abs(first - probe["loaded_train"]) < abs(first - probe["fresh_train"]) / 2
     assert not math.isclose(probe["loaded"], probe["fresh_val"], rel_tol=0.05)
     assert list((sweep.folder / "kt" / "models").glob("*.keras")) == []  # bracket done: freed
-    row = frame[frame["kt_trial"] == child.extra["kt_trial"]].iloc[0]
-    assert (row["bracket"], row["round"], row["hb_epochs"], row["epochs"]) == (1, 1, 3, 2)
+    row = frame[frame["x_kt_trial"] == child.extra["kt_trial"]].iloc[0]
+    assert (row["x_bracket"], row["x_round"], row["x_hb_epochs"], row["epochs"]) == (1, 1, 3, 2)

@@ -88,7 +88,7 @@ def test_the_last_trial_is_capped_to_the_epochs_left(spaces):
                   trainer=CheapTrainer())
     frame = sweep.run()
     assert sorted(frame["epochs"]) == [1, 3, 3]
-    assert frame["capped_from"].dropna().tolist() == [3]
+    assert frame["x_capped_from"].dropna().tolist() == [3]
 
 
 def run_of(entry, seed, values_and_epochs):

@@ -1,7 +1,16 @@
 """The leaderboard: every trial of every backend ranked in one pandas table.
 
 Pure functions from stored trials (Optuna FrozenTrials) to rows, and from rows
-to a ranked DataFrame and a CSV with one schema for every backend.
+to a ranked DataFrame and a CSV with one schema for every backend:
+
+    rank, trial, backend, <hyperparameters>, <objective>, <other metrics>, epochs,
+    seconds, status, diagnosis, seed, started, error, x_<backend details>
+
+The columns up to `error` are the same, in the same order, for every backend. A
+hyperparameter whose name is one of them is written `hp_<name>`. Backend details
+follow, each prefixed `x_` (`x_grid_index`, `x_kt_trial`, `x_bracket`, `x_round`,
+`x_hb_epochs`, `x_parent`, `x_warm_start`, `x_capped_from`), only those the study's
+trials have, in that order (others after, by name).
 """
 
 from __future__ import annotations
@@ -12,16 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.atomic import write_with
-from tuneyard.report.diagnosis import diagnose_attrs
+from tuneyard.report.diagnosis import trial_diagnosis
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
-TAIL_COLUMNS = ["epochs", "seconds", "status"]
+FIXED = ("rank", "trial", "backend")
+TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "started", "error"]
+DETAIL_PREFIX, PARAM_PREFIX = "x_", "hp_"
+DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", "warm_start",
+           "capped_from")
 
 
-def trial_row(trial: Any) -> dict:
-    """One leaderboard row from an Optuna FrozenTrial of any backend."""
+def trial_row(trial: Any, config: dict | None = None) -> dict:
+    """One leaderboard row from an Optuna FrozenTrial of any backend.
+
+    `config` (the study's stored config) lets a trial stored before diagnoses were kept
+    be diagnosed as the store would have; a trial recorded since carries its own.
+    """
     attrs = trial.user_attrs
     result = attrs.get("result", {})
+    seeds = result.get("seeds") or []
+    finished = trial.state.name not in ("RUNNING", "WAITING")
     row = {
         "trial": trial.number,
         "backend": attrs.get("backend", "optuna"),
@@ -33,8 +52,10 @@ def trial_row(trial: Any) -> dict:
         "status": trial.state.name,
         "error": result.get("error"),
         "extra": result.get("extra", {}),
-        # The curve label without a workload baseline (`tune diagnose` adds it).
-        "diagnosis": diagnose_attrs(attrs).label if attrs.get("history") else "",
+        "diagnosis": trial_diagnosis(attrs, config or {}).label if finished else "",
+        "seed": attrs.get("seed", seeds[0] if seeds else None),
+        "started": (trial.datetime_start.isoformat(timespec="seconds")
+                    if trial.datetime_start else None),
     }
     if row["value"] is None and trial.intermediate_values:
         # A pruned trial ranks by the last value it reported.
@@ -49,7 +70,14 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
     Plain Python, no pandas: this runs after every trial and must stay cheap at
     a thousand trials.
     """
-    records = [_flat(row, metric) for row in rows]
+    names = list(param_names)
+    for row in rows:  # hyperparameters the space no longer names (an old study) go last
+        names.extend(n for n in row["params"] if n not in names)
+    metrics = sorted({k for row in rows for k in row["metrics"] if k != metric})
+    taken = {*FIXED, *TAIL_COLUMNS, metric, *metrics}
+    renamed = {n: PARAM_PREFIX + n if n in taken or n.startswith(DETAIL_PREFIX) else n
+               for n in names}
+    records = [_flat(row, metric, renamed) for row in rows]
     sign = -1.0 if maximize else 1.0
 
     def order(record: dict) -> tuple:
@@ -66,11 +94,15 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
             record["rank"] = rank
         else:
             record["rank"] = None
-    return _column_order(records, param_names, metric), records
+    details = {k for row in rows for k in row["extra"]}
+    ordered = [*(d for d in DETAILS if d in details), *sorted(details - set(DETAILS))]
+    columns = [*FIXED, *renamed.values(), metric, *metrics, *TAIL_COLUMNS,
+               *(DETAIL_PREFIX + d for d in ordered)]
+    return columns, records
 
 
 def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bool) -> Any:
-    """Ranked DataFrame: rank, trial, backend, params, objective, metrics, epochs, seconds, status."""
+    """Ranked DataFrame with the CSV's columns (see the module's docstring)."""
     import pandas as pd
 
     columns, records = ranked(rows, param_names, metric, maximize)
@@ -79,30 +111,16 @@ def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bo
     return frame
 
 
-def _flat(row: dict, metric: str) -> dict:
-    out = {"trial": row["trial"], "backend": row["backend"], **row["params"]}
+def _flat(row: dict, metric: str, renamed: dict[str, str]) -> dict:
+    out = {"trial": row["trial"], "backend": row["backend"]}
+    out.update((renamed[k], v) for k, v in row["params"].items())
     out[metric] = row["value"] if row["status"] == "COMPLETE" else None
-    for key, value in sorted(row["metrics"].items()):
-        if key != metric:
-            out[key] = value
-    out.update(epochs=row["epochs"], seconds=row["seconds"], status=row["status"])
-    out["diagnosis"] = row.get("diagnosis", "")
-    out.update({k: v for k, v in row["extra"].items()})
-    out["error"] = row["error"]
+    out.update((k, v) for k, v in row["metrics"].items() if k != metric)
+    for key in ("epochs", "seconds", "status", "diagnosis", "seed", "started", "error"):
+        out[key] = row.get(key)
+    out.update((DETAIL_PREFIX + k, v) for k, v in row["extra"].items())
     out["_last"] = row.get("last_value")
     return out
-
-
-def _column_order(records: list[dict], param_names: list[str], metric: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for record in records:
-        seen.update(dict.fromkeys(record))
-    head = ["rank", "trial", "backend", *[p for p in param_names if p in seen], metric]
-    tail = [*TAIL_COLUMNS, "error"]
-    middle = [c for c in seen if c not in head and c not in tail and not c.startswith("_")]
-    metrics = [c for c in middle if c.startswith("val_")]
-    others = [c for c in middle if c not in metrics and c not in param_names]
-    return [*head, *metrics, "epochs", "seconds", "status", *others, "error"]
 
 
 def write_records(columns: list[str], records: list[dict], path: Path) -> None:
