@@ -199,7 +199,9 @@ def studies(storage: Storage = None):
 
 # The other commands live in their own modules and register on `app` when imported:
 # worker (shared studies), report/diagnose/evaluate/compare-regularisation, race.
-from tuneyard.cli import race as _race  # noqa: E402, F401
+import tuneyard.cli.race  # noqa: E402, F401
+import tuneyard.cli.study  # noqa: E402, F401
+import tuneyard.cli.worker  # noqa: E402, F401
 
 
 def main() -> None:
