@@ -1,12 +1,15 @@
 """One contract for every backend, through the real runner and a real SQLite store.
 
 The objective is a cheap formula (tests/cheap.py): no TensorFlow, milliseconds a trial.
+Every backend that workers can share (grid, tpe, random) also runs the contract through
+the shared path (heartbeats, the grid queued in the study, retries) on a SQLite file, so
+shared mode is covered without a server (tests/test_postgres.py runs it on one).
 """
 
 import pytest
 from cheap import SPACE, CheapTrainer
 
-from tuneyard.backends import BACKEND_NAMES
+from tuneyard.backends import BACKEND_NAMES, SHARED_BACKENDS
 from tuneyard.engine.sweep import Sweep, SweepOptions, SweepStopped
 from tuneyard.errors import TuneyardError
 from tuneyard.space.file import load_space
@@ -20,9 +23,14 @@ def space_path(tmp_path):
     return str(path)
 
 
+# Every backend in one process, and the shared ones through the shared path too.
+MODES = [*BACKEND_NAMES, *(f"{name}-shared" for name in SHARED_BACKENDS)]
+
+
 def sweep(space_path, backend, trials, seed=0, study=None, trainer=None, **extra):
+    backend, _, shared = backend.partition("-")
     options = SweepOptions(space=space_path, backend=backend, trials=trials, seed=seed,
-                           study=study, **extra)
+                           study=study, shared=bool(shared), **extra)
     runner = Sweep(options, trainer=trainer or CheapTrainer())
     frame = runner.run()
     return runner, frame
@@ -32,7 +40,7 @@ def stored_params(runner):
     return [t.params for t in sorted(runner.store.trials(), key=lambda t: t.number)]
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("backend", MODES)
 def test_budget_is_respected_and_every_trial_is_stored(space_path, backend):
     runner, frame = sweep(space_path, backend, trials=7)
     assert len(runner.store.trials()) == 7
@@ -40,7 +48,7 @@ def test_budget_is_respected_and_every_trial_is_stored(space_path, backend):
     assert list(frame["rank"]) == list(range(1, 8))
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("backend", MODES)
 def test_values_lie_inside_the_space_and_conditionals_hold(space_path, backend):
     runner, _ = sweep(space_path, backend, trials=12)
     space = load_space(space_path)
@@ -48,7 +56,7 @@ def test_values_lie_inside_the_space_and_conditionals_hold(space_path, backend):
         assert space.check_values(params) == [], params
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("backend", MODES)
 def test_same_seed_same_proposals_other_seed_other_proposals(space_path, backend):
     first, _ = sweep(space_path, backend, trials=6, seed=3, study="a")
     again, _ = sweep(space_path, backend, trials=6, seed=3, study="b")
@@ -57,7 +65,7 @@ def test_same_seed_same_proposals_other_seed_other_proposals(space_path, backend
     assert stored_params(first) != stored_params(other)
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("backend", MODES)
 def test_a_failing_trial_is_recorded_and_the_search_goes_on(space_path, backend):
     trainer = CheapTrainer(fail_when=lambda p: p["optimizer"] == "sgd")
     runner, frame = sweep(space_path, backend, trials=9, trainer=trainer)
@@ -68,7 +76,7 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(space_path, backend)
     assert frame["status"].iloc[0] == "COMPLETE"
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("backend", MODES)
 def test_resume_runs_the_rest_of_the_budget(space_path, backend):
     first, _ = sweep(space_path, backend, trials=4)
     kept = stored_params(first)
@@ -77,7 +85,7 @@ def test_resume_runs_the_rest_of_the_budget(space_path, backend):
     assert stored_params(second)[:4] == kept
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.parametrize("backend", MODES)
 def test_an_interrupted_sweep_resumes_without_losing_or_repeating(space_path, backend):
     with pytest.raises(KeyboardInterrupt):
         sweep(space_path, backend, trials=8, trainer=CheapTrainer(interrupt_at=4))
@@ -87,7 +95,7 @@ def test_an_interrupted_sweep_resumes_without_losing_or_repeating(space_path, ba
     interrupted = frame[frame["error"].fillna("").str.startswith("interrupted")]
     assert len(interrupted) == 1
     params = [repr(sorted(p.items())) for p in stored_params(runner)]
-    if backend == "grid":
+    if backend.startswith("grid"):
         completed = [repr(sorted(p.items())) for p, s in zip(stored_params(runner),
                      [t.state.name for t in sorted(runner.store.trials(), key=lambda t: t.number)],
                      strict=True) if s == "COMPLETE"]
@@ -95,11 +103,12 @@ def test_an_interrupted_sweep_resumes_without_losing_or_repeating(space_path, ba
     assert len(params) == 9
 
 
-def test_grid_covers_every_point_exactly_once(space_path):
+@pytest.mark.parametrize("backend", ["grid", "grid-shared"])
+def test_grid_covers_every_point_exactly_once(space_path, backend):
     space = load_space(space_path)
     size = Grid(space).size
     assert size == 3 * 3 * (1 + 3)
-    runner, frame = sweep(space_path, "grid", trials=size + 10)
+    runner, frame = sweep(space_path, backend, trials=size + 10)
     points = {repr(sorted(p.items())) for p in stored_params(runner)}
     expected = {repr(sorted(Grid(space).point(i).items())) for i in range(size)}
     assert len(frame) == size and points == expected

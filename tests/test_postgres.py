@@ -119,7 +119,7 @@ def test_three_workers_share_a_grid_without_running_a_point_twice(url):
     assert len(set(keys(done))) == 6  # no grid point twice
     assert not [t for t in trials if t.state.name in ("WAITING", "RUNNING")]
     assert {t.user_attrs["backend"] for t in done} == {"grid"}
-    workers_seen = {t.user_attrs["worker"] for t in done}
+    workers_seen = {t.user_attrs["runner"] for t in done}
     assert len(workers_seen) >= 2, workers_seen  # the work really was shared
 
 
@@ -191,7 +191,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
         except Exception:  # the study is not created yet
             running = []
         for t in running:
-            pid = str(t.user_attrs.get("worker", ":")).rsplit(":", 1)[1]
+            pid = str(t.user_attrs.get("runner", ":")).rsplit(":", 1)[1]
             if pid in pids:
                 victim, killed_trial = pids[pid], t.number
                 os.kill(victim.pid, signal.SIGKILL)

@@ -13,17 +13,18 @@ SHARED_BACKENDS = ("grid", "tpe", "random")
 def get_backend(name: str, shared: bool = False) -> type[Backend]:
     """The backend class called `name` (imported on demand).
 
-    `shared` (a study on a PostgreSQL/MySQL server) makes `random` Optuna's
-    RandomSampler instead of Keras Tuner's RandomSearch.
+    `shared` (a study many workers share on a server) makes `random` Optuna's
+    RandomSampler instead of Keras Tuner's RandomSearch, and the grid a queue of
+    points in the study.
     """
     if name == "random" and shared:
         from tuneyard.backends.optuna_random import OptunaRandomBackend
 
         return OptunaRandomBackend
     if name == "grid":
-        from tuneyard.backends.grid import GridBackend
+        from tuneyard.backends.grid import GridBackend, SharedGridBackend
 
-        return GridBackend
+        return SharedGridBackend if shared else GridBackend
     if name == "tpe":
         from tuneyard.backends.tpe import TPEBackend
 

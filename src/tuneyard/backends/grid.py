@@ -66,3 +66,48 @@ class GridBackend(Backend):
             return (f"grid of {self.grid.size:,} points is larger than the budget of "
                     f"{self.budget} trials: running a seeded shuffle (seed {self.seed})")
         return f"grid of {self.grid.size:,} points, each run once"
+
+
+class SharedGridBackend(GridBackend):
+    """The grid of a study that many workers share: its points are queued in the study.
+
+    The runner that creates the study queues the points (Optuna's WAITING trials, in
+    the same seeded order as the one-process grid); every worker's ask pops one, an
+    atomic claim in the storage, so no point runs twice whatever the number of workers.
+    A point whose worker died comes back to the queue through the storage's retry.
+    """
+
+    optuna_native = True
+
+    def __init__(self, space: Space, **kwargs):
+        super().__init__(space, **kwargs)
+        # Always the seeded shuffle: a budget grown later queues the next points of the same order.
+        self.shuffled = True
+        self.order = np.random.default_rng(self.seed).permutation(self.grid.size)
+
+    def queue(self, start: int = 0) -> None:
+        """Queue the points the budget buys from the `start`th on (the creator of the study
+        queues them all; a runner that grows the budget, the ones it adds)."""
+        for index in self.order[start: self.budget]:
+            self.study.enqueue_trial(self.grid.point(int(index)), user_attrs={"grid_index": int(index)})
+
+    def resume(self, done: list[dict]) -> None:
+        """Nothing to learn: what is left to run is what the study still has queued."""
+
+    def ask(self) -> Proposal | None:
+        from optuna.trial import TrialState
+
+        from tuneyard.backends.tpe import ask_seeded
+        from tuneyard.engine.heartbeat import SURPLUS
+        from tuneyard.space.optuna import suggest_space
+
+        while self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            trial = ask_seeded(self.study, self.seed)
+            index = trial.user_attrs.get("grid_index")
+            if index is not None:
+                return Proposal(params=suggest_space(trial, self.space), epochs=self.epochs,
+                                key=f"grid-{trial.number}", extra={"grid_index": index}, trial=trial)
+            # Another worker popped the last point first, and Optuna made a new trial instead.
+            trial.set_user_attr(SURPLUS, True)
+            self.study.tell(trial, state=TrialState.FAIL)
+        return None

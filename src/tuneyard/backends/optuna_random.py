@@ -8,8 +8,9 @@ coordinated through the storage.
 from __future__ import annotations
 
 from tuneyard.backends.base import Backend
-from tuneyard.backends.tpe import ask_seeded, suggest_space
+from tuneyard.backends.tpe import ask_seeded
 from tuneyard.engine.proposal import Proposal
+from tuneyard.space.optuna import suggest_space
 
 
 class OptunaRandomBackend(Backend):

@@ -6,28 +6,10 @@ from typing import Any
 
 from tuneyard.backends.base import Backend
 from tuneyard.engine.proposal import Proposal
-from tuneyard.space.core import Param, Space
+from tuneyard.space.core import Space
+from tuneyard.space.optuna import suggest_space
 
 DEFAULT_STARTUP_TRIALS = 10  # Optuna's TPESampler default
-
-
-def suggest(trial: Any, param: Param) -> Any:
-    """Ask an Optuna trial for one hyperparameter of the space."""
-    if param.kind == "choice":
-        return trial.suggest_categorical(param.name, list(param.values))
-    if param.kind == "int":
-        return trial.suggest_int(param.name, int(param.low), int(param.high),
-                                 step=int(param.step or 1), log=param.log)
-    return trial.suggest_float(param.name, param.low, param.high, step=param.step, log=param.log)
-
-
-def suggest_space(trial: Any, space: Space) -> dict:
-    """Suggest every hyperparameter that exists given the ones chosen before it."""
-    values: dict = {}
-    for param in space.params:
-        if space.is_active(param, values):
-            values[param.name] = suggest(trial, param)
-    return values
 
 
 def ask_seeded(study: Any, seed: int) -> Any:

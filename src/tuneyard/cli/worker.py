@@ -24,25 +24,24 @@ def worker(
         help="Space file, when not found by the study's space name.")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the study to be created.")] = 60.0,
     worker_id: Annotated[int | None, typer.Option(
-        help="Seeds this worker's sampler (default: host and pid).")] = None,
+        hidden=True, help="Ignored: a trial's draws are seeded by the study seed and its number.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
 ):
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
     from tuneyard.cli.display import ProgressEvents, console, fmt, frame_table
     from tuneyard.engine.join import join
-    from tuneyard.engine.shared import work
     from tuneyard.errors import TuneyardError
 
     if trials is not None and trials < 1:
         raise TuneyardError(f"--trials must be at least 1, got {trials}")
-    sweep = join(storage, study, trials=trials, wait=wait, worker_id=worker_id, space=space,
-                 data_dir=data_dir, verbose=verbose)
+    sweep = join(storage, study, trials=trials, wait=wait, space=space, data_dir=data_dir,
+                 verbose=verbose)
     console.print(f"worker joined study {study}: space {sweep.space.name}, backend "
                   f"{sweep.options.backend}, budget {sweep.budget} trials, objective "
                   f"{sweep.space.metric} ({sweep.space.direction})", markup=False, highlight=False)
     events = ProgressEvents(sweep.space.metric)
     try:
-        frame = work(sweep, events)
+        frame = sweep.run(events)
     except KeyboardInterrupt:
         events.stop()
         console.print("interrupted: the running trial is queued again for the other workers")

@@ -1,7 +1,7 @@
-"""`tune worker` joins a shared study: wait for it, load its space and data, get a Sweep.
+"""`tune worker` joins a shared study: wait for it, read its config, get a Sweep for it.
 
-Apart from shared.py (the worker loop), because joining makes a Sweep (runner.py),
-and the runner itself runs shared studies through shared.py: imports run one way.
+The Sweep it returns opens the study as any runner does (shared.py joins it) and runs
+the one sweep loop (sweep.py) until the study's budget is done.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ import time
 from typing import Any
 
 from tuneyard.backends import SHARED_BACKENDS
+from tuneyard.engine.claims import POLL_SECONDS
 from tuneyard.engine.options import SweepOptions
-from tuneyard.engine.shared import (
-    POLL_SECONDS,
-    default_worker_id,
-    grid_ready,
-    load_shared_study,
-    wait_for_config,
-)
+from tuneyard.engine.shared import grid_ready, wait_for_config
 from tuneyard.engine.sweep import Sweep
 from tuneyard.errors import StoreError
 from tuneyard.store.optuna_store import Store, is_server_storage
@@ -32,10 +27,9 @@ def join(
     data_dir: str | None = None,
     space: str | None = None,
     wait: float = 60.0,
-    worker_id: int | None = None,
     verbose: bool = False,
 ) -> Any:
-    """`tune worker`: wait for the study, load its space and data; a Sweep ready to work."""
+    """`tune worker`: wait for the study and its grid, load its space; a Sweep ready to run."""
     if not is_server_storage(storage):
         raise StoreError(
             f"tune worker needs a server storage (postgresql://...), not {storage}; "
@@ -68,7 +62,6 @@ def join(
             f"space '{sweep.space.name}' here ({sweep.space.path}) differs from the one "
             f"study '{study}' was made with; copy that space file to this machine"
         )
-    sweep.trainer = sweep._trainer()
     while config["backend"] == "grid" and not grid_ready(store):
         if time.monotonic() > deadline:
             raise StoreError(
@@ -76,8 +69,6 @@ def join(
                 "died while queueing); rerun `tune run ... --fresh` to start it over"
             )
         time.sleep(POLL_SECONDS)
-    sweep.store = store
-    store.study = load_shared_study(sweep, default_worker_id() if worker_id is None else worker_id)
     return sweep
 
 

@@ -40,6 +40,9 @@ class SweepOptions:
     # Trials a worker process runs before a fresh one replaces it (0: never), because
     # TensorFlow never frees a traced model's graphs (parallel.py).
     trials_per_process: int = DEFAULT_TRIALS_PER_PROCESS
+    # Share the study with workers (heartbeats, retries) whatever the storage; a grid, tpe
+    # or random study on a server storage always is. Tests use it on a SQLite file.
+    shared: bool = False
 
     def __post_init__(self) -> None:
         for name, least in (("workers", 1), ("max_failures", 1), ("trials", 1),

@@ -3,14 +3,18 @@
 Two `tune run` processes on one grid or Keras Tuner study would both walk the
 same points and both write the oracle's files; the second is refused. TPE asks
 Optuna's storage for each trial and may run beside another runner.
+
+The lock is filelock's: an OS lock on `.lock`, which vanishes with its process
+however that process ends (a PID file would outlive a killed runner), on every
+platform. The holder's pid sits beside it in `.lock.pid`, to name it when refusing.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
-from typing import Any
+
+from filelock import FileLock, Timeout
 
 from tuneyard.errors import TuneyardError
 
@@ -20,34 +24,36 @@ class StudyLock:
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / ".lock"
-        self.handle: Any = None
+        self.pid_path = Path(folder) / ".lock.pid"
+        self.lock: FileLock | None = None
 
     def acquire(self) -> None:
         """Take the lock or raise TuneyardError naming the process that holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        lock = FileLock(self.path, timeout=0, thread_local=False)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
+            lock.acquire()
+        except Timeout:
             raise TuneyardError(
                 f"study '{self.path.parent.name}' is being run by another tune process "
-                f"(pid {holder}); wait for it to finish or stop it") from None
-        handle.truncate(0)
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self.handle = handle
+                f"(pid {self._holder()}); wait for it to finish or stop it") from None
+        self.pid_path.write_text(str(os.getpid()))
+        self.lock = lock
+
+    def _holder(self) -> str:
+        try:
+            return self.pid_path.read_text().strip() or "unknown"
+        except OSError:
+            return "unknown"
 
     def keep(self) -> None:
         """Take the lock again if --fresh deleted the study folder under it."""
-        if self.handle is not None and not self.path.exists():
+        if self.lock is not None and not self.path.exists():
             self.release()
             self.acquire()
 
     def release(self) -> None:
         """Let the next runner in."""
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None

@@ -1,24 +1,29 @@
-"""The sweep loop, written once for every backend: ask, train, record, tell.
+"""The sweep loop, written once for every backend and every mode: ask, train, record, tell.
 
-It opens (or resumes) the study, loads the data once, then runs trials until
-the budget is spent or the backend has nothing more to propose. After every
-trial the leaderboard CSV is rewritten, so an interrupted sweep leaves a
-current file. Progress goes to an `events` object; this module never prints.
+It opens (or resumes, or joins) the study, loads the data once, then runs trials
+until the budget is spent or the backend has nothing more to propose. One process,
+`--workers N` and workers sharing a study on a server all run this loop; what a
+shared study adds (heartbeats, stale trials queued again, waiting on the others)
+is its `claims` (claims.py), and creating or joining it is shared.py's. After every
+trial the leaderboard CSV is rewritten, so an interrupted sweep leaves a current
+file. Progress goes to an `events` object; this module never prints.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
 from tuneyard.backends import get_backend
+from tuneyard.engine.claims import LocalClaims, SharedClaims
 from tuneyard.engine.executors import InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.engine.heartbeat import SURPLUS
 from tuneyard.engine.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
 from tuneyard.engine.options import SweepOptions, SweepStopped
 from tuneyard.engine.proposal import FAIL, Proposal, TrialResult
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
-from tuneyard.engine.shared import run_shared, shared_mode
+from tuneyard.engine.shared import JOIN_WAIT_SECONDS, open_shared, queue_or_wait_for_grid, shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
@@ -49,7 +54,7 @@ class Sweep:
         self.options = options
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
-        self.shared = shared_mode(options.storage, options.backend)
+        self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
         self.backend_cls = get_backend(options.backend, shared=self.shared)
         self.backend_cls.check_space(self.space)
         if options.prune not in PRUNERS:
@@ -99,13 +104,18 @@ class Sweep:
         self._check_folders()
         if not self.backend_cls.optuna_native:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
-        self.store = Store(o.storage, self.study_name)
+        self.store = Store(o.storage, self.study_name, heartbeats=self.shared)
         self.store.check_config(self.config())
+        self.claims = SharedClaims(self.store) if self.shared else LocalClaims(self.store)
         pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
         self.executor = self._executor(pruner if o.prune != "none" else None)
-        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1,
+        # Same sampler, hence the same TPE start-up sizing, in every mode.
+        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1 or self.shared,
                                                 trials=self.expected_trials())
-        self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
+        if self.shared:
+            grown_from = open_shared(self, sampler, pruner, events)
+        else:
+            self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger(self.store)
@@ -123,6 +133,8 @@ class Sweep:
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
+        if self.shared and hasattr(self.backend, "queue"):  # the grid's points, queued in the study
+            queue_or_wait_for_grid(self, grown_from, deadline=time.monotonic() + JOIN_WAIT_SECONDS)
 
     def _check_folders(self) -> None:
         """Before any data loads: the results and study folders must take files."""
@@ -181,9 +193,6 @@ class Sweep:
     def run(self, events: Events | None = None) -> Any:
         """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
         events = events or Events()
-        if self.shared:
-            with storage_boundary(self.options.storage):
-                return run_shared(self, events)
         try:
             # Backends write to the store too (an Optuna trial's suggestions): a storage
             # fault anywhere in the sweep is one line, not a traceback.
@@ -218,7 +227,10 @@ class Sweep:
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
             if not self.executor.running:
-                if waiting:
+                if self.claims.wait_for_others(self.ledger, events):
+                    waiting = False  # a shared study: others still run, or one came back
+                    continue
+                if waiting and not self.shared:
                     events.message("the backend has no more proposals: search complete")
                 self.executor.close()
                 return
@@ -226,7 +238,7 @@ class Sweep:
             waiting = False
             with interrupts_deferred():  # the store, the CSV and the backend agree
                 self.pending[id(proposal)] = (proposal, result)
-                row = self._record(proposal, result)
+                _, row = self._record(proposal, result)
                 self.backend.tell(proposal, result)
                 events.trial_done(row, self.done_count(), self.budget, self.best())
             failures = failures + 1 if result.status == FAIL else 0
@@ -237,6 +249,7 @@ class Sweep:
     def _hand_out(self) -> bool:
         """Ask the backend for a trial and start it; False when it has none now."""
         with interrupts_deferred():  # an asked trial is in `pending` before Ctrl-C lands
+            self.claims.before_ask()
             proposal = self.backend.ask()
             self._fit_epoch_budget(proposal)
             if proposal is None:
@@ -248,6 +261,7 @@ class Sweep:
             proposal.beat = self.best()
             more = self._claimed_count() < self.budget
             self.executor.submit(proposal, more=more)
+            self.claims.started(proposal)
         return True
 
     def _claim(self, proposal: Proposal) -> bool:
@@ -275,7 +289,7 @@ class Sweep:
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight anywhere.
         return (self.executor.has_room() and self._epochs_allow_a_trial()
-                and self._claimed_count() < self.budget)
+                and (self._claimed_count() < self.budget or (self.shared and self.ledger.waiting > 0)))
 
     def _abandon(self, exc: BaseException) -> None:
         """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
@@ -288,11 +302,14 @@ class Sweep:
         with interrupts_deferred():  # a second Ctrl-C must not cut this short
             for key, (proposal, result) in list(self.pending.items()):
                 try:
-                    self._record(proposal, result or TrialResult(
+                    frozen, _ = self._record(proposal, result or TrialResult(
                         status=FAIL, seconds=seconds.get(key, 0.0),
                         error=f"{INTERRUPTED} {why}"[:500]))
                 except TuneyardError:
                     break  # the store or the CSV refuses writes: the error being raised says so
+                if result is None:
+                    self.claims.abandoned(frozen)  # shared: queued again for the other workers
+        self.claims.close()
         executor.close()
 
     def epochs_spent(self) -> int:
@@ -319,7 +336,9 @@ class Sweep:
             return []
         return [pruning_callback(proposal.trial, self.space.metric)]
 
-    def _record(self, proposal: Proposal, result: TrialResult) -> dict:
+    def _record(self, proposal: Proposal, result: TrialResult) -> tuple[Any, dict]:
+        """Write a trial's result: store, best model, CSV; its frozen trial and its row."""
+        self.claims.ended(proposal)
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
         self.pending.pop(id(proposal), None)
         self.ledger.refresh()
@@ -327,7 +346,7 @@ class Sweep:
                      result.value if result.ok else None, self.best())
         self.write_csv(saved=frozen.number)
         check_params_read(self.space, proposal, result)
-        return next(r for r in self.ledger.rows if r["trial"] == frozen.number)
+        return frozen, next(r for r in self.ledger.rows if r["trial"] == frozen.number)
 
     def write_csv(self, saved: int | None = None) -> None:
         """Rewrite the leaderboard CSV from the store's rows; a refused write is one line."""

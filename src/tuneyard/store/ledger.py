@@ -47,14 +47,16 @@ class Ledger:
         self._surplus: set[int] = set()
         self._retried: set[int] = set()
         self._trials: dict[int, Any] = {}
+        self.waiting = 0  # trials queued in the study (a shared grid's points, retries)
 
     def refresh(self) -> list[dict]:
         """Read the trials the store has now; returns the leaderboard rows."""
         from tuneyard.analysis.leaderboard import trial_row
 
-        self._live = {}
+        self._live, self.waiting = {}, 0
         for trial in self.store.trials():
             number, state = trial.number, trial.state.name
+            self.waiting += state == "WAITING"
             if number in self._finished or state == "WAITING":
                 continue
             self._retried.update(trial.system_attrs.get("retry_history", []))
