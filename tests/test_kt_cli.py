@@ -23,8 +23,8 @@ def tune(*args):
 
 
 @pytest.mark.parametrize("flag,value,message", [
-    ("--factor", "1", "error: --factor must be at least 2, got 1"),
-    ("--max-epochs", "0", "error: --max-epochs must be at least 1, got 0"),
+    ("--factor", "1", "error: --factor must be an integer of at least 2, got 1"),
+    ("--max-epochs", "0", "error: --max-epochs must be an integer of at least 1, got 0"),
 ])
 def test_bad_hyperband_settings(space_path, flag, value, message):
     code, lines = tune("--space", space_path, "--backend", "hyperband", flag, value)

@@ -164,18 +164,20 @@ def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[st
     ROC AUC (`roc_auc`) and the ROC curve (`roc`: fpr and tpr, at most ROC_POINTS points)
     when the test labels hold both classes.
     """
-    k = len(names)
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    labels = list(range(len(names)))
     y_true = np.asarray(y_true).reshape(-1).astype(int)
-    matrix = np.zeros((k, k), dtype=int)
-    np.add.at(matrix, (y_true, np.asarray(y_pred).astype(int)), 1)
-    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
-    per_class = [{"class": names[i], "support": int(actual[i]),
-                  "precision": float(matrix[i, i] / predicted[i]) if predicted[i] else 0.0,
-                  "recall": float(matrix[i, i] / actual[i]) if actual[i] else 0.0}
-                 for i in range(k)]
-    out = {"task": "classification", "accuracy": float(np.trace(matrix) / max(matrix.sum(), 1)),
+    y_pred = np.asarray(y_pred).astype(int)
+    # zero_division=0: a class never predicted (or absent from the test set) scores 0, not a warning.
+    precision, recall, _, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0)
+    per_class = [{"class": names[i], "support": int(support[i]), "precision": float(precision[i]),
+                  "recall": float(recall[i])} for i in labels]
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    out = {"task": "classification", "accuracy": float(accuracy_score(y_true, y_pred)),
            "class_names": names, "per_class": per_class, "confusion_matrix": matrix.tolist()}
-    if k == 2 and positive_scores is not None:
+    if len(names) == 2 and positive_scores is not None:
         out.update(roc_scores(y_true, positive_scores))
     return out
 

@@ -56,6 +56,11 @@ class Backend(ABC):
         """Raise BackendError or SpaceError if this backend cannot search `space`."""
         return None
 
+    @classmethod
+    def check_options(cls, space: Space, options: dict) -> None:
+        """Raise BackendError if this backend's options (`backend_options`) are wrong."""
+        return None
+
     def resume(self, done: list[dict]) -> None:
         """Learn what the store already holds before the first ask."""
         return None

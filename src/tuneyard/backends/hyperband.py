@@ -92,6 +92,10 @@ class HyperbandBackend(KerasTunerBackend):
     epochs_cappable = False
 
     @classmethod
+    def check_options(cls, space: Space, options: dict) -> None:
+        settings(space, options)
+
+    @classmethod
     def default_budget(cls, space: Space, options: dict) -> int:
         return iteration_trials(*settings(space, options))
 

@@ -101,10 +101,7 @@ def run(
 
 
 def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
-    if max_epochs is not None and max_epochs < 1:
-        raise TuneyardError(f"--max-epochs must be at least 1, got {max_epochs}")
-    if factor is not None and factor < 2:
-        raise TuneyardError(f"--factor must be at least 2, got {factor}")
+    # Checked once, by the Hyperband backend (Sweep asks it before any data loads).
     given = {"max_epochs": max_epochs, "factor": factor}
     return {k: v for k, v in given.items() if v is not None}
 

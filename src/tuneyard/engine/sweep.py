@@ -57,6 +57,7 @@ class Sweep:
         self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
         self.backend_cls = get_backend(options.backend, shared=self.shared)
         self.backend_cls.check_space(self.space)
+        self.backend_cls.check_options(self.space, options.backend_options)
         if options.prune not in PRUNERS:
             raise TuneyardError(f"unknown pruner '{options.prune}'; valid pruners: {', '.join(PRUNERS)}")
         if options.prune != "none" and not self.backend_cls.optuna_native:

@@ -102,7 +102,9 @@ class Trainer:
         data = self.dataset
         keep = _BestWeights(self.space.metric, self.space.maximize) \
             if proposal.save_best_to and execution == 0 else None
-        callbacks = [_StopOnNonFinite(), _InterruptCheck(), *self._early_stopping(), *extra,
+        # Keras' own TerminateOnNaN stops at the first NaN/inf batch loss; the epoch's
+        # history then holds it, and the trial is recorded as diverged (_non_finite).
+        callbacks = [keras.callbacks.TerminateOnNaN(), _InterruptCheck(), *self._early_stopping(), *extra,
                      *([keep] if keep else [])]
         fitted = model.fit(
             data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
@@ -178,25 +180,6 @@ def _describe(exc: Exception) -> str:
     where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last[0] else ""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}{where}"[:500]
-
-
-@functools.cache
-def _stop_on_non_finite_class() -> type:
-    import keras
-
-    class StopOnNonFinite(keras.callbacks.Callback):
-        """Stops training at the first NaN/inf loss (the history keeps that value)."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                self.model.stop_training = True
-
-    return StopOnNonFinite
-
-
-def _StopOnNonFinite():  # noqa: N802 - reads like the class it makes
-    return _stop_on_non_finite_class()()
 
 
 @functools.cache
