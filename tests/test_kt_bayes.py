@@ -2,7 +2,9 @@
 
 A real GP proposal costs seconds (Keras Tuner restarts L-BFGS 50 times), so the
 translation is checked on the GP's own vector-to-values mapping over many
-random vectors, and the oracle is driven past its random start once.
+random vectors, and the oracle is driven past its random start once: that point
+must be the Gaussian process's (fitted on the finished trials, and not the point
+the same seed draws at random).
 """
 
 import numpy as np
@@ -28,16 +30,34 @@ def test_every_point_the_gaussian_process_can_pick_lies_inside_the_space(tmp_pat
         assert space.check_values(params) == [], params
 
 
-def test_bayes_runs_past_its_random_start(tmp_path):
+def bayes_sweep(path, initial_points, trials=3):
+    trainer = CheapTrainer()
+    sweep = Sweep(SweepOptions(space=str(path), backend="bayes", trials=trials,
+                               study=f"bayes-{initial_points}",
+                               backend_options={"initial_points": initial_points}),
+                  trainer=trainer)
+    return sweep, sweep.run(), trainer.calls
+
+
+def test_past_its_random_start_bayes_proposes_the_gaussian_process_point(tmp_path):
     path = tmp_path / "cheap.yaml"
     path.write_text(SPACE)
-    trainer = CheapTrainer()
-    sweep = Sweep(SweepOptions(space=str(path), backend="bayes", trials=3,
-                               backend_options={"initial_points": 2}), trainer=trainer)
-    frame = sweep.run()
-    assert len(frame) == 3 and set(frame["status"]) == {"COMPLETE"}
     space = load_space(str(path))
-    assert all(space.check_values(p.params) == [] for p in trainer.calls)
+    sweep, frame, calls = bayes_sweep(path, initial_points=2)
+    assert len(frame) == 3 and set(frame["status"]) == {"COMPLETE"}
+    assert all(space.check_values(p.params) == [] for p in calls)
+    # The same seed with a random start longer than the sweep: every point random.
+    _, _, random_calls = bayes_sweep(path, initial_points=10)
+    assert [p.params for p in calls[:2]] == [p.params for p in random_calls[:2]]
+    assert calls[2].params != random_calls[2].params  # the third left the random path
+    # ... for the Gaussian process, fitted on the two finished trials when it was asked.
+    oracle = sweep.backend.oracle
+    gpr = oracle.gpr
+    assert hasattr(gpr, "X_train_"), "the Gaussian process was never fitted"
+    # (an inactive conditional hyperparameter is vectorised at its default, as Keras Tuner does)
+    vectors = [[hp.value_to_prob(p.params.get(hp.name, hp.default))
+                for hp in oracle._nonfixed_space()] for p in calls[:2]]
+    np.testing.assert_allclose(gpr.X_train_, vectors)
 
 
 def test_the_random_start_is_at_most_a_third_of_a_small_budget(tmp_path):
