@@ -1,4 +1,4 @@
-"""The `tune` app and its one edge for errors, shared by cli.py and its sub-command modules.
+"""The `tune` app and its one edge for errors, shared by cli/main.py and its sub-command modules.
 
 Every command runs inside `ErrorEdge.invoke`: a TuneyardError, or a file the system
 refused to write, becomes one line on stderr and exit code 2, in this one place.

@@ -1,6 +1,6 @@
 """`tune race`: which search strategy wins on this space? Registered on `tuneyard.cli.main.app`.
 
-Like cli.py, importing it does not import TensorFlow, pandas, matplotlib or Optuna.
+Like cli/main.py, importing it does not import TensorFlow, pandas, matplotlib or Optuna.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`tune report`, `diagnose`, `evaluate`, `compare` and `compare-regularisation`.
 
-Registered on `tuneyard.cli.main.app` when cli.py imports this module. Like cli.py,
+Registered on `tuneyard.cli.main.app` when cli/main.py imports this module. Like it,
 importing it does not import TensorFlow, pandas, matplotlib or Optuna: every
 command imports what it needs inside its body.
 """

@@ -1,6 +1,6 @@
 """`tune worker`: join a shared study on a PostgreSQL server from any machine.
 
-Registered on `tuneyard.cli.main.app` when cli.py imports this module; like cli.py,
+Registered on `tuneyard.cli.main.app` when cli/main.py imports this module; like it,
 importing it imports neither TensorFlow nor Optuna nor pandas.
 """
 

@@ -38,7 +38,7 @@ class SweepOptions:
     # Stop asking once the study's trials have trained this many epochs (`tune race`).
     budget_epochs: int | None = None
     # Trials a worker process runs before a fresh one replaces it (0: never), because
-    # TensorFlow never frees a traced model's graphs (parallel.py).
+    # TensorFlow never frees a traced model's graphs (executors.py).
     trials_per_process: int = DEFAULT_TRIALS_PER_PROCESS
     # Share the study with workers (heartbeats, retries) whatever the storage; a grid, tpe
     # or random study on a server storage always is. Tests use it on a SQLite file.

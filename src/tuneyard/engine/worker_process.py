@@ -1,4 +1,4 @@
-"""What runs inside a worker process of `--workers N` (the parent's side is parallel.py).
+"""What runs inside a worker process of `--workers N` (the parent's side is executors.py).
 
 A worker divides the machine's cores with its siblings (TensorFlow's threads are set
 before TensorFlow starts), loads the dataset once, ignores Ctrl-C (the parent

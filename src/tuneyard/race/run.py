@@ -6,7 +6,7 @@ so re-running a race resumes it. The `course` entry is the course's baseline:
 Keras Tuner RandomSearch, 5 trials x 3 executions x 10 epochs on the course's
 own model and space (`search_spaces/course_<workload>.yaml`, run by the
 `random` backend). Tables and the anytime plot are built from what the store
-holds (race_table.py, race_plot.py). This module never prints.
+holds (table.py, plot.py). This module never prints.
 """
 
 from __future__ import annotations
