@@ -4,7 +4,11 @@ The trainer is tests/cheap.py's formula, pickled to each worker: no TensorFlow, 
 processes start in about a second. tests/test_faults.py runs real Keras in real `tune run`s.
 """
 
+import json
+import time
+from collections import Counter
 from csv import DictReader
+from pathlib import Path
 
 import pytest
 from cheap import SPACE, CheapTrainer
@@ -42,10 +46,74 @@ def points(runner):
     return [repr(sorted(t.params.items())) for t in runner.store.trials()]
 
 
+class SavingTrainer(CheapTrainer):
+    """The cheap formula; writes a stand-in model where a trial saves one, and notes in
+    `log` (a file: it runs in worker processes) when each Keras Tuner trial ran."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = str(log)
+
+    def run(self, proposal, callbacks=None):
+        started = time.time()
+        result = super().run(proposal, callbacks)
+        if proposal.save_to:
+            Path(proposal.save_to).write_text("model")
+        with open(self.log, "a") as log:
+            log.write(json.dumps([proposal.extra["kt_trial"], started, time.time()]) + "\n")
+        return result
+
+
+def keras_tuner_schedule(max_epochs, factor):
+    """(bracket, round, epochs, initial epoch) -> trials, from Keras Tuner's own oracle."""
+    import keras_tuner
+
+    oracle = keras_tuner.oracles.HyperbandOracle(objective="val_mse", max_epochs=max_epochs,
+                                                 factor=factor)
+    expected = Counter()
+    for bracket in range(oracle._get_num_brackets()):
+        for rnd in range(oracle._get_num_rounds(bracket)):
+            initial = oracle._get_epochs(bracket, rnd - 1) if rnd else 0
+            expected[(bracket, rnd, oracle._get_epochs(bracket, rnd), initial)] += \
+                oracle._get_size(bracket, rnd)
+    return expected
+
+
+def check_hyperband_schedule(runner, frame, log):
+    """One full Hyperband iteration, as Keras Tuner's schedule has it, promotions warm."""
+    trials = {t.user_attrs["result"]["extra"]["kt_trial"]: t.user_attrs["result"]
+              for t in runner.store.trials()}
+    got = Counter((r["extra"]["bracket"], r["extra"]["round"], r["epochs"], r["initial_epoch"])
+                  for r in trials.values())
+    assert got == keras_tuner_schedule(9, 3)  # the cheap space: max_epochs 9, factor 3
+    assert "warm_start" not in frame or frame["warm_start"].isna().all()  # no parent missing
+    ran = {}
+    for line in Path(log).read_text().splitlines():
+        kt_trial, started, ended = json.loads(line)
+        ran[kt_trial] = (started, ended)
+    params = {t.user_attrs["result"]["extra"]["kt_trial"]: t.params for t in runner.store.trials()}
+    promoted = [(k, r) for k, r in trials.items() if r["extra"]["parent"]]
+    assert len(promoted) == sum(n for (_, rnd, _, _), n in got.items() if rnd > 0)
+    for kt_trial, result in promoted:
+        parent = trials[result["extra"]["parent"]]
+        assert params[kt_trial] == params[result["extra"]["parent"]]
+        assert result["initial_epoch"] == parent["epochs"]  # it continues the parent's epochs
+        assert result["extra"]["bracket"] == parent["extra"]["bracket"]
+        assert result["extra"]["round"] == parent["extra"]["round"] + 1
+        # It waited for its parent's whole round to end, whichever worker ran it.
+        same_round = [k for k, r in trials.items()
+                      if (r["extra"]["bracket"], r["extra"]["round"])
+                      == (parent["extra"]["bracket"], parent["extra"]["round"])]
+        assert ran[kt_trial][0] >= max(ran[k][1] for k in same_round)
+
+
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
-def test_two_workers_spend_exactly_the_budget_on_distinct_points(space_path, backend):
-    trials = 9 if backend == "hyperband" else 7
-    runner, frame = sweep(space_path, backend, trials=trials)
+def test_two_workers_spend_exactly_the_budget_on_distinct_points(space_path, backend, tmp_path):
+    hyperband = backend == "hyperband"
+    trials = 23 if hyperband else 7  # Hyperband: one full iteration of max_epochs 9, factor 3
+    log = tmp_path / "ran.jsonl"
+    runner, frame = sweep(space_path, backend, trials=trials,
+                          trainer=SavingTrainer(log) if hyperband else None)
     assert len(runner.store.trials()) == trials == len(frame)
     assert set(frame["status"]) == {"COMPLETE"}
     space = load_space(space_path)
@@ -53,8 +121,8 @@ def test_two_workers_spend_exactly_the_budget_on_distinct_points(space_path, bac
         assert space.check_values(trial.params) == []
     if backend in ("grid", "random"):  # neither proposes a point twice
         assert len(set(points(runner))) == trials
-    if backend == "hyperband":  # promotions waited for their round, then warm-started
-        assert frame["epochs"].notna().all()
+    if hyperband:
+        check_hyperband_schedule(runner, frame, log)
     assert not (runner.folder / "workers.json").exists()  # the pool cleaned up
 
 
