@@ -86,7 +86,9 @@ class Workload(ABC):
         """Return a compiled Keras model for `params` sized to `dataset`.
 
         `options` carries the space's `fixed` settings and training settings:
-        `batch_size` and `lr_decay` (a dict with rate / every_epochs / min_lr, or None).
+        `batch_size` (the trial's own when it tunes one) and `lr_decay` (a dict with rate /
+        every_epochs / min_lr, or None); it has no epoch count, so a schedule that spans the
+        training reads its length from a fixed setting (`decay_epochs`).
         """
 
     @property
@@ -114,8 +116,9 @@ class Workload(ABC):
 
 # Hyperparameters the trainer reads for every workload, as Keras Tuner users expect.
 TRAINER_PARAMS = frozenset({"batch_size"})
-# What the shipped builders read with a default (builders.common_params, lr_decay_settings).
-COMMON_OPTIONAL = ("learning_rate", "optimizer", "dropout", "l2", "lr_decay")
+# What the shipped builders read with a default (builders.common_params, lr_decay_settings,
+# builders.learning_rate: lr_schedule none|cosine, decay_epochs the cosine's span).
+COMMON_OPTIONAL = ("learning_rate", "optimizer", "dropout", "l2", "lr_decay", "lr_schedule", "decay_epochs")
 
 
 def register_keras_objects() -> None:

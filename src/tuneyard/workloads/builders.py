@@ -99,13 +99,36 @@ def lr_decay_settings(params: dict, options: dict) -> dict | None:
     return {**DEFAULT_LR_DECAY, **(chosen if isinstance(chosen, dict) else {})}
 
 
-def learning_rate(common: dict, params: dict, dataset, options: dict):
-    """A float learning rate, or a floored exponential decay when asked for."""
+LR_SCHEDULES = ("none", "cosine")
+
+
+def schedule_epochs(params: dict, options: dict, workload: str) -> int:
+    """The epochs a cosine schedule spans: `decay_epochs` (a fixed setting), else the trainer's
+    `epochs` option. Fixed, not the proposal's budget, so a Hyperband trial warm-started from
+    its parent's model and optimizer state follows the same schedule to the same end."""
+    value = params.get("decay_epochs", options.get("epochs"))
+    if value is None:
+        raise ValueError(
+            f"{workload}: lr_schedule 'cosine' needs the epochs it spans; add decay_epochs "
+            "(for example the space's epochs, or Hyperband's max_epochs) to the space's fixed settings"
+        )
+    return int_param({"decay_epochs": value}, "decay_epochs", workload, 1, 100_000)
+
+
+def learning_rate(common: dict, params: dict, dataset, options: dict, workload: str = "model"):
+    """A float learning rate, a cosine decay to 0 (`lr_schedule: cosine`) over `decay_epochs`,
+    or a floored exponential decay when `lr_decay` asks for it."""
     rate = float(common["learning_rate"])
+    steps_per_epoch = math.ceil(len(dataset.x_train) / int(options.get("batch_size", 32)))
+    kind = params.get("lr_schedule", "none")
+    if kind not in LR_SCHEDULES:
+        raise ValueError(f"{workload}: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {kind!r}")
+    if kind == "cosine":
+        epochs = schedule_epochs(params, options, workload)
+        return keras.optimizers.schedules.CosineDecay(rate, decay_steps=epochs * steps_per_epoch)
     decay = lr_decay_settings(params, options)
     if decay is None:
         return rate
-    steps_per_epoch = math.ceil(len(dataset.x_train) / int(options.get("batch_size", 32)))
     return FlooredExponentialDecay(
         rate,
         decay_steps=max(1, int(decay["every_epochs"] * steps_per_epoch)),
@@ -114,9 +137,9 @@ def learning_rate(common: dict, params: dict, dataset, options: dict):
     )
 
 
-def make_optimizer(common: dict, params: dict, dataset, options: dict):
+def make_optimizer(common: dict, params: dict, dataset, options: dict, workload: str = "model"):
     """The optimizer named in params: sgd (momentum 0.9), rmsprop, adam or adamw."""
-    lr = learning_rate(common, params, dataset, options)
+    lr = learning_rate(common, params, dataset, options, workload)
     name = common["optimizer"]
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)

@@ -42,5 +42,5 @@ class MnistMlp(ImageWorkload):
             layers += builders.maybe_dropout(common)
         layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax"))
         model = keras.Sequential(layers, name=self.name)
-        optimizer = builders.make_optimizer(common, params, dataset, options)
+        optimizer = builders.make_optimizer(common, params, dataset, options, self.name)
         return builders.compile_classifier(model, optimizer, options)

@@ -132,7 +132,7 @@ class SineLstm(Workload):
             layers += builders.maybe_dropout(common)
         layers.append(keras.layers.Dense(1))
         model = keras.Sequential(layers, name=self.name)
-        optimizer = builders.make_optimizer(common, params, dataset, options)
+        optimizer = builders.make_optimizer(common, params, dataset, options, self.name)
         return builders.compile_regressor(model, optimizer, options)
 
 
