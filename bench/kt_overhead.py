@@ -1,24 +1,46 @@
 """The overhead benchmark for the Keras Tuner backends: tuneyard beside Keras Tuner itself.
 
 For `random` (10 trials x 3 epochs) and `hyperband` (max_epochs 9, factor 3: one
-iteration, 23 trials) it times three runs of the same work on the same data:
+iteration, 23 trials) it times three sides doing the same work on the same data:
 
-- bare: a plain loop over tuneyard's proposals (build, or copy the parent's
+- tune: `Sweep` with the backend (oracle, store, CSV, saved models), one worker and
+  `trials_per_process=0`, so every trial trains in the side's own process;
+- bare: a plain loop over the trials tuneyard ran (build, or copy the parent's
   weights in memory for a promotion, then fit from the initial epoch);
-- tuneyard: `Sweep` with the backend (oracle, store, CSV, saved models);
-- keras_tuner: `keras_tuner.RandomSearch` / `keras_tuner.Hyperband` with the
-  same HyperParameters, seed and model builder (its oracle proposes the same
-  first points; Hyperband's promotions may differ where scores differ).
+- keras_tuner: `keras_tuner.RandomSearch` / `keras_tuner.Hyperband` with the same
+  HyperParameters, seed and model builder (its oracle proposes the same first points;
+  Hyperband's promotions may differ where scores differ).
 
-Each is reported as a ratio to bare and as milliseconds of overhead per trial.
-Called from bench/overhead.py.
+Same conditions for every side: each run of each side is a fresh Python process of
+the same kind (this file with `--side`), which imports everything it needs and only
+then starts its clock, and trains every trial itself. TensorFlow keeps every model's
+graphs, so a process slows as it trains: a fresh one per run means no side pays for
+another's models. The order of the sides rotates over rounds (tune bare keras_tuner,
+bare keras_tuner tune, keras_tuner tune bare, ...), so machine load that drifts over
+the run hits each side in every position. The bare side replays the trials of round
+1's tune run (round 1 starts with tune).
+
+Reported per side, on the wall clock and on the side's CPU time (all its threads;
+less swayed by other processes on a shared machine): the median over rounds.
+Overhead per trial is (side - bare) / trials in each round, then the median over
+rounds; its noise band is half the range of the per-round values. The verdict
+(target: tuneyard's overhead at most a third of Keras Tuner's) is "met" only when
+it holds at the edges of both noise bands, "NOT met" when it fails at the edges,
+"inconclusive" in between; a tuneyard overhead below zero by more than its noise is
+a "measurement problem", never a pass.
+
+    .venv/bin/python bench/kt_overhead.py --data-dir ../shared/data [--rounds 3] [--quick]
+
+Also called from bench/overhead.py (`main`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +49,8 @@ from pathlib import Path
 
 TRIALS, EPOCHS, SAMPLES = 10, 3, 5000
 HB = {"max_epochs": 9, "factor": 3}
+SIDES = ("tune", "bare", "keras_tuner")
+HERE = Path(__file__).resolve()
 
 
 def ensure_tensorboard() -> str:
@@ -43,13 +67,22 @@ def ensure_tensorboard() -> str:
         return "missing: a stub module stands in (pip install tensorboard, in the dev extra)"
 
 
-def _load(folder: str, space):
+# ---- the sides: each runs in its own fresh process (`--side`) ----------------------------
+
+def _load(folder: str, space, samples: int):
     from tuneyard.workloads import get_workload
 
     workload = get_workload(space.workload)
-    data = workload.load(data_dir=folder, subset=SAMPLES, seed=0,
+    data = workload.load(data_dir=folder, subset=samples, seed=0,
                          validation_split=space.training.validation_split)
-    return workload, data, {"batch_size": space.training.batch_size, "lr_decay": None}
+    # What tuneyard's Trainer hands the builder: the space's fixed settings and its defaults.
+    return workload, data, {**space.fixed, "batch_size": space.training.batch_size,
+                            "lr_decay": space.training.lr_decay}
+
+
+def _batch(params: dict, options: dict) -> dict:
+    """The builder's options for one trial: its own batch size when it tunes one."""
+    return {**options, "batch_size": int(params.get("batch_size", options["batch_size"]))}
 
 
 def _stopper(space):
@@ -59,30 +92,35 @@ def _stopper(space):
                                          patience=space.training.patience)
 
 
-def run_tune(backend: str, folder: str, results: Path, label: str) -> tuple[float, list]:
-    """Seconds through tuneyard, and the rows it ran (in order) for the bare loop."""
+def run_tune(backend: str, folder: str, space, samples: int) -> tuple[float, list]:
+    """Seconds through tuneyard, every trial in this process, and the rows it ran in order."""
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
-    os.environ["TUNEYARD_RESULTS_DIR"] = str(results)
+    results = tempfile.mkdtemp(prefix=f"tuneyard-bench-{backend}-")
+    os.environ["TUNEYARD_RESULTS_DIR"] = results
     hyperband = backend == "hyperband"
+    start = time.perf_counter()
     sweep = Sweep(SweepOptions(space="mnist_mlp", backend=backend,
                                trials=None if hyperband else TRIALS,
-                               epochs=None if hyperband else EPOCHS, subset=SAMPLES,
-                               data_dir=folder, study=f"overhead-{backend}-{label}",
-                               backend_options=HB if hyperband else {}))
-    start = time.perf_counter()
+                               epochs=None if hyperband else EPOCHS, subset=samples,
+                               data_dir=folder, study=f"overhead-{backend}", workers=1,
+                               trials_per_process=0, backend_options=HB if hyperband else {}))
     sweep.run()
-    return time.perf_counter() - start, sorted(sweep.rows, key=lambda r: r["trial"])
+    seconds = time.perf_counter() - start
+    rows = [{"params": r["params"], "extra": r["extra"], "trial": r["trial"]}
+            for r in sorted(sweep.rows, key=lambda r: r["trial"])]
+    shutil.rmtree(results, ignore_errors=True)
+    return seconds, rows
 
 
-def run_bare(rows: list, folder: str, space) -> float:
+def run_bare(rows: list, folder: str, space, samples: int) -> float:
     """Seconds for the rows' work as a plain loop; promotions copy weights in memory."""
     import keras
 
     from tuneyard.engine.training import execution_seed
 
     start = time.perf_counter()
-    workload, data, options = _load(folder, space)
+    workload, data, options = _load(folder, space, samples)
     weights: dict = {}
     for row in rows:
         extra = row["extra"]
@@ -92,79 +130,175 @@ def run_bare(rows: list, folder: str, space) -> float:
                         if parent and r["extra"]["kt_trial"] == parent), 0)
         keras.backend.clear_session()
         keras.utils.set_random_seed(execution_seed(0, row["params"], 0))
-        model = workload.build_model(row["params"], data, options)
+        trial_options = _batch(row["params"], options)
+        model = workload.build_model(row["params"], data, trial_options)
         if parent in weights:
             model.set_weights(weights[parent])
         model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                  initial_epoch=initial, epochs=epochs, batch_size=options["batch_size"],
+                  initial_epoch=initial, epochs=epochs, batch_size=trial_options["batch_size"],
                   callbacks=[_stopper(space)], verbose=0)
         if extra.get("round", 0) < extra.get("bracket", 0):
             weights[extra["kt_trial"]] = model.get_weights()
     return time.perf_counter() - start
 
 
-def run_keras_tuner(backend: str, folder: str, space) -> float:
-    """Seconds for Keras Tuner's own tuner on the same space, seed and builder."""
+def run_keras_tuner(backend: str, folder: str, space, samples: int) -> tuple[float, int]:
+    """Seconds for Keras Tuner's own tuner on the same space, seed and builder; its trials."""
     import keras_tuner
 
     from tuneyard.space.keras_tuner import from_kt_values, kt_seed, to_hyperparameters
 
     directory = tempfile.mkdtemp(prefix="tuneyard-bench-kt-")
     start = time.perf_counter()
-    workload, data, options = _load(folder, space)
+    workload, data, options = _load(folder, space, samples)
 
-    def build(hp):
-        return workload.build_model(from_kt_values(space, hp.values), data, options)
+    class Model(keras_tuner.HyperModel):
+        def build(self, hp):
+            params = from_kt_values(space, hp.values)
+            return workload.build_model(params, data, _batch(params, options))
+
+        def fit(self, hp, model, *args, **kwargs):
+            params = from_kt_values(space, hp.values)
+            kwargs["batch_size"] = _batch(params, options)["batch_size"]
+            return model.fit(*args, **kwargs)
 
     common = {"objective": keras_tuner.Objective(space.metric, "max"), "seed": kt_seed(0),
               "hyperparameters": to_hyperparameters(space), "directory": directory,
               "project_name": backend, "overwrite": True}
     if backend == "hyperband":
-        tuner = keras_tuner.Hyperband(build, hyperband_iterations=1, **HB, **common)
+        tuner = keras_tuner.Hyperband(Model(), hyperband_iterations=1, **HB, **common)
         fit = {}
     else:
-        tuner = keras_tuner.RandomSearch(build, max_trials=TRIALS, **common)
+        tuner = keras_tuner.RandomSearch(Model(), max_trials=TRIALS, **common)
         fit = {"epochs": EPOCHS}
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                  batch_size=options["batch_size"], callbacks=[_stopper(space)], verbose=0,
                  **fit)
     seconds = time.perf_counter() - start
+    trials = len(tuner.oracle.trials)
     shutil.rmtree(directory, ignore_errors=True)
-    return seconds
+    return seconds, trials
 
 
-def compare(backend: str, folder: str, space, rounds: int) -> None:
-    """Time bare, tuneyard and Keras Tuner on one backend's work; print the figures."""
-    results = Path(tempfile.mkdtemp(prefix=f"tuneyard-bench-{backend}-"))
-    bare, tune, kt = [], [], []
-    trials = 0
+def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str,
+              out_file: str) -> None:
+    """One run of one side in this (fresh) process; the figures go to `out_file` as JSON."""
+    sys.path.insert(0, str(HERE.parents[1] / "src"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ensure_tensorboard()
+    # Every side imports the same modules before its clock starts: imports are a
+    # process cost, not a per-trial one.
+    import keras  # noqa: F401
+    import keras_tuner  # noqa: F401
+    import optuna  # noqa: F401
+
+    import tuneyard.engine.sweep  # noqa: F401
+    import tuneyard.engine.training  # noqa: F401
+    from tuneyard.space.file import load_space
+
+    space = load_space("mnist_mlp")
+    out = {"side": side, "pid": os.getpid()}
+    cpu = time.process_time()  # every thread of this process; less swayed by other load
+    if side == "tune":
+        out["seconds"], rows = run_tune(backend, folder, space, samples)
+        out["trials"], out["rows"] = len(rows), rows
+    elif side == "bare":
+        rows = json.loads(Path(rows_file).read_text())
+        out["seconds"], out["trials"] = run_bare(rows, folder, space, samples), len(rows)
+    else:
+        out["seconds"], out["trials"] = run_keras_tuner(backend, folder, space, samples)
+    out["cpu"] = time.process_time() - cpu
+    Path(out_file).write_text(json.dumps(out))
+
+
+# ---- the parent: starts the sides, rotates their order, judges --------------------------
+
+def run_side(side: str, backend: str, folder: str, samples: int, rows_file: Path,
+             work: Path) -> dict:
+    """Run one side in a fresh subprocess of this file; its JSON figures."""
+    out_file = work / f"{backend}-{side}.json"
+    command = [sys.executable, str(HERE), "--side", side, "--backend", backend,
+               "--data-dir", folder, "--samples", str(samples), "--rows", str(rows_file),
+               "--out", str(out_file)]
+    subprocess.run(command, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return json.loads(out_file.read_text())
+
+
+def verdict(tune_ms: float, tune_noise: float, kt_ms: float, kt_noise: float,
+            rounds: int) -> str:
+    """Target: tuneyard's overhead at most a third of Keras Tuner's, judged at the noise edges."""
+    if rounds < 2:
+        return "inconclusive: one round measures no noise band (use --rounds 3)"
+    if tune_ms < -tune_noise:
+        return (f"measurement problem: tuneyard ran faster than bare by {-tune_ms:.0f} ms/trial, "
+                f"beyond the noise band of {tune_noise:.0f}; no verdict")
+    if kt_ms - kt_noise <= 0:
+        return "inconclusive: Keras Tuner's overhead is within the noise"
+    if tune_ms + tune_noise <= (kt_ms - kt_noise) / 3:
+        return "met (at the edges of both noise bands)"
+    if tune_ms - tune_noise > (kt_ms + kt_noise) / 3:
+        return "NOT met (even at the edges of both noise bands)"
+    return "inconclusive: met or not depending on where in the noise bands the truth lies"
+
+
+def judge(backend: str, figures: dict[str, list[float]], trials: int, rounds: int,
+          unit: str) -> str:
+    """Print one clock's medians, overheads with their noise bands and the verdict."""
+    per_round = {s: [(x - b) / trials * 1000 for x, b in zip(figures[s], figures["bare"],
+                                                            strict=True)]
+                 for s in ("tune", "keras_tuner")}
+    ms = {s: statistics.median(v) for s, v in per_round.items()}
+    noise = {s: (max(v) - min(v)) / 2 for s, v in per_round.items()}
+    med = {s: statistics.median(v) for s, v in figures.items()}
+    print(f"  {unit}, median of {rounds} rounds:")
+    print(f"    bare build+fit     : {med['bare']:8.2f} s")
+    for side, name in (("tune", f"tuneyard {backend}"), ("keras_tuner", "keras_tuner")):
+        print(f"    {name:<19}: {med[side]:8.2f} s   ratio {med[side] / med['bare']:6.3f}   "
+              f"overhead {ms[side]:6.0f} ± {noise[side]:4.0f} ms/trial   (per round: "
+              f"{', '.join(f'{v:.0f}' for v in per_round[side])})")
+    text = verdict(ms["tune"], noise["tune"], ms["keras_tuner"], noise["keras_tuner"], rounds)
+    print(f"    target: tuneyard overhead <= 1/3 of Keras Tuner's: {text}", flush=True)
+    return text
+
+
+def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:
+    """Time tune, bare and Keras Tuner on one backend's work; print the figures; the verdicts."""
+    work = Path(tempfile.mkdtemp(prefix=f"tuneyard-bench-kt-{backend}-"))
+    rows_file = work / "rows.json"
+    wall: dict[str, list[float]] = {s: [] for s in SIDES}
+    cpu: dict[str, list[float]] = {s: [] for s in SIDES}
+    trials: dict[str, int] = {}
+    print(f"\n{backend}: each side a fresh `python bench/kt_overhead.py --side ...` process, "
+          "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0)", flush=True)
     for round_ in range(rounds):
-        seconds, rows = run_tune(backend, folder, results, f"r{round_}")
-        tune.append(seconds)
-        trials = len(rows)
-        bare.append(run_bare(rows, folder, space))
-        kt.append(run_keras_tuner(backend, folder, space))
-        print(f"{backend} round {round_ + 1}: bare {bare[-1]:.2f} s, tune {tune[-1]:.2f} s, "
-              f"keras_tuner {kt[-1]:.2f} s", flush=True)
-    # The fastest round of each is the one least disturbed by other processes on the machine.
-    b, t, k = (min(x) for x in (bare, tune, kt))
-    tune_ms, kt_ms = (t - b) / trials * 1000, (k - b) / trials * 1000
-    medians = ", ".join(f"{n} {statistics.median(x):.2f} s" for n, x in
-                        (("bare", bare), ("tune", tune), ("keras_tuner", kt)))
-    print(f"\n{backend}: {trials} trials, mnist_mlp on {SAMPLES} samples, fastest of {rounds} "
-          f"rounds (medians: {medians})")
-    print(f"  bare build+fit     : {b:8.2f} s")
-    print(f"  tuneyard {backend:<10}: {t:8.2f} s   ratio {t / b:6.3f}   {tune_ms:6.0f} ms/trial")
-    print(f"  keras_tuner        : {k:8.2f} s   ratio {k / b:6.3f}   {kt_ms:6.0f} ms/trial")
-    verdict = "met" if kt_ms > 0 and tune_ms <= kt_ms / 3 else "NOT met"
-    print(f"  target: tuneyard overhead <= 1/3 of Keras Tuner's: {verdict}")
+        order = SIDES[round_ % 3:] + SIDES[:round_ % 3]
+        line = []
+        for side in order:
+            out = run_side(side, backend, folder, samples, rows_file, work)
+            if side == "tune" and not rows_file.exists():
+                rows_file.write_text(json.dumps(out["rows"]))  # round 1 starts with tune
+            elif side == "tune" and json.loads(rows_file.read_text()) != out["rows"]:
+                print("  note: this tune run's trials differ from round 1's", flush=True)
+            wall[side].append(out["seconds"])
+            cpu[side].append(out["cpu"])
+            trials[side] = out["trials"]
+            line.append(f"{side} {out['seconds']:.2f} s wall {out['cpu']:.2f} s cpu "
+                        f"(pid {out['pid']})")
+        print(f"round {round_ + 1}, order {' -> '.join(order)}: {', '.join(line)}", flush=True)
+    n = trials["tune"]
+    print(f"{backend}: {n} trials (keras_tuner ran {trials['keras_tuner']}), mnist_mlp on "
+          f"{samples} samples; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    verdicts = [judge(backend, wall, n, rounds, "wall-clock seconds"),
+                judge(backend, cpu, n, rounds, "CPU seconds of the side's process")]
+    shutil.rmtree(work, ignore_errors=True)
+    return verdicts
 
 
-def main(folder: str, space, rounds: int, backends=("random", "hyperband")) -> None:
-    """Run the random and hyperband comparisons."""
+def main(folder: str, space=None, rounds: int = 3, backends=("random", "hyperband"),
+         samples: int = SAMPLES) -> list[str]:
+    """Run the comparisons (`space` is unused: each side loads mnist_mlp itself)."""
     print(f"\ntensorboard for Keras Tuner: {ensure_tensorboard()}")
-    for backend in backends:
-        compare(backend, folder, space, rounds)
+    return [v for backend in backends for v in compare(backend, folder, rounds, samples)]
 
 
 if __name__ == "__main__":
@@ -172,18 +306,23 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description="Keras Tuner backends' overhead only.")
     parser.add_argument("--data-dir", default=os.environ.get("TUNEYARD_DATA_DIR"))
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds; a multiple of 3 puts every side in every position")
     parser.add_argument("--backends", default="random,hyperband")
+    parser.add_argument("--samples", type=int, default=SAMPLES)
+    parser.add_argument("--quick", action="store_true",
+                        help="1,000 samples: the same trials in about a third of the time")
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    here = Path(__file__).resolve().parent
-    sys.path[:0] = [str(here), str(here.parent / "src")]
+    if args.side:
+        side_main(args.side, args.backend, args.data_dir, args.samples, args.rows, args.out)
+        sys.exit(0)
+    sys.path[:0] = [str(HERE.parent), str(HERE.parents[1] / "src")]
     from overhead import data_dir
-    from overhead import run_bare as grid_bare
 
-    from tuneyard.space.file import load_space
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    mnist = load_space("mnist_mlp")
-    data = data_dir(args.data_dir)
-    grid_bare(data, mnist)  # warm-up: imports, first graph compilation, file cache
-    main(data, mnist, args.rounds, args.backends.split(","))
+    verdicts = main(data_dir(args.data_dir), None, args.rounds, args.backends.split(","),
+                    1000 if args.quick else args.samples)
+    sys.exit(0 if all(v.startswith("met") for v in verdicts) else 1)
