@@ -1,0 +1,97 @@
+"""The sine window as a hyperparameter, and the best linear filter on a window (the bound)."""
+
+import numpy as np
+import pytest
+
+from tuneyard.engine.proposal import COMPLETE, Proposal
+from tuneyard.engine.training import Trainer
+from tuneyard.space.file import load_space
+from tuneyard.workloads import get_workload
+from tuneyard.workloads.sine import linear_bound, window_bound
+
+keras = pytest.importorskip("keras")
+SINE = get_workload("sine_lstm")
+
+
+@pytest.fixture(scope="module")
+def wide():
+    return SINE.load(seed=0, validation_split=0.2, max_window=100)
+
+
+def test_samples_hold_the_longest_window_and_every_window_predicts_the_same_targets(wide):
+    assert wide.info["window"] == 100 and wide.x_train.shape[1:] == (100, 1)
+    same = SINE.load(seed=0, validation_split=0.2, window=100)
+    np.testing.assert_array_equal(same.y_val, wide.y_val)
+    # A fixed window alone still windows to it, as the course's spaces do.
+    assert SINE.load(seed=0, window=20).x_train.shape[1:] == (20, 1)
+
+
+def test_a_shorter_window_sees_only_the_last_values(wide):
+    keras.utils.set_random_seed(0)
+    params = {"units": 8, "lstm_layers": 1, "window": 30}
+    model = SINE.build_model(params, wide, {"batch_size": 32})
+    assert any(isinstance(layer, keras.layers.Cropping1D) for layer in model.layers)
+    x = wide.x_val[:4].copy()
+    changed = x.copy()
+    changed[:, :70] += 5.0  # older than the window: must not matter
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(changed, verbose=0))
+    changed[:, -1] += 5.0  # inside it: must
+    assert not np.allclose(model.predict(x, verbose=0), model.predict(changed, verbose=0))
+    full = SINE.build_model({**params, "window": 100}, wide, {"batch_size": 32})
+    assert not any(isinstance(layer, keras.layers.Cropping1D) for layer in full.layers)
+
+
+def test_a_window_longer_than_the_samples_is_refused_naming_max_window(wide):
+    with pytest.raises(ValueError, match="max_window"):
+        SINE.build_model({"units": 8, "window": 120}, wide, {"batch_size": 32})
+
+
+def test_the_linear_bound_falls_with_the_window_and_stays_above_the_floor(wide):
+    floor = wide.info["noise_floor_val"]
+    bounds = {w: window_bound(wide, w) for w in (20, 50, 100)}
+    assert floor < bounds[100] < bounds[20]
+    assert bounds[20] / floor - 1 > 0.10  # a 20-value window cannot come near the floor
+    # On the last `window` values, the same number the race computes on its own windows.
+    narrow = SINE.load(seed=0, validation_split=0.2, window=20)
+    assert bounds[20] == pytest.approx(linear_bound(20, narrow.x_val[-len(wide.y_val):],
+                                                    wide.y_val))
+
+
+def test_the_window_space_trains_a_trial_of_its_own_window():
+    space = load_space("sine_window")
+    assert (space.param("window").low, space.param("window").high) == (20, 100)
+    assert space.fixed["max_window"] == space.param("window").high
+    data = SINE.load(seed=0, subset=200, validation_split=0.2, max_window=space.fixed["max_window"])
+    params = {"window": 40, "units": 8, "lstm_layers": 1, "learning_rate": 1e-2,
+              "lr_schedule": "cosine", "batch_size": 32}
+    result = Trainer(space, SINE, data, seed=0).run(Proposal(params=params, epochs=2))
+    assert result.status == COMPLETE, result.error
+    assert len(result.history["val_mse"]) == 2 and result.value > 0
+
+
+def test_the_race_table_gives_each_seeds_gap_to_the_linear_filter():
+    from tuneyard.race.run import StudyRun
+    from tuneyard.race.table import table, verdicts
+
+    def run(entry, seed, values, bound):
+        trials = [{"epochs": 5, "value": v, "status": "COMPLETE"} for v in values]
+        return StudyRun(entry, seed, f"{entry}-{seed}", trials, 1.0, floor=0.010, bound=bound)
+
+    runs = [run("tpe", 0, [0.0130, 0.0121], 0.0120), run("tpe", 1, [0.0119], 0.0110),
+            run("grid", 0, [0.0140], 0.0120), run("grid", 1, [0.0111], 0.0110)]
+    rows = {r["backend"]: r for r in table(runs, False, ["tpe", "grid"])}
+    assert rows["tpe"]["vs_linear_per_seed"] == "+0.8%/+8.2%"
+    assert rows["tpe"]["within_1pct_linear"] == "1/2"
+    assert rows["grid"]["within_1pct_linear"] == "1/2"
+    lines = verdicts(list(rows.values()), runs, {0: 0.010, 1: 0.010}, False, "val_mse",
+                     bounds={0: 0.0120, 1: 0.0110})
+    assert any(line.startswith("target 3") and line.endswith("NOT MET (every seed)") for line in lines)
+    runs[1] = run("tpe", 1, [0.0111], 0.0110)
+    rows = table(runs, False, ["tpe", "grid"])
+    assert verdicts(rows, runs, {}, False, "val_mse")[-1].startswith("target 3, best backend tpe")
+    assert "MET (every seed)" in verdicts(rows, runs, {}, False, "val_mse")[-1]
+    # Off the sine series there is no bound: blank cells, no line.
+    plain = [StudyRun("tpe", 0, "t", [{"epochs": 1, "value": 0.9, "status": "COMPLETE"}], 1.0)]
+    assert table(plain, True, ["tpe"])[0]["within_1pct_linear"] == ""
+    assert not any(line.startswith("target 3") for line in verdicts(table(plain, True, ["tpe"]), plain,
+                                                                      {}, True, "val_accuracy"))
