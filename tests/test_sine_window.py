@@ -95,3 +95,41 @@ def test_the_race_table_gives_each_seeds_gap_to_the_linear_filter():
     assert table(plain, True, ["tpe"])[0]["within_1pct_linear"] == ""
     assert not any(line.startswith("target 3") for line in verdicts(table(plain, True, ["tpe"]), plain,
                                                                       {}, True, "val_accuracy"))
+
+
+def test_a_trial_at_its_windows_linear_bound_is_told_the_window_not_the_search_limits_it():
+    from tuneyard.analysis.diagnosis import at_linear_bound, diagnose
+
+    d = diagnose({"loss": [0.02, 0.012, 0.0105], "val_loss": [0.02, 0.0125, 0.0112]})
+    at = at_linear_bound(d, 0.00905, 0.0090, 20)
+    assert at.label == d.label
+    assert "within 1% of the best linear filter on a window of 20" in at.reason
+    assert "longer window, not more search" in at.suggestion
+    assert at.numbers["val_to_linear_bound"] == pytest.approx(0.00905 / 0.0090)
+    away = at_linear_bound(d, 0.0100, 0.0090, 20)
+    assert (away.reason, away.suggestion) == (d.reason, d.suggestion)
+    assert "max_window" in at_linear_bound(d, 0.0089, 0.0090, 100, longest=True).suggestion
+
+
+def test_the_study_diagnosis_uses_the_trials_own_window():
+    from tuneyard.report.diagnosis import diagnose_trial, trial_diagnosis
+    from tuneyard.space.file import space_text
+
+    space = load_space("sine_window")
+    config = {"workload": "sine_lstm", "seed": 0, "subset": None, "metric": "val_mse",
+              "direction": "minimize", "space_text": space_text(space), "space_file": space.path}
+    data = SINE.load(seed=0, validation_split=space.training.validation_split, max_window=100)
+    bound30 = window_bound(data, 30)
+    history = {"mse": [0.03, 0.012, 0.0101], "val_mse": [0.03, 0.013, bound30 * 1.005]}
+    attrs = {"history": history, "result": {"epochs": 3}}
+    d = diagnose_trial(attrs, config, {"window": 30})
+    assert "linear filter on a window of 30" in d.reason and "longer window" in d.suggestion
+    # The same curve on a window of 100 is well below that window's bound: at it, longest.
+    longest = diagnose_trial(attrs, config, {"window": 100})
+    assert "below the best linear filter on a window of 100" in longest.reason
+    assert "max_window" in longest.suggestion
+    far = {"history": {**history, "val_mse": [0.03, 0.013, bound30 * 1.05]}, "result": {"epochs": 3}}
+    assert "linear filter" not in diagnose_trial(far, config, {"window": 30}).reason
+    # Without the trial's params the window is unknown: no guess.
+    assert "linear filter" not in diagnose_trial(attrs, config).reason
+    assert "window of 30" in trial_diagnosis(attrs, config, {"window": 30}).reason

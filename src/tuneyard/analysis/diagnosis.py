@@ -275,6 +275,34 @@ def _make(label: str, nums: dict[str, float], reason: str) -> Diagnosis:
     return Diagnosis(label, nums, reason, SUGGESTIONS[label])
 
 
+LINEAR_BOUND_WITHIN = 0.01  # "at its window's bound": within 1% of the best linear filter
+
+
+def at_linear_bound(d: Diagnosis, best_val: float, bound: float, window: int,
+                    longest: bool = False) -> Diagnosis:
+    """``d`` with the best linear filter on the trial's input window beside it.
+
+    For a series forecast from a window of past values (the sine workload), that filter
+    bounds what any model on the window reaches. A trial whose best validation value is
+    within 1% (``LINEAR_BOUND_WITHIN``) of it, or below, is at the bound: the reason says
+    so and the suggestion turns to the window (``longest``: already the longest one the
+    space offers), since more search cannot help. The label stays what the curves show.
+    """
+    if not (_positive(best_val) and _positive(bound)):
+        return d
+    gap = best_val / bound - 1
+    numbers = {**d.numbers, "linear_bound": bound, "val_to_linear_bound": best_val / bound,
+               "window": float(window)}
+    if gap > LINEAR_BOUND_WITHIN:
+        return Diagnosis(d.label, numbers, d.reason, d.suggestion)
+    where = "within 1% of" if gap >= 0 else f"{_pct(-gap)} below"
+    note = f"{where} the best linear filter on a window of {window} ({bound:.4g})"
+    advice = ("the window is the space's longest: widen max_window and the window's range, "
+              "not more search, to come nearer the noise floor" if longest else
+              "a longer window, not more search, would help (raise window)")
+    return Diagnosis(d.label, numbers, f"{d.reason}; {note}", advice)
+
+
 def diagnose_text(d: Diagnosis) -> str:
     """One line: ``"<label>: <reason>: <suggestion>"``."""
     return " ".join(f"{d.label}: {d.reason}: {d.suggestion}".split())

@@ -21,7 +21,7 @@ import functools
 import math
 from typing import Any
 
-from tuneyard.analysis.diagnosis import SUGGESTIONS, Diagnosis, diagnose
+from tuneyard.analysis.diagnosis import SUGGESTIONS, Diagnosis, at_linear_bound, diagnose
 
 # Classifiers of the built-in workloads and their class counts: the trivial model's
 # cross-entropy is ln(num_classes), its error rate 1 - 1/num_classes.
@@ -106,22 +106,71 @@ def _window(space: Any) -> int:
     from tuneyard.space.file import load_space
 
     try:
-        return int(load_space(str(space)).fixed.get("window", 20))
+        fixed = load_space(str(space)).fixed
+        return max(int(fixed.get("window", 20)), int(fixed.get("max_window") or 0))
     except (TuneyardError, OSError, TypeError, ValueError):
         return 20
 
 
-def diagnose_trial(attrs: dict, config: dict) -> Diagnosis:
+def linear_bound_note(d: Diagnosis, attrs: dict, config: dict, params: dict | None) -> Diagnosis:
+    """On the sine series, `d` with the best linear filter on the trial's window beside it
+    (`analysis.diagnosis.at_linear_bound`); `d` unchanged elsewhere, or when the trial's
+    window is a hyperparameter and its params are not given."""
+    best = [v for v in (attrs.get("history") or {}).get("val_mse") or [] if v is not None]
+    if config.get("workload") != "sine_lstm" or not best or "linear filter" in d.reason:
+        return d
+    setup = _sine_setup(config.get("space_text") or "", config.get("space_file") or "",
+                        config.get("space") or "")
+    if setup is None:
+        return d
+    searched, fixed_window, width, split = setup
+    window = (params or {}).get("window") if searched else fixed_window
+    if window is None or not 1 <= int(window) <= width:
+        return d
+    bound = _window_bound(config.get("seed") or 0, config.get("subset"), split, width, int(window))
+    return at_linear_bound(d, min(best), bound, int(window), longest=int(window) >= width)
+
+
+@functools.cache
+def _sine_setup(text: str, path: str, name: str) -> tuple[bool, int, int, float] | None:
+    """(window searched?, fixed window, sample width, validation_split) of a sine space."""
+    from tuneyard.errors import TuneyardError
+    from tuneyard.space.file import space_of_study
+
+    try:
+        space = space_of_study({"space_text": text, "space_file": path, "space": name}, False)
+        fixed_window = int(space.fixed.get("window", 20))
+        width = max(fixed_window, int(space.fixed.get("max_window") or 0))
+    except (TuneyardError, OSError, TypeError, ValueError):
+        return None
+    searched = any(p.name == "window" for p in space.params)
+    return searched, fixed_window, width, space.training.validation_split
+
+
+@functools.cache
+def _window_bound(seed: int, subset: int | None, split: float, width: int, window: int) -> float:
+    # numpy only: the series is regenerated from the seed (milliseconds), the filter's fit
+    # is cached per window in the workload.
+    from tuneyard.workloads.sine import generate, window_bound
+
+    data = generate(subset=subset, seed=seed, validation_split=split, window=width)
+    return window_bound(data, window)
+
+
+def diagnose_trial(attrs: dict, config: dict, params: dict | None = None) -> Diagnosis:
     """Diagnose one trial from its user attributes and its study's config (metric, direction,
-    workload, seed): the objective's curves against the workload's trivial baseline."""
+    workload, seed): the objective's curves against the workload's trivial baseline, and on
+    the sine series against the best linear filter on the trial's window (`params` give the
+    window when the space searches it)."""
     history = attrs.get("history") or {}
     metric = config.get("metric") or "val_loss"
     curves, key, measure = objective_curves(history, metric, config.get("direction") == "maximize")
     budget = epochs_budget(attrs)
     ran = len(curves.get("loss") or [])
-    return diagnose(curves, baseline_loss=baseline_for(key, baselines(config)),
-                    epochs_budget=budget, stopped_early=budget is not None and 0 < ran < budget,
-                    measure=measure)
+    d = diagnose(curves, baseline_loss=baseline_for(key, baselines(config)),
+                 epochs_budget=budget, stopped_early=budget is not None and 0 < ran < budget,
+                 measure=measure)
+    return linear_bound_note(d, attrs, config, params)
 
 
 def stored_fields(d: Diagnosis) -> tuple[str, dict]:
@@ -130,21 +179,23 @@ def stored_fields(d: Diagnosis) -> tuple[str, dict]:
     return d.label, {"label": d.label, "reason": d.reason, "numbers": numbers}
 
 
-def trial_diagnosis(attrs: dict, config: dict) -> Diagnosis:
-    """The trial's diagnosis as stored when it was recorded, else computed the same way."""
+def trial_diagnosis(attrs: dict, config: dict, params: dict | None = None) -> Diagnosis:
+    """The trial's diagnosis as stored when it was recorded, else computed the same way
+    (on the sine series, the linear-filter note is added when the stored one lacks it)."""
     stored = (attrs.get("result") or {}).get(ATTR)
     if isinstance(stored, dict) and stored.get("label") in SUGGESTIONS:
         numbers = {"train_val_gap": math.nan, "val_slope": math.nan, "oscillation": math.nan,
                    **stored.get("numbers", {})}
-        return Diagnosis(stored["label"], numbers, str(stored.get("reason", "")),
-                         SUGGESTIONS[stored["label"]])
-    return diagnose_trial(attrs, config)
+        d = Diagnosis(stored["label"], numbers, str(stored.get("reason", "")),
+                      SUGGESTIONS[stored["label"]])
+        return linear_bound_note(d, attrs, config, params)
+    return diagnose_trial(attrs, config, params)
 
 
 def diagnose_rows(trials: list, config: dict) -> list[dict]:
     """One record per trial: number, status, the Diagnosis."""
     return [{"trial": t.number, "status": t.state.name,
-             "diagnosis": trial_diagnosis(t.user_attrs, config)} for t in trials]
+             "diagnosis": trial_diagnosis(t.user_attrs, config, t.params)} for t in trials]
 
 
 def format_numbers(d: Diagnosis) -> str:

@@ -104,44 +104,9 @@ class SineLstm(Workload):
         the first N windows. The test set is windowed from a separate
         continuation (t in [100, 120)) whose noise is drawn after the main series.
         """
-        check_fraction(validation_split)
-        window = _check_window(window)
-        if max_window is not None:
-            window = max(window, _check_window(max_window))
         register_keras_objects()
-        rng = np.random.default_rng(seed)
-        series, clean = _noisy_wave(TRAIN_SPAN, rng)
-        test_series, test_clean = _noisy_wave(TEST_SPAN, rng)
-        x, y = windows(series, window)
-        clean_y = clean[window:]
-        if subset is not None:
-            x, y, clean_y = (a[: _check_subset(subset, len(y))] for a in (x, y, clean_y))
-        # Like keras' fit(validation_split=...): the tail, no shuffling across the split.
-        split_at = int(len(y) * (1 - validation_split))
-        if not 0 < split_at < len(y):
-            raise DataError(
-                f"validation_split {validation_split} leaves no training or no validation "
-                f"windows out of {len(y)}; use a fraction such as 0.2 or a larger --subset"
-            )
-        x_test, y_test = windows(test_series, window)
-        clean_val, clean_test = clean_y[split_at:], test_clean[window:]
-        return Dataset(
-            x_train=x[:split_at],
-            y_train=y[:split_at],
-            x_val=x[split_at:],
-            y_val=y[split_at:],
-            x_test=x_test,
-            y_test=y_test,
-            info={
-                "input_shape": (window, 1),
-                "window": window,
-                "clean_val": clean_val,
-                "clean_test": clean_test,
-                # The MSE of predicting the clean wave exactly: no model can do better.
-                "noise_floor_val": float(np.mean((y[split_at:] - clean_val) ** 2)),
-                "noise_floor_test": float(np.mean((y_test - clean_test) ** 2)),
-            },
-        )
+        return generate(subset=subset, seed=seed, validation_split=validation_split, window=window,
+                        max_window=max_window)
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled LSTM regressor: loss mse, metric mse (history: mse / val_mse)."""
@@ -182,6 +147,48 @@ class SineLstm(Workload):
             )
         window = builders.int_param(params, "window", self.name, 1, width, default=width)
         return [keras.layers.Cropping1D((width - window, 0))] if window < width else []
+
+
+def generate(*, subset: int | None = None, seed: int = 0, validation_split: float = 0.1,
+             window: int = 20, max_window: int | None = None) -> Dataset:
+    """The sine Dataset of `SineLstm.load`, with numpy only (no Keras: reports call it)."""
+    check_fraction(validation_split)
+    window = _check_window(window)
+    if max_window is not None:
+        window = max(window, _check_window(max_window))
+    rng = np.random.default_rng(seed)
+    series, clean = _noisy_wave(TRAIN_SPAN, rng)
+    test_series, test_clean = _noisy_wave(TEST_SPAN, rng)
+    x, y = windows(series, window)
+    clean_y = clean[window:]
+    if subset is not None:
+        x, y, clean_y = (a[: _check_subset(subset, len(y))] for a in (x, y, clean_y))
+    # Like keras' fit(validation_split=...): the tail, no shuffling across the split.
+    split_at = int(len(y) * (1 - validation_split))
+    if not 0 < split_at < len(y):
+        raise DataError(
+            f"validation_split {validation_split} leaves no training or no validation "
+            f"windows out of {len(y)}; use a fraction such as 0.2 or a larger --subset"
+        )
+    x_test, y_test = windows(test_series, window)
+    clean_val, clean_test = clean_y[split_at:], test_clean[window:]
+    return Dataset(
+        x_train=x[:split_at],
+        y_train=y[:split_at],
+        x_val=x[split_at:],
+        y_val=y[split_at:],
+        x_test=x_test,
+        y_test=y_test,
+        info={
+            "input_shape": (window, 1),
+            "window": window,
+            "clean_val": clean_val,
+            "clean_test": clean_test,
+            # The MSE of predicting the clean wave exactly: no model can do better.
+            "noise_floor_val": float(np.mean((y[split_at:] - clean_val) ** 2)),
+            "noise_floor_test": float(np.mean((y_test - clean_test) ** 2)),
+        },
+    )
 
 
 def _check_subset(subset: object, available: int) -> int:
