@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-.PHONY: install test wheel-check lint format bench sweep-mnist sweep-cifar sweep-sine sweeps race-sine race-mnist example clean
+.PHONY: install test wheel-check lint format bench sweep-mnist sweep-cifar sweep-sine sweep-sine-window sweeps race-sine race-mnist example clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ bench: install
 # Reproducible sweeps with fixed seeds (re-running one resumes it).
 sweep-sine: install
 	$(BIN)/tune run --space sine_lstm --backend tpe --trials 20 --seed 0
+
+# The sine window searched too (20..100): how near the noise floor a longer window lets a
+# model come; the diagnosis names trials at their window's linear-filter bound.
+sweep-sine-window: install
+	$(BIN)/tune run --space sine_window --backend tpe --trials 16 --seed 0 --prune median
 
 # MNIST: one Hyperband iteration (max_epochs 20, factor 3: 30 trials, about 226 epochs): weak
 # configurations stop after 3 or 7 epochs. About 30 minutes on 2 idle cores (bench/RESULTS.md).
