@@ -132,7 +132,7 @@ def _word(text: str) -> str:
 def _events(sweep: Any, progress: bool) -> Any:
     if not progress:
         return None
-    from tuneyard.cli.display import ProgressEvents
+    from tuneyard.cli.progress import ProgressEvents
 
     return ProgressEvents(sweep.space.metric)
 

@@ -42,19 +42,22 @@ def load_evaluation(store: Store) -> dict | None:
     return store.study.user_attrs.get(EVALUATION_ATTR)
 
 
-def evaluate_study(study: str, storage: str | None = None, data_dir: str | None = None) -> dict:
+def evaluate_study(study: str, storage: str | None = None, data_dir: str | None = None,
+                   say: Any = None) -> dict:
     """Score the best trial's model on the test split; store and return the result.
 
     The model the sweep kept (best.keras, the weights of the epoch that gave the
     trial's value) is scored when it is the best trial's; otherwise the trial is
-    retrained and its best epoch's weights are scored.
+    retrained and its best epoch's weights are scored. `say(line)` hears each stage.
     """
+    say = say or (lambda line: None)
     store = Store(storage, study)
     store.load()
     trial = best_trial(store)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        made = trial_model(store, trial, data_dir, str(Path(tmp) / "model.keras"))
+        made = trial_model(store, trial, data_dir, str(Path(tmp) / "model.keras"), say=say)
+        say(f"scoring trial {trial.number} on the test split ({len(made.dataset.y_test)} samples) ...")
         predictions = _predict(made.path, made.dataset.x_test)
     scores = score(made.workload.task, made.dataset, predictions)
     evaluation = {
@@ -81,7 +84,7 @@ class TrialModel:
 
 
 def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
-                need_data: bool = True) -> TrialModel:
+                need_data: bool = True, say: Any = None) -> TrialModel:
     """The model of `trial`: the study's best.keras if it is that trial's, else retrained to
     `scratch` (with the study's seed, data split and the trial's epochs)."""
     from tuneyard.engine.training import Trainer
@@ -95,10 +98,14 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
     if kept and kept["trial"] == trial.number and not need_data:
         return TrialModel(kept["path"], "saved", trial.value, epochs)
     space = space_of_study(config)
+    say = say or (lambda line: None)
+    say(f"loading the data of {space.workload} ...")
     workload, dataset = load_data(space, config.get("subset"), seed,
                                   data_dir or config.get("data_dir"))
     if kept and kept["trial"] == trial.number:
+        say(f"loading the model the sweep kept for trial {trial.number}")
         return TrialModel(kept["path"], "saved", trial.value, epochs, workload, dataset)
+    say(f"retraining trial {trial.number} ({epochs} epochs, the study's seed) ...")
     trainer = Trainer(space, workload, dataset, seed=seed)
     result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_best_to=scratch))
     if result.status != COMPLETE or not Path(scratch).exists():

@@ -55,8 +55,26 @@ app = typer.Typer(
     cls=ErrorEdge,
     help="tuneyard: one search space, every search strategy, one leaderboard.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # `tune --install-completion` / `--show-completion`
     pretty_exceptions_enable=False,
 )
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout (nothing else).")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tuneyard import __version__
+
+        typer.echo(f"tuneyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Print tuneyard's version and exit.")] = False):
+    """tuneyard: one search space, every search strategy, one leaderboard."""
+
 
 Storage = Annotated[str | None, typer.Option(help="Optuna storage URL (default: SQLite under results/).")]

@@ -1,17 +1,15 @@
-"""Console output for the CLI: tables and the sweep progress bar (rich)."""
+"""Console output for the CLI: the consoles and tables (rich); the sweep's progress is progress.py's."""
 
 from __future__ import annotations
 
 import math
 import sys
-import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tuneyard.engine.sweep import Events
+from tuneyard.errors import TuneyardError
 
 # Wide tables stay readable when piped to a file or a CI log (rich would wrap at 80).
 console = Console(width=None if sys.stdout.isatty() else 220)
@@ -28,58 +26,75 @@ def fmt(value: Any) -> str:
     return "" if text in ("<NA>", "nan", "None") else text
 
 
-def frame_table(frame: Any, title: str | None = None, top: int | None = None) -> Table:
-    """A rich Table of a DataFrame (the first `top` rows); long error text is cut."""
-    table = Table(title=title, show_lines=False, header_style="bold")
-    columns = [c for c in frame.columns if c != "error" or frame[c].notna().any()]
-    for column in columns:
-        table.add_column(str(column), overflow="fold", max_width=48 if column == "error" else None)
+def print_json(data: Any) -> None:
+    """Machine-readable output: JSON alone on stdout (NaN as null)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=1, default=str, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def frame_records(frame: Any) -> list[dict]:
+    """A DataFrame's rows as JSON-ready dicts (missing values as None)."""
+    import json
+
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def frame_table(frame: Any, title: str | None = None, top: int | None = None,
+                columns: list[str] | None = None, width: int | None = None) -> Table:
+    """A rich Table of a DataFrame (the first `top` rows) that fits `width` (the console's).
+
+    Columns go in by priority (rank, trial, objective, hyperparameters, status, then the
+    rest) while they fit, or are the ones named in `columns`; a cell never wraps, so no
+    number is broken across lines; the caption names the columns left out.
+    """
     rows = frame.head(top) if top else frame
-    for _, row in rows.iterrows():
-        table.add_row(*(fmt(row[c]) for c in columns))
+    present = [c for c in frame.columns if c != "error" or frame[c].notna().any()]
+    cells = {c: [fmt(v) for v in rows[c]] for c in present}
+    chosen = _named(columns, list(frame.columns)) if columns else \
+        _fitting(cells, _priority(present), width or console.width)
+    left_out = [c for c in present if c not in chosen]
+    caption = (f"{len(left_out)} more columns: {', '.join(left_out)} (--columns picks them; the "
+               "CSV has all)") if left_out and not columns else None
+    table = Table(title=title, caption=caption, show_lines=False, header_style="bold")
+    for column in chosen:
+        table.add_column(str(column), no_wrap=True, overflow="ellipsis",
+                         max_width=ERROR_WIDTH if column == "error" else None)
+    for i in range(len(rows)):
+        table.add_row(*(cells[c][i] if c in cells else fmt(rows[c].iloc[i]) for c in chosen))
     return table
 
 
-class ProgressEvents(Events):
-    """Draws one progress bar over trials: done/total, best so far, elapsed, time left."""
-
-    def __init__(self, metric: str):
-        self.metric = metric
-        self.started = time.monotonic()
-        self.first_done: int | None = None
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"), TextColumn("last {task.fields[last]}"),
-            TimeElapsedColumn(), TextColumn("left {task.fields[left]}"), console=console,
-        )
-        self.task = None
-
-    def message(self, text: str) -> None:
-        console.print(text)
-
-    def start(self, done: int, budget: int) -> None:
-        """Show the bar with the trials already done (resume)."""
-        self.first_done = done
-        self.progress.start()
-        self.task = self.progress.add_task("trials", total=budget, completed=done,
-                                           best="-", last="-", left="?")
-
-    def trial_done(self, row: dict, done: int, budget: int, best: float | None) -> None:
-        if self.task is None:
-            self.start(done - 1, budget)
-        ran = done - (self.first_done or 0)
-        per_trial = (time.monotonic() - self.started) / max(ran, 1)
-        last = fmt(row["value"]) if row["status"] == "COMPLETE" else row["status"].lower()
-        self.progress.update(self.task, completed=done, best=fmt(best) or "-", last=last,
-                             left=_duration(per_trial * max(budget - done, 0)))
-
-    def stop(self) -> None:
-        """Remove the live display (leaves the final bar on screen)."""
-        if self.task is not None:
-            self.progress.stop()
+ERROR_WIDTH = 48
 
 
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
+def _named(columns: list[str], available: list[str]) -> list[str]:
+    unknown = [c for c in columns if c not in available]
+    if unknown:
+        raise TuneyardError(f"no column {', '.join(unknown)}; columns: {', '.join(map(str, available))}")
+    return columns
+
+
+def _priority(columns: list[str]) -> list[str]:
+    """rank, trial, the objective, the hyperparameters, status, then the rest in order.
+
+    The hyperparameters are the columns between `backend` and the first `val_` metric,
+    the first of which is the objective (the leaderboard's column order).
+    """
+    start = columns.index("backend") + 1 if "backend" in columns else 0
+    metric = next((i for i in range(start, len(columns)) if str(columns[i]).startswith("val_")), None)
+    params = columns[start:metric] if metric is not None else []
+    first = ["rank", "trial", *([columns[metric]] if metric is not None else []), *params, "status"]
+    return [c for c in first if c in columns] + [c for c in columns if c not in first]
+
+
+def _fitting(cells: dict[str, list[str]], order: list[str], width: int) -> list[str]:
+    used, chosen = 1, []  # the table's left border
+    for column in order:
+        cell = max([len(str(column)), *(len(v) for v in cells[column])])
+        need = min(cell, ERROR_WIDTH) + 3  # padding either side and a border
+        if used + need <= width or not chosen:
+            chosen.append(column)
+            used += need
+    return [c for c in cells if c in chosen]

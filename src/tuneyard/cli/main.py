@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import Storage, app, exit_if_all_failed
+from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
 
@@ -48,9 +48,13 @@ def run(
     report: Annotated[
         bool, typer.Option("--report", help="Write results/STUDY/report/ when the sweep ends.")
     ] = False,
+    timeout: Annotated[str | None, typer.Option(
+        help="Wall-clock budget, e.g. 2h, 90m, 3600s, 1h30m: no trial starts that cannot end in it; "
+        "running ones finish (or are cut and re-run on resume).")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
-    from tuneyard.cli.display import ProgressEvents, console, fmt, frame_table
+    from tuneyard.cli.display import console, fmt, frame_table
+    from tuneyard.cli.progress import ProgressEvents
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
     if verbose:
@@ -72,9 +76,10 @@ def run(
         max_failures=max_failures,
         trials_per_process=trials_per_process,
         backend_options=_hyperband_options(max_epochs, factor),
+        timeout=timeout,
     )
     sweep = Sweep(options)
-    events = ProgressEvents(sweep.space.metric)
+    events = ProgressEvents(sweep.space.metric, timeout=options.timeout)
     console.print(
         f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
         f"{sweep.budget} trials, objective {sweep.space.metric} ({sweep.space.direction})"
@@ -92,6 +97,8 @@ def run(
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
     exit_if_all_failed(sweep)
+    if sweep.clock and sweep.clock.ended:
+        console.print(f"the time budget ({timeout}) ended the sweep", markup=False, highlight=False)
     console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
     if report:
         from tuneyard.report.build import build_report
@@ -128,16 +135,28 @@ def spaces():
 
 
 @app.command("show-space")
-def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path.")]):
+def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path.")], json: Json = False):
     """Print one space, its hyperparameters and its grid size."""
     import yaml
 
-    from tuneyard.cli.display import console
+    from tuneyard.cli.display import console, print_json
     from tuneyard.space.file import load_space
 
     s = load_space(name)
+    if json:
+        print_json({**s.as_dict(), "grid_size": _grid_count(s), "file": str(s.path)})
+        return
     console.print(yaml.safe_dump(s.as_dict(), sort_keys=False), markup=False, highlight=False)
     console.print(f"grid size: {_grid_size(s)}  (file: {s.path})")
+
+
+def _grid_count(space) -> int | None:
+    try:
+        from tuneyard.space.grid_points import grid_size
+
+        return grid_size(space)
+    except TuneyardError:
+        return None
 
 
 def _grid_size(space) -> str:
@@ -154,35 +173,49 @@ def leaderboard(
     study: Annotated[str, typer.Argument(help="Study name (see `tune studies`).")],
     top: Annotated[int | None, typer.Option(help="Show only the best N.")] = None,
     csv: Annotated[str | None, typer.Option(help="Also write the full table to this CSV.")] = None,
+    columns: Annotated[str | None, typer.Option(
+        help="Comma-separated columns to show (default: as many as fit, by priority).")] = None,
+    json: Json = False,
     storage: Storage = None,
 ):
     """Print a study's ranked leaderboard."""
     from pathlib import Path
 
     from tuneyard.analysis.leaderboard import write_csv
-    from tuneyard.cli.display import console, frame_table
+    from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.reading import study_frame
 
     if top is not None and top < 1:
         raise TuneyardError(f"--top must be at least 1, got {top}")
     frame = study_frame(study, storage)
-    console.print(frame_table(frame, title=f"leaderboard of {study}", top=top))
     if csv:
         write_csv(frame, Path(csv))
+    if json:
+        print_json(frame_records(frame.head(top) if top else frame))
+        return
+    named = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    console.print(frame_table(frame, title=f"leaderboard of {study}", top=top, columns=named))
+    if csv:
         console.print(f"wrote {len(frame)} rows to {csv}")
 
 
 @app.command()
-def studies(storage: Storage = None):
+def studies(storage: Storage = None, json: Json = False):
     """List the studies in the store with their best value and trial counts."""
-    from tuneyard.cli.display import console, frame_table
+    from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.optuna_store import NoStore, default_storage
     from tuneyard.store.reading import studies_frame
 
     try:
         frame = studies_frame(storage)
     except NoStore as exc:
+        if json:
+            print_json([])
+            return
         console.print(str(exc), markup=False, highlight=False)
+        return
+    if json:
+        print_json(frame_records(frame))
         return
     if frame.empty:
         console.print(
@@ -196,6 +229,7 @@ def studies(storage: Storage = None):
 
 # The other commands live in their own modules and register on `app` when imported:
 # worker (shared studies), report/diagnose/evaluate/compare-regularisation, race.
+import tuneyard.cli.manage  # noqa: E402, F401
 import tuneyard.cli.race  # noqa: E402, F401
 import tuneyard.cli.study  # noqa: E402, F401
 import tuneyard.cli.worker  # noqa: E402, F401

@@ -78,7 +78,8 @@ def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None
     from tuneyard.cli.display import console
     from tuneyard.store.optuna_store import study_dir
 
-    result = evaluate_study(study, storage, data_dir)
+    result = evaluate_study(study, storage, data_dir,
+                            say=lambda line: console.print(line, markup=False, highlight=False))
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)
     if result["task"] == "classification":

@@ -28,7 +28,8 @@ def worker(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
 ):
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
-    from tuneyard.cli.display import ProgressEvents, console, fmt, frame_table
+    from tuneyard.cli.display import console, fmt, frame_table
+    from tuneyard.cli.progress import ProgressEvents
     from tuneyard.engine.join import join
     from tuneyard.errors import TuneyardError
 

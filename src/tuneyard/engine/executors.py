@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.atomic import write_json
+from tuneyard.engine.epochs import TimeBudgetSpent
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS  # noqa: F401 - its home before
 from tuneyard.engine.proposal import Proposal, TrialResult, failed
 from tuneyard.engine.worker_process import WorkerSpec, worker_main
@@ -77,6 +78,33 @@ class InProcess:
         """Nothing to release."""
 
 
+class Idle:
+    """The executor of a study with nothing left to run: no data loaded, no process started."""
+
+    running = 0
+
+    def has_room(self) -> bool:
+        """Never: the budget is spent."""
+        return False
+
+    def abandon(self) -> list[tuple[Proposal, float]]:
+        """Nothing was running."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class _Vacant:
+    """A slot whose process retired when no trial was left: a process starts only if one comes."""
+
+    task = None
+    pid = None
+
+    def __init__(self, index: int):
+        self.index = index
+
+
 class _Worker:
     def __init__(self, ctx: Any, spec: WorkerSpec, index: int):
         self.index = index
@@ -113,6 +141,11 @@ class WorkerPool:
         self.successors: dict[int, _Worker] = {}  # slot -> the fresh process taking it over
         self.retired: list[_Worker] = []
         self.restarts = 0
+        self.started = 0  # processes started (tests: none for nothing)
+        self.more = True  # whether the last trial handed out may be followed by another
+        # Called with (proposal, epoch, epochs, logs) as a worker reports an epoch.
+        self.on_epoch: Callable[[Proposal, int, int, dict], None] | None = None
+        self.cut_at: float | None = None  # monotonic time past which running trials are cut
 
     @property
     def running(self) -> int:
@@ -125,7 +158,7 @@ class WorkerPool:
 
     def start(self) -> None:
         """Start the workers and wait until each has loaded the data."""
-        self.workers = [_Worker(self.ctx, self.spec, i) for i in range(self.size)]
+        self.workers = [self._new(i) for i in range(self.size)]
         for worker in self.workers:
             message = worker.receive()
             if message is None or message[0] != "ready":
@@ -143,11 +176,14 @@ class WorkerPool:
         worker's successor started early.
         """
         worker = next(w for w in self.workers if w.task is None)
+        if isinstance(worker, _Vacant):  # a trial came after all: the slot gets a process
+            worker = self.workers[worker.index] = self._fresh(worker.index)
+        self.more = more
         trial_id = getattr(proposal.trial, "_trial_id", None)
         worker.task = (proposal, time.perf_counter())
         worker.trials += 1
         if more and self._retiring(worker) and worker.index not in self.successors:
-            self.successors[worker.index] = _Worker(self.ctx, self.spec, worker.index)
+            self.successors[worker.index] = self._new(worker.index)
         try:
             worker.conn.send((dataclasses.replace(proposal, trial=None), trial_id))
         except OSError:
@@ -155,12 +191,25 @@ class WorkerPool:
         self._write_pids()
 
     def next_result(self) -> tuple[Proposal, TrialResult]:
-        """Wait for the next trial to end: its result, or FAIL when its worker died."""
+        """Wait for the next trial to end: its result, or FAIL when its worker died.
+
+        Epoch reports on the way go to `on_epoch`; past `cut_at`, TimeBudgetSpent.
+        """
         while True:
-            ready = wait([w.conn for w in self.workers] + [w.process.sentinel for w in self.workers])
+            timeout = None if self.cut_at is None else max(0.0, self.cut_at - time.monotonic())
+            live = [w for w in self.workers if isinstance(w, _Worker)]
+            ready = wait([w.conn for w in live] + [w.process.sentinel for w in live], timeout=timeout)
+            if not ready and self.cut_at is not None and time.monotonic() >= self.cut_at:
+                raise TimeBudgetSpent("the time budget ran out while trials were running")
             for index, worker in enumerate(self.workers):
+                if isinstance(worker, _Vacant):
+                    continue
                 if worker.conn in ready or worker.conn.poll():
                     message = worker.receive()
+                    if message and message[0] == "epoch":
+                        if worker.task and self.on_epoch:
+                            self.on_epoch(worker.task[0], *message[1:])
+                        continue
                     if message and message[0] == "result" and worker.task:
                         proposal, worker.task = worker.task[0], None
                         if self._retiring(worker):
@@ -187,15 +236,22 @@ class WorkerPool:
         except OSError:
             pass  # already gone
         self.retired.append(old)
-        self.workers[index] = self._fresh(index)
+        # No trial left: the slot stays empty rather than start a process for nothing.
+        vacant = not self.more and index not in self.successors
+        self.workers[index] = _Vacant(index) if vacant else self._fresh(index)
         self.retired = [w for w in self.retired if w.process.is_alive()]  # reaps the exited
 
     def _fresh(self, index: int) -> _Worker:
         """The process for slot `index`: its successor if one was started, else a new one."""
-        return self.successors.pop(index, None) or _Worker(self.ctx, self.spec, index)
+        return self.successors.pop(index, None) or self._new(index)
+
+    def _new(self, index: int) -> _Worker:
+        self.started += 1
+        return _Worker(self.ctx, self.spec, index)
 
     def _every_process(self) -> list[_Worker]:
-        return [*self.workers, *self.successors.values(), *self.retired]
+        return [*(w for w in self.workers if isinstance(w, _Worker)), *self.successors.values(),
+                *self.retired]
 
     def _replace(self, index: int) -> tuple[Proposal, TrialResult] | None:
         dead = self.workers[index]

@@ -17,10 +17,14 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+from tuneyard.engine.epochs import TimeBudgetSpent
+
 _requested = threading.Event()
+_cut_at: list[float] = []  # monotonic time past which a running trial is cut (--timeout)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -60,9 +64,25 @@ def interrupts_watched() -> Iterator[None]:
 
 
 def raise_if_interrupted() -> None:
-    """Raise KeyboardInterrupt if a SIGINT came in the watched block (one may be swallowed)."""
+    """Raise KeyboardInterrupt if a SIGINT came in the watched block (one may be swallowed),
+    TimeBudgetSpent past the time budget's cut (a trial then stops within a batch)."""
     if _requested.is_set():
         raise KeyboardInterrupt
+    if _cut_at and time.monotonic() >= _cut_at[0]:
+        raise TimeBudgetSpent("the time budget ran out while trials were running")
+
+
+@contextlib.contextmanager
+def cut_at(when: float | None) -> Iterator[None]:
+    """Within the block, `raise_if_interrupted` cuts at monotonic time `when` (None: never)."""
+    if when is None:
+        yield
+        return
+    _cut_at[:] = [when]
+    try:
+        yield
+    finally:
+        _cut_at.clear()
 
 
 @contextlib.contextmanager

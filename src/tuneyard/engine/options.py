@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuneyard.engine.epochs import default_grace, parse_duration
 from tuneyard.errors import TuneyardError
 
 # Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
@@ -43,8 +44,16 @@ class SweepOptions:
     # Share the study with workers (heartbeats, retries) whatever the storage; a grid, tpe
     # or random study on a server storage always is. Tests use it on a SQLite file.
     shared: bool = False
+    # A wall-clock budget (`--timeout 2h`; seconds once made): no trial starts that cannot
+    # end in it; running ones get `timeout_grace` seconds more, then are cut (and re-run).
+    timeout: Any = None
+    timeout_grace: float | None = None
 
     def __post_init__(self) -> None:
+        if self.timeout is not None:
+            self.timeout = parse_duration(self.timeout)
+            if self.timeout_grace is None:
+                self.timeout_grace = default_grace(self.timeout)
         for name, least in (("workers", 1), ("max_failures", 1), ("trials", 1),
                             ("budget_epochs", 1), ("epochs", 1), ("trials_per_process", 0)):
             value = getattr(self, name)

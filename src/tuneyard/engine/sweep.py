@@ -17,9 +17,10 @@ from typing import Any
 from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
 from tuneyard.backends import get_backend
 from tuneyard.engine.claims import LocalClaims, SharedClaims
-from tuneyard.engine.executors import InProcess, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
+from tuneyard.engine.executors import Idle, InProcess, WorkerPool, WorkerSpec, cpu_cores
 from tuneyard.engine.heartbeat import SURPLUS
-from tuneyard.engine.interrupts import interrupts_deferred, interrupts_watched, raise_if_interrupted
+from tuneyard.engine.interrupts import cut_at, interrupts_deferred, interrupts_watched, raise_if_interrupted
 from tuneyard.engine.options import SweepOptions, SweepStopped
 from tuneyard.engine.proposal import FAIL, Proposal, TrialResult
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
@@ -42,6 +43,15 @@ class Events:
 
     def message(self, text: str) -> None:
         """A line worth telling the user (resume, grid shuffle, data loaded)."""
+
+    def sweep_started(self, done: int, budget: int) -> None:
+        """The study is open and trials are about to start (`done` of `budget` already)."""
+
+    def trial_started(self, key: Any, params: dict, epochs: int) -> None:
+        """A trial was handed out; `key` is its trial number when known, else the backend's id."""
+
+    def epoch_done(self, key: Any, epoch: int, epochs: int, logs: dict) -> None:
+        """A running trial finished epoch `epoch` of `epochs` (logs: loss, metrics)."""
 
     def trial_done(self, row: dict, done: int, budget: int, best: float | None) -> None:
         """A trial finished and was recorded."""
@@ -77,6 +87,9 @@ class Sweep:
         # An Optuna pruner overriding --prune's (tests inject a deterministic one).
         self.pruner = pruner
         self.lock = StudyLock(self.folder)
+        self.events = Events()
+        self._labels: dict[int, Any] = {}  # id(proposal) -> what the events call the trial
+        self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
 
     @property
     def csv_path(self):
@@ -109,7 +122,9 @@ class Sweep:
         self.store.check_config(self.config())
         self.claims = SharedClaims(self.store) if self.shared else LocalClaims(self.store)
         pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
-        self.executor = self._executor(pruner if o.prune != "none" else None)
+        # A study whose budget is spent loads no data and starts no worker process.
+        finished = self._spent_before()
+        self.executor = Idle() if finished else self._executor(pruner if o.prune != "none" else None)
         # Same sampler, hence the same TPE start-up sizing, in every mode.
         sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1 or self.shared,
                                                 trials=self.expected_trials())
@@ -143,6 +158,18 @@ class Sweep:
         if self.folder.exists():
             check_writable_folder(self.folder, "the study folder")
 
+    def _spent_before(self) -> bool:
+        """Whether the stored study (if any) has already spent its budget."""
+        o = self.options
+        if o.fresh or self.shared or not self.store.exists():
+            return False
+        self.store.load()
+        ledger = Ledger(self.store)
+        ledger.refresh()
+        repeats = self.space.training.executions_per_trial
+        return ledger.done_count() >= self.budget or bool(
+            o.budget_epochs and o.budget_epochs - ledger.epochs_spent() < repeats)
+
     def _fail_orphans(self, events: Events) -> None:
         """Record as interrupted the RUNNING trials whose runner died: they run again."""
         for trial in self.ledger.orphans():
@@ -161,6 +188,7 @@ class Sweep:
                           storage_url=self.store.url, study_name=self.study_name,
                           metric=self.space.metric, pruner=pruner, trainer=self.trainer)
         pool = WorkerPool(spec, o.workers, self.folder, o.trials_per_process)
+        pool.on_epoch = self._epoch_done
         pool.start()
         return pool
 
@@ -193,13 +221,23 @@ class Sweep:
 
     def run(self, events: Events | None = None) -> Any:
         """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
-        events = events or Events()
+        events = self.events = events or Events()
+        o = self.options
         try:
             # Backends write to the store too (an Optuna trial's suggestions): a storage
             # fault anywhere in the sweep is one line, not a traceback.
-            with interrupts_watched(), storage_boundary(self.options.storage or default_storage()):
+            with interrupts_watched(), storage_boundary(o.storage or default_storage()):
                 self.open(events)
-                self._loop(events)
+                # --timeout counts from here, as Optuna's optimize(timeout=): the trials' time.
+                self.clock = TimeBudget(o.timeout, o.timeout_grace) if o.timeout else None
+                if isinstance(self.executor, WorkerPool) and self.clock:
+                    self.executor.cut_at = self.clock.cut_at
+                events.sweep_started(self.done_count(), self.budget)
+                with cut_at(self.clock.cut_at if self.clock else None):
+                    try:
+                        self._loop(events)
+                    except TimeBudgetSpent as exc:
+                        self._cut(exc, events)
                 self._finish(events)
         except BaseException as exc:
             self._abandon(exc)
@@ -233,6 +271,10 @@ class Sweep:
                     continue
                 if waiting and not self.shared:
                     events.message("the backend has no more proposals: search complete")
+                elif self.clock and self.clock.ended:
+                    events.message(f"the time budget ({_hms(self.clock.seconds)}) ended the sweep: "
+                                   f"{self.done_count()} of {self.budget} trials done; the same "
+                                   "command goes on from there")
                 self.executor.close()
                 return
             proposal, result = self.executor.next_result()
@@ -242,6 +284,7 @@ class Sweep:
                 _, row = self._record(proposal, result)
                 self.backend.tell(proposal, result)
                 events.trial_done(row, self.done_count(), self.budget, self.best())
+                self._labels.pop(id(proposal), None)
             failures = failures + 1 if result.status == FAIL else 0
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
@@ -260,10 +303,32 @@ class Sweep:
                 return False
             proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
             proposal.beat = self.best()
-            more = self._claimed_count() < self.budget
-            self.executor.submit(proposal, more=more)
+            self.executor.submit(proposal, more=self._more_after(self._claimed_count()))
             self.claims.started(proposal)
+            self._labels[id(proposal)] = label = self._label(proposal)
+            self.events.trial_started(label, dict(proposal.params), proposal.epochs)
         return True
+
+    def _more_after(self, claimed: int) -> bool:
+        """Whether a trial may follow the one being handed out (`claimed` counts it only for
+        an Optuna backend): a worker pool starts a successor process early only then."""
+        claimed += 0 if self.backend_cls.optuna_native else 1
+        if claimed >= self.budget:
+            return False
+        if not self.options.budget_epochs:
+            return True
+        repeats = self.space.training.executions_per_trial
+        in_flight = sum((p.epochs - p.initial_epoch) * repeats for p, r in self.pending.values() if r is None)
+        return self.options.budget_epochs - self.epochs_spent() - in_flight >= repeats
+
+    def _label(self, proposal: Proposal) -> Any:
+        # The trial number the store gives it: known now for an Optuna trial, else the next one.
+        if proposal.trial is not None:
+            return proposal.trial.number
+        return len(self.ledger.rows) + self.executor.running - 1
+
+    def _epoch_done(self, proposal: Proposal, epoch: int, epochs: int, logs: dict) -> None:
+        self.events.epoch_done(self._labels.get(id(proposal), proposal.key), epoch, epochs, logs)
 
     def _claim(self, proposal: Proposal) -> bool:
         """Whether an asked Optuna trial is within the budget that every runner shares.
@@ -290,7 +355,25 @@ class Sweep:
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight anywhere.
         return (self.executor.has_room() and self._epochs_allow_a_trial()
-                and (self._claimed_count() < self.budget or (self.shared and self.ledger.waiting > 0)))
+                and (self._claimed_count() < self.budget or (self.shared and self.ledger.waiting > 0))
+                and self._time_allows_a_trial())
+
+    def _time_allows_a_trial(self) -> bool:
+        """--timeout: start no trial that the study's median pace says cannot end in time."""
+        if self.clock is None:
+            return True
+        per_epoch = seconds_per_epoch(self.ledger.rows)
+        training = self.space.training
+        epochs = (self.options.epochs or training.epochs) * training.executions_per_trial
+        return self.clock.allows(None if per_epoch is None else per_epoch * epochs, self.executor.running)
+
+    def _cut(self, exc: TimeBudgetSpent, events: Events) -> None:
+        """Past the time budget and its grace: the running trials are recorded as interrupted."""
+        cut = sum(r is None for _, r in self.pending.values())
+        self._abandon(exc)
+        events.message(f"the time budget ({_hms(self.clock.seconds)}) ended the sweep: {cut} running "
+                       f"trials were cut {self.clock.grace:.0f} s past it and recorded as interrupted "
+                       f"(they run again on resume); {self.done_count()} of {self.budget} trials done")
 
     def _abandon(self, exc: BaseException) -> None:
         """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
@@ -333,9 +416,10 @@ class Sweep:
             proposal.epochs = proposal.initial_epoch + room
 
     def _callbacks(self, proposal: Proposal) -> list:
+        report = EpochHook(lambda epoch, epochs, logs: self._epoch_done(proposal, epoch, epochs, logs))
         if self.options.prune == "none" or proposal.trial is None:
-            return []
-        return [pruning_callback(proposal.trial, self.space.metric)]
+            return [report]
+        return [report, pruning_callback(proposal.trial, self.space.metric)]
 
     def _record(self, proposal: Proposal, result: TrialResult) -> tuple[Any, dict]:
         """Write a trial's result: store, best model, CSV; its frozen trial and its row."""
@@ -370,6 +454,11 @@ class Sweep:
         """The ranked DataFrame of every trial in the study."""
         names = [p.name for p in self.space.params]
         return to_frame(self.rows, names, self.space.metric, self.space.maximize)
+
+
+def _hms(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 def _abs(path: str | None) -> str | None:

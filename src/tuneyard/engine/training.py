@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.space.core import Space
 
@@ -104,6 +105,7 @@ class Trainer:
             if proposal.save_best_to and execution == 0 else None
         # Keras' own TerminateOnNaN stops at the first NaN/inf batch loss; the epoch's
         # history then holds it, and the trial is recorded as diverged (_non_finite).
+        extra = [_EpochReport(c, proposal.epochs) if isinstance(c, EpochHook) else c for c in extra]
         callbacks = [keras.callbacks.TerminateOnNaN(), _InterruptCheck(), *self._early_stopping(), *extra,
                      *([keep] if keep else [])]
         fitted = model.fit(
@@ -199,6 +201,27 @@ def _interrupt_check_class() -> type:
 
 def _InterruptCheck():  # noqa: N802 - reads like the class it makes
     return _interrupt_check_class()()
+
+
+@functools.cache
+def _epoch_report_class() -> type:
+    import keras
+
+    class EpochReport(keras.callbacks.Callback):
+        """Hands each finished epoch's logs to an EpochHook (the console's per-epoch line)."""
+
+        def __init__(self, hook: EpochHook, epochs: int):
+            super().__init__()
+            self.hook, self.epochs = hook, epochs
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.hook(epoch + 1, self.epochs, logs)
+
+    return EpochReport
+
+
+def _EpochReport(hook: EpochHook, epochs: int):  # noqa: N802 - reads like the class it makes
+    return _epoch_report_class()(hook, epochs)
 
 
 def save_model_atomically(model: Any, path: str) -> None:

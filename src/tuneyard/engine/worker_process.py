@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.proposal import failed
 from tuneyard.errors import TuneyardError
 
@@ -61,10 +62,12 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
             return
         proposal, trial_id = task
         try:
-            callbacks = []
+            # Each epoch goes to the parent, which shows it; the parent alone writes the store.
+            callbacks: list = [EpochHook(lambda epoch, epochs, logs: conn.send(("epoch", epoch, epochs,
+                                                                                 logs)))]
             if trial_id is not None and spec.pruner is not None:
                 study = study or _load_study(spec)
-                callbacks = [_pruning(study, trial_id, spec.metric)]
+                callbacks.append(_pruning(study, trial_id, spec.metric))
             result = trainer.run(proposal, callbacks)
         except Exception as exc:  # the trainer catches training errors; this is the rest
             result = failed(f"{type(exc).__name__}: {exc}"[:500])

@@ -1,10 +1,12 @@
-"""Console progress of a race: one bar over every epoch the race may spend, a line per study."""
+"""Console progress of a race: one bar over every epoch the race may spend, moved as each trial
+starts and as each epoch ends; a line per study."""
 
 from __future__ import annotations
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tuneyard.cli.display import console, fmt
+from tuneyard.cli.progress import RunningTrials
 from tuneyard.engine.sweep import Events
 
 
@@ -18,16 +20,30 @@ class RaceEvents(Events):
             console=console)
         self.task = self.progress.add_task("race", total=total_epochs, study="", best="-")
         self.started = False
+        self.running = RunningTrials()
+
+    def _show(self) -> None:
+        if not self.started and console.is_terminal:
+            self.progress.start()
+            self.started = True
+
+    def trial_started(self, key, params, epochs) -> None:
+        self._show()
+        self.running.start(key, epochs)
+        self.progress.update(self.task, study=f"trial {key} started")
+
+    def epoch_done(self, key, epoch, epochs, logs) -> None:
+        self.running.epoch(key, "")
+        self.progress.update(self.task, advance=1, study=f"trial {key} epoch {epoch}/{epochs}")
 
     def message(self, text: str) -> None:
         if text.startswith("resuming"):
             console.print(text, highlight=False)
 
     def trial_done(self, row: dict, done: int, budget: int, best: float | None) -> None:
-        if not self.started:
-            self.progress.start()
-            self.started = True
-        self.progress.update(self.task, advance=int(row["epochs"] or 0), best=fmt(best) or "-")
+        self._show()
+        shown = self.running.end(row["trial"])  # epochs the bar already moved for this trial
+        self.progress.update(self.task, advance=int(row["epochs"] or 0) - shown, best=fmt(best) or "-")
 
     def study_done(self, run) -> None:
         """A study of the race finished (or was already complete)."""

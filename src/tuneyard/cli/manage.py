@@ -1,0 +1,43 @@
+"""`tune delete`: remove a study from the store and its folder under results/ (and nothing else).
+
+Registered on `tuneyard.cli.main.app` when cli/main.py imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tuneyard.cli.base import Storage, app, fail
+
+
+@app.command()
+def delete(
+    study: Annotated[str, typer.Argument(help="Study name (see `tune studies`); a name, never a path.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    storage: Storage = None,
+):
+    """Delete a study: its trials in the store and its folder inside results/."""
+    from tuneyard.cli.display import console
+    from tuneyard.store.optuna_store import NoStore, Store
+    from tuneyard.store.paths import check_study_name, study_dir
+
+    check_study_name(study)  # `../x` is refused before anything is opened
+    try:
+        found = Store(storage, study, readonly=True).exists()
+    except NoStore:
+        found = False
+    store = Store(storage, study) if found else None
+    if store is None:
+        fail(f"no study '{study}' in {storage or 'the default store'}; `tune studies` lists them")
+    folder = study_dir(study)
+    store.load()
+    trials = len(store.trials())
+    where = f" and its folder {folder}" if folder.exists() else ""
+    if not yes and not typer.confirm(f"delete study '{study}' ({trials} trials) from {store.url}{where}?"):
+        console.print("nothing deleted", markup=False, highlight=False)
+        raise typer.Exit(1)
+    store.delete()
+    console.print(f"deleted study '{study}' ({trials} trials) from {store.url}{where}",
+                  markup=False, highlight=False)

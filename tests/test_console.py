@@ -1,0 +1,154 @@
+"""The console: progress from the first trial's start, per-epoch events, plain lines off a
+terminal, a leaderboard that fits, --json, --version, `tune delete`. Real SQLite, no TensorFlow."""
+
+import io
+import json
+import re
+
+import pytest
+from cheap import SPACE, CheapTrainer
+from rich.console import Console
+from typer.testing import CliRunner
+
+from tuneyard.cli.display import frame_table
+from tuneyard.cli.main import app
+from tuneyard.cli.progress import ProgressEvents
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions
+
+
+@pytest.fixture
+def space_path(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+def cheap_study(space_path, name="cli-study", trials=3, events=None, **extra):
+    runner = Sweep(SweepOptions(space=space_path, backend="random", trials=trials, study=name, **extra),
+                   trainer=CheapTrainer())
+    return runner, runner.run(events)
+
+
+class Recorder(Events):
+    def __init__(self):
+        self.calls = []
+
+    def sweep_started(self, done, budget):
+        self.calls.append(("sweep", done, budget))
+
+    def trial_started(self, key, params, epochs):
+        self.calls.append(("start", key, epochs))
+
+    def epoch_done(self, key, epoch, epochs, logs):
+        self.calls.append(("epoch", key, epoch, epochs, sorted(logs)))
+
+    def trial_done(self, row, done, budget, best):
+        self.calls.append(("done", row["trial"]))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_trial_reports_its_start_and_each_epoch_before_it_ends(space_path, workers):
+    events = Recorder()
+    cheap_study(space_path, trials=2, events=events, workers=workers)
+    calls = events.calls
+    assert calls[0] == ("sweep", 0, 2)
+    for number in (0, 1):
+        start = calls.index(("start", number, 3))
+        epochs = [c for c in calls if c[0] == "epoch" and c[1] == number]
+        assert [c[2:4] for c in epochs] == [(1, 3), (2, 3), (3, 3)]
+        assert epochs[0][4] == ["loss", "val_mse"]
+        assert start < calls.index(epochs[0]) < calls.index(epochs[-1]) < calls.index(("done", number))
+
+
+class Peeking(CheapTrainer):
+    """Notes what the progress display shows while the first trial trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def run(self, proposal, callbacks=None):
+        events = self.events
+        if events.task is not None:
+            task = events.progress.tasks[0]
+            self.seen.append((task.total, task.completed, dict(events.running.lines)))
+        return super().run(proposal, callbacks)
+
+
+def test_the_bar_shows_from_the_start_of_the_first_trial(space_path, capsys):
+    trainer = Peeking()
+    events = trainer.events = ProgressEvents("val_mse")
+    Sweep(SweepOptions(space=space_path, backend="random", trials=2), trainer=trainer).run(events)
+    events.stop()
+    assert trainer.seen[0] == (2, 0, {0: "trial 0: starting, 3 epochs"})
+
+
+def test_off_a_terminal_one_plain_line_per_finished_trial(space_path, capsys):
+    events = ProgressEvents("val_mse")
+    cheap_study(space_path, trials=3, events=events)
+    events.stop()
+    lines = capsys.readouterr().out.splitlines()
+    done = [line for line in lines if " done: " in line]
+    assert len(done) == 3
+    pattern = (r"trial \d done: val_mse [0-9.e+-]+ \(best [0-9.e+-]+\), {n}/3 trials, "
+               r"0:00:\d\d elapsed, ~\d:\d\d:\d\d left")
+    for n, line in enumerate(done, start=1):
+        assert re.fullmatch(pattern.format(n=n), line), line
+    assert not any("━" in line for line in lines)  # no bar in a log file
+
+
+def test_the_leaderboard_fits_the_width_and_never_breaks_a_number(space_path):
+    _, frame = cheap_study(space_path, trials=4)
+    out = io.StringIO()
+    Console(file=out, width=70).print(frame_table(frame, title="t", width=70))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 70
+    header = text.splitlines()[2]
+    for column in ("rank", "trial", "val_mse", "learning_rate"):
+        assert column in header  # by priority: rank, trial, the objective, hyperparameters first
+    for value in frame["val_mse"]:
+        assert f"{value:.4g}" in text  # whole on one line
+    assert "more columns:" in text
+
+
+def test_leaderboard_columns_json_and_studies_json(space_path):
+    cheap_study(space_path, trials=3)
+    cli = CliRunner()
+    chosen = cli.invoke(app, ["leaderboard", "cli-study", "--columns", "trial,val_mse"])
+    assert chosen.exit_code == 0, chosen.output
+    assert "trial" in chosen.output and "optimizer" not in chosen.output
+    bad = cli.invoke(app, ["leaderboard", "cli-study", "--columns", "trial,nope"])
+    assert bad.exit_code == 2 and "no column nope" in bad.output
+    rows = json.loads(cli.invoke(app, ["leaderboard", "cli-study", "--json"]).stdout)
+    assert [r["rank"] for r in rows] == [1, 2, 3] and "val_mse" in rows[0]
+    studies = json.loads(cli.invoke(app, ["studies", "--json"]).stdout)
+    assert [s["study"] for s in studies] == ["cli-study"]
+
+
+def test_show_space_json_and_version(space_path):
+    cli = CliRunner()
+    space = json.loads(cli.invoke(app, ["show-space", space_path, "--json"]).stdout)
+    assert space["name"] == "cheap" and space["grid_size"] == 3 * 3 * (1 + 3)
+    from tuneyard import __version__
+
+    version = cli.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.stdout.strip() == f"tuneyard {__version__}"
+
+
+def test_delete_asks_then_removes_the_study_and_its_folder_only(space_path, results_in_tmp):
+    runner, _ = cheap_study(space_path, name="to-go")
+    cheap_study(space_path, name="to-stay")
+    outside = results_in_tmp.parent / "keep.txt"
+    outside.write_text("mine")
+    cli = CliRunner()
+    kept = cli.invoke(app, ["delete", "to-go"], input="n\n")
+    assert kept.exit_code == 1 and runner.folder.exists()
+    gone = cli.invoke(app, ["delete", "to-go", "--yes"])
+    assert gone.exit_code == 0 and "deleted study 'to-go' (3 trials)" in gone.stdout
+    assert not runner.folder.exists() and (results_in_tmp / "to-stay").exists() and outside.exists()
+    studies = json.loads(cli.invoke(app, ["studies", "--json"]).stdout)
+    assert [s["study"] for s in studies] == ["to-stay"]
+    for args in (["delete", "to-go", "--yes"], ["delete", "../keep.txt", "--yes"]):
+        refused = cli.invoke(app, args)
+        assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1
+    assert outside.exists()
