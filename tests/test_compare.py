@@ -65,8 +65,8 @@ def test_base_point_rule():
         "units": 64}
     assert base_point(space, {"units": 96}, "l2", 1e-4)["units"] == 96
     # No course value: the middle of the space (mnist's units_2 needs num_layers >= 2).
-    mnist = load_space("mnist_mlp")
-    point = base_point(mnist, {"num_layers": 2}, "optimizer", "adam")
+    mnist = load_space("course_mnist_mlp")  # the conditional 1..3 layers of 32..512 units
+    point = base_point(mnist, {"num_layers": 2}, "learning_rate", 1e-3)
     assert point["units_1"] == 128 and point["units_2"] == 288 and "units_3" not in point
     runs = factor_variants(space, "l2=0,1e-4,1e-3")
     assert [v.changes for v in runs] == [{"l2": 0.0}, {"l2": 1e-4}, {"l2": 1e-3}]
@@ -100,7 +100,7 @@ def test_bad_input_is_one_line_and_exit_2(args, text, results_in_tmp):
 
 
 def test_an_inactive_factor_is_refused():
-    mnist = load_space("mnist_mlp")
+    mnist = load_space("course_mnist_mlp")  # the conditional 1..3 layers of 32..512 units
     with pytest.raises(CompareError, match="units_3 is inactive at the base point.*num_layers=3"):
         factor_variants(mnist, "units_3=64,128")
     with pytest.raises(CompareError, match="--set units_2 is inactive"):
