@@ -7,7 +7,7 @@ from tuneyard.engine.proposal import COMPLETE, Proposal
 from tuneyard.engine.training import Trainer
 from tuneyard.space.file import load_space
 from tuneyard.workloads import get_workload
-from tuneyard.workloads.sine import linear_bound, window_bound
+from tuneyard.workloads.sine import fitted_filter, linear_bound, window_bound
 
 keras = pytest.importorskip("keras")
 SINE = get_workload("sine_lstm")
@@ -51,6 +51,10 @@ def test_the_linear_bound_falls_with_the_window_and_stays_above_the_floor(wide):
     bounds = {w: window_bound(wide, w) for w in (20, 50, 100)}
     assert floor < bounds[100] < bounds[20]
     assert bounds[20] / floor - 1 > 0.10  # a 20-value window cannot come near the floor
+    # Fitted on the ~720 training windows alone, a 100-value filter overfits: it scores well
+    # above the filter fitted on 100,000 windows, and near or above the 20-value one.
+    fitted = {w: fitted_filter(wide, w) for w in (20, 100)}
+    assert fitted[100] > bounds[100] * 1.05 and fitted[20] > bounds[20]
     # On the last `window` values, the same number the race computes on its own windows.
     narrow = SINE.load(seed=0, validation_split=0.2, window=20)
     assert bounds[20] == pytest.approx(linear_bound(20, narrow.x_val[-len(wide.y_val):],
@@ -86,6 +90,10 @@ def test_the_race_table_gives_each_seeds_gap_to_the_linear_filter():
     lines = verdicts(list(rows.values()), runs, {0: 0.010, 1: 0.010}, False, "val_mse",
                      bounds={0: 0.0120, 1: 0.0110})
     assert any(line.startswith("target 3") and line.endswith("NOT MET (every seed)") for line in lines)
+    with_fit = verdicts(list(rows.values()), runs, {0: 0.010}, False, "val_mse", bounds={0: 0.0120},
+                        fitted={0: 0.0125})
+    assert "  fitted on the training split alone, that filter scores 0.01250 (+25.0% above the floor)" \
+        in with_fit
     runs[1] = run("tpe", 1, [0.0111], 0.0110)
     rows = table(runs, False, ["tpe", "grid"])
     assert verdicts(rows, runs, {}, False, "val_mse")[-1].startswith("target 3, best backend tpe")

@@ -65,6 +65,7 @@ class StudyRun:
     wall_s: float
     floor: float | None = None
     bound: float | None = None  # sine: the best linear filter's validation MSE
+    fitted: float | None = None  # sine: the same filter fitted on the training split only
 
 
 @dataclass
@@ -87,6 +88,10 @@ class Race:
     def bounds(self) -> dict[int, float]:
         """What the best linear filter on the window scores on each seed's split (sine only)."""
         return {r.seed: r.bound for r in self.runs if r.bound is not None}
+
+    def fitted(self) -> dict[int, float]:
+        """What a linear filter fitted on each seed's training split scores (sine only)."""
+        return {r.seed: r.fitted for r in self.runs if r.fitted is not None}
 
 
 def parse_entries(text: str) -> tuple[str, ...]:
@@ -202,8 +207,8 @@ def _run_study(race: Race, entry: str, seed: int, events: Events,
     sweep.run(events)
     walls[sweep.study_name] = walls.get(sweep.study_name, 0.0) + time.perf_counter() - started
     trials = _trial_records(sweep.rows)
-    floor, bound = _sine_references(race, seed)
-    return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name], floor, bound)
+    return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name],
+                    *_sine_references(race, seed))
 
 
 def _trial_records(rows: list[dict]) -> list[dict]:
@@ -226,20 +231,21 @@ def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | No
     return StudyRun(entry, seed, name, _trial_records(rows), wall, *_sine_references(race, seed))
 
 
-def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None]:
-    """(noise floor, best linear filter) of the seed's validation split; None off sine.
+def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None, float | None]:
+    """(noise floor, best linear filter, the filter fitted on the training split) of the
+    seed's validation split, on the longest window the space offers; None off sine.
 
     The trials may run in worker processes, so the split is regenerated here (it is
     seeded and takes milliseconds).
     """
     if race.space.workload != "sine_lstm":
-        return None, None
+        return None, None, None
     from tuneyard.space.data import load_space_data
-    from tuneyard.workloads.sine import linear_bound
+    from tuneyard.workloads.sine import fitted_filter, linear_bound
 
     _, data = load_space_data(race.space, subset=race.options.subset, seed=seed)
     bound = linear_bound(data.info["window"], data.x_val, data.y_val)
-    return data.info["noise_floor_val"], bound
+    return data.info["noise_floor_val"], bound, fitted_filter(data, data.info["window"])
 
 
 def _load_walls(folder: Path) -> dict:
@@ -279,5 +285,6 @@ def write_report(race: Race) -> RaceReport:
              f"{race.options.repeats} seeds")
     png = anytime_plot(race.runs, entries, space.maximize, space.metric,
                        race.folder / "anytime.png", title, floors, COURSE)
-    lines = verdicts(rows, race.runs, floors, space.maximize, space.metric, COURSE, race.bounds())
+    lines = verdicts(rows, race.runs, floors, space.maximize, space.metric, COURSE, race.bounds(),
+                     race.fitted())
     return RaceReport(rows, lines, floors, csv_path, png)

@@ -137,11 +137,14 @@ def write_table(rows: list[dict], path: Path) -> None:
 
 
 def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: bool,
-             metric: str, course: str = "course", bounds: dict[int, float] | None = None) -> list[str]:
-    """The issue's two targets, in words, with the figures behind them.
+             metric: str, course: str = "course", bounds: dict[int, float] | None = None,
+             fitted: dict[int, float] | None = None) -> list[str]:
+    """The issue's targets, in words, with the figures behind them.
 
     `bounds` (sine): the best linear filter's score on each seed's split, which
-    shows how close to the floor the model's input window lets any model come.
+    shows how close to the floor the model's input window lets any model come;
+    `fitted`: the same filter fitted on the seed's training split only, which shows
+    what the data itself teaches a linear model.
     """
     lines = []
     others = [r for r in rows if r["backend"] != course and r["best_mean"] is not None]
@@ -171,6 +174,9 @@ def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: b
             lines.append(f"  the best linear filter on the same window scores {bound:.5f} "
                          f"({bound / floor - 1:+.1%} above the floor); best is "
                          f"{best / bound - 1:+.1%} from it")
+        if (fitted or {}).get(seed) is not None:
+            lines.append(f"  fitted on the training split alone, that filter scores {fitted[seed]:.5f} "
+                         f"({fitted[seed] / floor - 1:+.1%} above the floor)")
     lines += _linear_verdict(rows, course)
     return lines
 
