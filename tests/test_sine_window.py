@@ -120,7 +120,7 @@ def test_a_trial_at_its_windows_linear_bound_is_told_the_window_not_the_search_l
 
 
 def test_the_study_diagnosis_uses_the_trials_own_window():
-    from tuneyard.report.diagnosis import diagnose_trial, trial_diagnosis
+    from tuneyard.report.diagnosis import diagnose_trial, format_numbers, trial_diagnosis
     from tuneyard.space.file import space_text
 
     space = load_space("sine_window")
@@ -141,3 +141,4 @@ def test_the_study_diagnosis_uses_the_trials_own_window():
     # Without the trial's params the window is unknown: no guess.
     assert "linear filter" not in diagnose_trial(attrs, config).reason
     assert "window of 30" in trial_diagnosis(attrs, config, {"window": 30}).reason
+    assert "+0.5% from the best linear filter on its window of 30" in format_numbers(d)

@@ -212,4 +212,7 @@ def format_numbers(d: Diagnosis) -> str:
     if "val_to_baseline" in n:
         parts.append(f"best val = {n['val_to_baseline'] * 100:.0f}% of trivial baseline "
                      f"{n['baseline_loss']:.4g}")
+    if "val_to_linear_bound" in n:
+        parts.append(f"best val {(n['val_to_linear_bound'] - 1) * 100:+.1f}% from the best linear "
+                     f"filter on its window of {n['window']:.0f} ({n['linear_bound']:.4g})")
     return ", ".join(parts)
