@@ -6,6 +6,8 @@ the shared path (heartbeats, the grid queued in the study, retries) on a SQLite 
 shared mode is covered without a server (tests/test_postgres.py runs it on one).
 """
 
+import time
+
 import pytest
 from cheap import SPACE, CheapTrainer
 
@@ -132,16 +134,40 @@ def test_too_many_failures_in_a_row_stop_the_sweep(space_path):
 
 
 def test_leaderboard_csv_is_current_after_every_trial(space_path, results_in_tmp):
+    """Trials that take a while (here 0.3 s, far more than a 4-row CSV costs) each see the
+    CSV hold every trial before them; the CSV is exact at the end whatever the pace."""
     seen = []
 
     class Watching(CheapTrainer):
         def run(self, proposal, callbacks=None):
             csv = results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv"
             seen.append(csv.read_text().count("\n") - 1 if csv.exists() else 0)
+            time.sleep(0.3)
             return super().run(proposal, callbacks)
 
     sweep(space_path, "tpe", trials=4, trainer=Watching())
     assert seen == [0, 1, 2, 3]
+    assert (results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv").read_text().count("\n") == 5
+
+
+def test_a_paced_csv_skips_rewrites_yet_is_exact_at_the_end(space_path, results_in_tmp, monkeypatch):
+    """With the pace so slow that no rewrite is ever due, the CSV is rewritten only where it
+    must be (at open and at the end), and holds every trial at the end."""
+    import tuneyard.engine.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "CSV_PACE", 10**9)
+    rewrites = []
+
+    class Counting(Sweep):
+        def write_csv(self, saved=None, when_due=False):
+            before = self._csv_at
+            super().write_csv(saved, when_due)
+            rewrites.append(self._csv_at != before)
+
+    Counting(SweepOptions(space=space_path, backend="tpe", trials=12), trainer=CheapTrainer()).run()
+    assert len(rewrites) >= 12 and sum(rewrites) <= 3  # open, (the first trial), the end
+    lines = (results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv").read_text().splitlines()
+    assert len(lines) == 13  # the header and every trial
 
 
 def test_a_study_name_reused_for_another_space_or_backend_is_refused(space_path):
@@ -162,3 +188,16 @@ def test_tpe_starts_modelling_after_a_third_of_a_small_budget():
     assert startup_trials_for(None) == 10 == startup_trials_for(300)  # Optuna's default
     assert startup_trials_for(20) == 6
     assert startup_trials_for(3) == 2
+
+
+def test_a_race_grid_that_its_epoch_budget_buys_whole_is_still_shuffled(space_path, tmp_path):
+    """A race caps trials by epochs: a grid of 36 points and a budget that buys 36 trials
+    walks a seeded shuffle, so its first trials are not all one learning rate."""
+    from tuneyard.backends.grid import GridBackend
+
+    space = load_space(space_path)
+    in_order = [Grid(space).point(i) for i in range(6)]
+    assert len({p["learning_rate"] for p in in_order}) == 1  # what walking in order would give
+    backend = GridBackend(space, seed=0, budget=400, workdir=tmp_path, options={"expected_trials": 36})
+    first = [backend.ask().params for _ in range(6)]
+    assert backend.shuffled and len({p["learning_rate"] for p in first}) > 1

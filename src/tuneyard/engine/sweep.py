@@ -11,6 +11,7 @@ file. Progress goes to an `events` object; this module never prints.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -34,6 +35,9 @@ from tuneyard.store.best_model import candidate_path, keep_if_best
 from tuneyard.store.faults import check_writable_folder, storage_boundary
 from tuneyard.store.ledger import INTERRUPTED, Ledger, counts_toward_budget
 from tuneyard.store.optuna_store import Store, default_storage, results_dir, study_dir
+
+# The CSV is rewritten after a trial once this many times its last rewrite's cost has passed.
+CSV_PACE = 20
 
 __all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
 
@@ -90,6 +94,7 @@ class Sweep:
         self.events = Events()
         self._labels: dict[int, Any] = {}  # id(proposal) -> what the events call the trial
         self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
+        self._csv_at, self._csv_cost = 0.0, 0.0  # when the CSV was last rewritten, and how long it took
 
     @property
     def csv_path(self):
@@ -303,7 +308,7 @@ class Sweep:
                 return False
             proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
             proposal.beat = self.best()
-            self.executor.submit(proposal, more=self._more_after(self._claimed_count()))
+            self.executor.submit(proposal, more=self._more_after(self._claimed_count(refresh=False)))
             self.claims.started(proposal)
             self._labels[id(proposal)] = label = self._label(proposal)
             self.events.trial_started(label, dict(proposal.params), proposal.epochs)
@@ -345,12 +350,13 @@ class Sweep:
         self.pending.pop(id(proposal), None)
         return False
 
-    def _claimed_count(self) -> int:
+    def _claimed_count(self, refresh: bool = True) -> int:
         """Trials that spend the budget: every runner's, finished or in flight."""
-        self.ledger.refresh()
+        if refresh:
+            self.ledger.refresh()
         # Trials an Optuna backend asked for are RUNNING in the store; the others are not yet.
         mine = 0 if self.backend_cls.optuna_native else self.executor.running
-        return len(self.ledger.claimed()) + mine
+        return self.ledger.claimed_count() + mine
 
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight anywhere.
@@ -393,6 +399,10 @@ class Sweep:
                     break  # the store or the CSV refuses writes: the error being raised says so
                 if result is None:
                     self.claims.abandoned(frozen)  # shared: queued again for the other workers
+            else:
+                if self.ledger is not None:
+                    with contextlib.suppress(TuneyardError):  # the error being raised says why
+                        self.write_csv()  # exact on Ctrl-C, whatever the pace skipped
         self.claims.close()
         executor.close()
 
@@ -426,19 +436,30 @@ class Sweep:
         self.claims.ended(proposal)
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
         self.pending.pop(id(proposal), None)
-        self.ledger.refresh()
+        self.ledger.note(frozen)
         keep_if_best(self.folder, proposal.save_best_to, frozen.number,
                      result.value if result.ok else None, self.best())
-        self.write_csv(saved=frozen.number)
+        self.write_csv(saved=frozen.number, when_due=True)
         check_params_read(self.space, proposal, result)
-        return frozen, next(r for r in self.ledger.rows if r["trial"] == frozen.number)
+        return frozen, self.ledger.row(frozen.number)
 
-    def write_csv(self, saved: int | None = None) -> None:
-        """Rewrite the leaderboard CSV from the store's rows; a refused write is one line."""
+    def write_csv(self, saved: int | None = None, when_due: bool = False) -> None:
+        """Rewrite the leaderboard CSV from the store's rows; a refused write is one line.
+
+        `when_due`: only if the time since the last rewrite is CSV_PACE times what that
+        rewrite took, so rewriting stays a small share of any sweep (after every trial of
+        trials that take seconds; about once a second at 10,000 instant trials). At open,
+        at exit, on Ctrl-C and in `tune leaderboard` the CSV is always rewritten, exact.
+        """
+        if when_due and time.monotonic() - self._csv_at < CSV_PACE * self._csv_cost:
+            return
         names = [p.name for p in self.space.params]
+        started = time.monotonic()
         try:
             write_records(*ranked(self.ledger.rows, names, self.space.metric, self.space.maximize),
                           self.csv_path)
+            self._csv_at = time.monotonic()
+            self._csv_cost = self._csv_at - started
         except OSError as exc:
             kept = f"trial {saved} is saved in the store, but " if saved is not None else ""
             raise StoreError(

@@ -9,6 +9,7 @@ row is built once and kept; only the trials still running are read again.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import socket
@@ -38,55 +39,134 @@ def counts_toward_budget(row: dict) -> bool:
 
 
 class Ledger:
-    """Rows of one study's trials, refreshed from the store on demand."""
+    """Rows and budget counts of one study's trials, kept up to date from the store.
+
+    Reading the store costs the same at trial 10 and at trial 10,000: the first
+    refresh reads every trial once; after that only the trials still open (running or
+    queued: the few in flight) and the ones added since are read, and the counts
+    (budget spent, epochs, best value) are kept as trials finish, never rescanned.
+    """
 
     def __init__(self, store: Any):
         self.store = store
         self._finished: dict[int, dict] = {}  # trial number -> row, never changes again
         self._live: dict[int, dict] = {}  # RUNNING trials, re-read at every refresh
+        self._open: dict[int, int] = {}  # number -> trial id of RUNNING or WAITING trials
+        self._trials: dict[int, Any] = {}  # RUNNING FrozenTrials (for orphans)
         self._surplus: set[int] = set()
         self._retried: set[int] = set()
-        self._trials: dict[int, Any] = {}
-        self.waiting = 0  # trials queued in the study (a shared grid's points, retries)
+        self._spent: list[int] = []  # sorted numbers of finished trials that spend the budget
+        self._epochs = 0
+        self._best: dict[bool, float | None] = {True: None, False: None}
+        self._next = 0  # the first trial number not read yet
+        self._waiting: set[int] = set()  # numbers of WAITING trials
 
-    def refresh(self) -> list[dict]:
-        """Read the trials the store has now; returns the leaderboard rows."""
+    def refresh(self) -> None:
+        """Read what changed in the store since the last refresh."""
+        if self.store.study is None:
+            return
+        if not self._next and not self._open:
+            for trial in self.store.trials():  # the first read: everything, at once
+                self._note(trial)
+                self._next = trial.number + 1
+            return
+        storage, study_id = self.store.study._storage, self.store.study._study_id
+        with self.store.guard():
+            for trial_id in list(self._open.values()):
+                self._note(storage.get_trial(trial_id))
+            while True:
+                try:
+                    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self._next)
+                except KeyError:
+                    break
+                self._note(storage.get_trial(trial_id))
+                self._next += 1
+
+    def note(self, trial: Any) -> None:
+        """Take in a trial this runner has just written (no need to read it back).
+
+        The next refresh still reads every trial number up to it: another runner's
+        trial may have been numbered before it meanwhile."""
+        self._note(trial)
+
+    def _note(self, trial: Any) -> None:
         from tuneyard.analysis.leaderboard import trial_row
 
-        self._live, self.waiting = {}, 0
-        for trial in self.store.trials():
-            number, state = trial.number, trial.state.name
-            self.waiting += state == "WAITING"
-            if number in self._finished or state == "WAITING":
-                continue
-            self._retried.update(trial.system_attrs.get("retry_history", []))
-            if trial.user_attrs.get(SURPLUS):
-                self._surplus.add(number)
-                continue
-            if state == "RUNNING":
+        number, state = trial.number, trial.state.name
+        if number in self._finished:
+            return
+        self._live.pop(number, None)
+        self._trials.pop(number, None)
+        self._waiting.discard(number)
+        for retried in trial.system_attrs.get("retry_history", []):
+            self._retire(retried)
+        if state in ("RUNNING", "WAITING"):
+            self._open[number] = trial._trial_id
+            if state == "WAITING":
+                self._waiting.add(number)
+            if state == "RUNNING" and not trial.user_attrs.get(SURPLUS):
                 self._live[number] = trial_row(trial)
                 self._trials[number] = trial
-            else:
-                self._finished[number] = trial_row(trial)
-        return self.rows
+            return
+        self._open.pop(number, None)
+        if trial.user_attrs.get(SURPLUS):
+            self._surplus.add(number)
+            return
+        row = self._finished[number] = trial_row(trial)
+        if number not in self._retried and counts_toward_budget(row):
+            self._count(number, row, +1)
+
+    def _retire(self, number: int) -> None:
+        """Trial `number` failed and was queued again: its retry spends the budget instead."""
+        if number in self._retried:
+            return
+        self._retried.add(number)
+        row = self._finished.get(number)
+        if row is not None and counts_toward_budget(row):
+            self._count(number, row, -1)
+
+    def _count(self, number: int, row: dict, sign: int) -> None:
+        if sign > 0:
+            bisect.insort(self._spent, number)
+        else:
+            self._spent.remove(number)  # a retried FAIL: it has no value to take back
+        self._epochs += sign * int(row["epochs"] or 0)
+        value = row["value"]
+        if sign > 0 and row["status"] == "COMPLETE" and value is not None and math.isfinite(value):
+            for maximize, best in self._best.items():
+                better = best is None or (value > best if maximize else value < best)
+                self._best[maximize] = value if better else best
+
+    @property
+    def waiting(self) -> int:
+        """Trials queued in the study and not yet claimed (a shared grid's points, retries)."""
+        return len(self._waiting)
 
     @property
     def rows(self) -> list[dict]:
         """Leaderboard rows: finished and running trials, in trial order."""
         return sorted([*self._finished.values(), *self._live.values()], key=lambda r: r["trial"])
 
+    def row(self, number: int) -> dict:
+        """The row of trial `number`."""
+        return self._finished.get(number) or self._live[number]
+
+    def claimed_count(self) -> int:
+        """Trials that spend the budget, finished or still running."""
+        return len(self._spent) + len(self._live)
+
     def claimed(self) -> list[int]:
         """Trial numbers that spend the budget, finished or still running, in order."""
-        numbers = [n for n, r in self._finished.items() if counts_toward_budget(r) and n not in self._retried]
-        return sorted([*numbers, *self._live])
+        return sorted([*self._spent, *self._live])
 
     def within_budget(self, number: int, budget: int) -> bool:
         """Whether trial `number` is one of the first `budget` claimed trials."""
-        return number in self.claimed()[:budget]
+        before = bisect.bisect_left(self._spent, number) + sum(n < number for n in self._live)
+        return (number in self._live or number in self._finished) and before < budget
 
     def done_count(self) -> int:
         """Finished trials that spend the budget."""
-        return sum(counts_toward_budget(r) and n not in self._retried for n, r in self._finished.items())
+        return len(self._spent)
 
     def running_elsewhere(self, mine: set[int]) -> int:
         """Trials running in other processes (not among `mine`)."""
@@ -94,24 +174,15 @@ class Ledger:
 
     def epochs_spent(self) -> int:
         """Epochs trained by the finished trials that spend the budget (repeats included)."""
-        return sum(int(r["epochs"] or 0) for r in self._finished.values() if counts_toward_budget(r))
+        return self._epochs
 
     def best(self, maximize: bool) -> float | None:
         """The best objective among completed trials, or None."""
-        values = [
-            r["value"]
-            for r in self._finished.values()
-            if r["status"] == "COMPLETE" and r["value"] is not None and math.isfinite(r["value"])
-        ]
-        if not values:
-            return None
-        return max(values) if maximize else min(values)
+        return self._best[maximize]
 
     def all_failed(self) -> str | None:
         """ "all N trials failed; first error: ..." when every finished trial failed, else None."""
-        spent = sorted(
-            (r for r in self._finished.values() if counts_toward_budget(r)), key=lambda r: r["trial"]
-        )
+        spent = [self._finished[n] for n in self._spent]
         if not spent or any(r["status"] != "FAIL" for r in spent):
             return None
         return f"all {len(spent)} trials failed; first error: {spent[0]['error']}"
@@ -122,9 +193,7 @@ class Ledger:
 
         now = datetime.datetime.now()
         out = []
-        for number, trial in self._trials.items():
-            if number not in self._live:
-                continue
+        for trial in self._trials.values():
             runner = trial.user_attrs.get(RUNNER)
             if runner is None:
                 started = trial.datetime_start or now
