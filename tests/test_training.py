@@ -97,6 +97,19 @@ def test_an_exception_in_a_trial_is_a_failed_result_not_a_crash():
     assert result.status == FAIL and "ValueError" in result.error and "optimizer" in result.error
 
 
+def test_a_trial_that_fails_mid_training_reports_the_epochs_it_trained():
+    import keras
+
+    class FailsAtTheThirdEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise RuntimeError("disk full")
+
+    result = trainer().run(Proposal(params=PARAMS, epochs=5), [FailsAtTheThirdEpoch()])
+    assert result.status == FAIL and "disk full" in result.error
+    assert result.epochs_run == 3  # a race's epoch budget pays for them
+
+
 def test_early_stopping_on_the_objective_stops_a_run_that_stopped_improving():
     jumpy = {**PARAMS, "learning_rate": 0.5}
     result = trainer(patience=1).run(Proposal(params=jumpy, epochs=30))

@@ -37,7 +37,11 @@ class GridBackend(Backend):
     def __init__(self, space: Space, **kwargs):
         super().__init__(space, **kwargs)
         self.grid = Grid(space)
-        self.shuffled = self.grid.size > self.budget
+        # Shuffled unless the budget buys more trials than the grid has points: in order, a
+        # budget that buys them all would still spend its first trials on one corner (a race
+        # under an epoch budget says how many trials it expects to buy).
+        self.buys = int(self.options.get("expected_trials") or self.budget)
+        self.shuffled = self.grid.size >= self.buys
         self.order = (
             np.random.default_rng(self.seed).permutation(self.grid.size)
             if self.shuffled
@@ -63,8 +67,8 @@ class GridBackend(Backend):
     def describe(self) -> str:
         """One line on how the grid will be walked."""
         if self.shuffled:
-            return (f"grid of {self.grid.size:,} points is larger than the budget of "
-                    f"{self.budget} trials: running a seeded shuffle (seed {self.seed})")
+            return (f"grid of {self.grid.size:,} points, at least the {self.buys} trials the "
+                    f"budget buys: running a seeded shuffle (seed {self.seed})")
         return f"grid of {self.grid.size:,} points, each run once"
 
 

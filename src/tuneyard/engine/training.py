@@ -43,6 +43,7 @@ class Trainer:
         start = time.perf_counter()
         runs, seeds = [], []
         self._kept = None  # (model, best weights) of the first execution, for save_best_to
+        self._check = None  # the running fit's InterruptCheck (it counts epochs)
         # A workload that declares nothing gets a dict that notes what its builder reads.
         declares = getattr(self.workload, "declares", True)
         self._params = proposal.params if declares else ReadTracker(proposal.params)
@@ -60,8 +61,11 @@ class Trainer:
             result = self._summary(runs, COMPLETE, start, seeds, None)
             self._save_if_better(proposal, result)
         except Exception as exc:  # a broken trial is a result, not a crash of the sweep
+            # The epochs it trained count (a race's epoch budget pays for them): the
+            # executions that ended, and the epochs the failing one finished.
+            trained = _epochs(runs) + (self._check.epochs if self._check is not None else 0)
             return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
-                          history=_mean_history(runs))
+                          history=_mean_history(runs), epochs_run=trained)
         finally:
             self._kept = None
         if isinstance(self._params, ReadTracker):
@@ -90,6 +94,7 @@ class Trainer:
     def _fit_once(self, proposal: Proposal, seed: int, execution: int, extra: list) -> dict:
         import keras
 
+        self._check = None
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
         options = {**self.options, "batch_size": self.batch_size(proposal)}
@@ -106,7 +111,8 @@ class Trainer:
         # Keras' own TerminateOnNaN stops at the first NaN/inf batch loss; the epoch's
         # history then holds it, and the trial is recorded as diverged (_non_finite).
         extra = [_EpochReport(c, proposal.epochs) if isinstance(c, EpochHook) else c for c in extra]
-        callbacks = [keras.callbacks.TerminateOnNaN(), _InterruptCheck(), *self._early_stopping(), *extra,
+        self._check = _InterruptCheck()
+        callbacks = [keras.callbacks.TerminateOnNaN(), self._check, *self._early_stopping(), *extra,
                      *([keep] if keep else [])]
         fitted = model.fit(
             data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
@@ -191,10 +197,16 @@ def _interrupt_check_class() -> type:
     from tuneyard.engine.interrupts import raise_if_interrupted
 
     class InterruptCheck(keras.callbacks.Callback):
-        """Raises a Ctrl-C that Python swallowed inside a finalizer during a batch."""
+        """Raises a Ctrl-C that Python swallowed inside a finalizer during a batch; counts
+        the epochs this fit finished (what a trial that fails later has trained)."""
+
+        epochs = 0
 
         def on_train_batch_end(self, batch, logs=None):
             raise_if_interrupted()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
 
     return InterruptCheck
 
