@@ -130,7 +130,8 @@ def windows(stamps: list[float]) -> dict[str, float]:
     def per_trial(first: int) -> float:
         return 1000 * (stamps[first + WINDOW] - stamps[first]) / WINDOW
 
-    return {"start": per_trial(10), "middle": per_trial(n // 2 - WINDOW // 2), "end": per_trial(n - WINDOW - 1)}
+    return {"start": per_trial(10), "middle": per_trial(n // 2 - WINDOW // 2),
+            "end": per_trial(n - WINDOW - 1)}
 
 
 def measure(label: str, trials: int) -> dict[str, float]:

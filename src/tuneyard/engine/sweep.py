@@ -330,7 +330,7 @@ class Sweep:
         # The trial number the store gives it: known now for an Optuna trial, else the next one.
         if proposal.trial is not None:
             return proposal.trial.number
-        return len(self.ledger.rows) + self.executor.running - 1
+        return self.ledger.row_count() + self.executor.running - 1
 
     def _epoch_done(self, proposal: Proposal, epoch: int, epochs: int, logs: dict) -> None:
         self.events.epoch_done(self._labels.get(id(proposal), proposal.key), epoch, epochs, logs)

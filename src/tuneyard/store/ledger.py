@@ -147,6 +147,10 @@ class Ledger:
         """Leaderboard rows: finished and running trials, in trial order."""
         return sorted([*self._finished.values(), *self._live.values()], key=lambda r: r["trial"])
 
+    def row_count(self) -> int:
+        """Rows the leaderboard has: finished and running trials (surplus ones are not rows)."""
+        return len(self._finished) + len(self._live)
+
     def row(self, number: int) -> dict:
         """The row of trial `number`."""
         return self._finished.get(number) or self._live[number]
