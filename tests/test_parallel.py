@@ -211,3 +211,28 @@ def test_each_worker_process_is_replaced_after_its_share_of_trials(space_path):
 def test_trials_per_process_must_not_be_negative(space_path):
     with pytest.raises(TuneyardError, match="--trials-per-process must be 0"):
         sweep(space_path, "random", trials=2, trials_per_process=-1)
+
+
+class DiesAfterTwoEpochs(CheapTrainer):
+    """Reports two epochs of an sgd trial, then its worker process is SIGKILLed."""
+
+    def run(self, proposal, callbacks=None):
+        import os
+        import signal
+
+        from tuneyard.engine.epochs import EpochHook
+
+        if proposal.params["optimizer"] == "sgd":
+            for hook in (c for c in callbacks or [] if isinstance(c, EpochHook)):
+                hook(1, proposal.epochs, {"loss": 1.0})
+                hook(2, proposal.epochs, {"loss": 0.9})
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().run(proposal, callbacks)
+
+
+def test_a_killed_worker_s_trial_counts_the_epochs_it_reported(space_path):
+    runner, frame = sweep(space_path, "grid", trials=6, trainer=DiesAfterTwoEpochs())
+    killed = frame[frame["error"].fillna("").str.contains("signal 9")]
+    assert len(killed) >= 1, frame[["params" if "params" in frame else "optimizer", "status"]]
+    assert set(killed["epochs"]) == {2}  # trained, so an epoch budget pays for them
+    assert runner.epochs_spent() == 2 * len(killed) + 3 * (len(frame) - len(killed))

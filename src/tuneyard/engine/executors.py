@@ -109,6 +109,7 @@ class _Worker:
     def __init__(self, ctx: Any, spec: WorkerSpec, index: int):
         self.index = index
         self.trials = 0  # trials handed to this process
+        self.epochs_reported = 0  # epochs its current trial has reported
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True,
                                    name=f"tuneyard-worker-{index}")
@@ -181,6 +182,7 @@ class WorkerPool:
         self.more = more
         trial_id = getattr(proposal.trial, "_trial_id", None)
         worker.task = (proposal, time.perf_counter())
+        worker.epochs_reported = 0
         worker.trials += 1
         if more and self._retiring(worker) and worker.index not in self.successors:
             self.successors[worker.index] = self._new(worker.index)
@@ -207,6 +209,7 @@ class WorkerPool:
                 if worker.conn in ready or worker.conn.poll():
                     message = worker.receive()
                     if message and message[0] == "epoch":
+                        worker.epochs_reported += 1  # what its trial has trained, should it die
                         if worker.task and self.on_epoch:
                             self.on_epoch(worker.task[0], *message[1:])
                         continue
@@ -266,7 +269,8 @@ class WorkerPool:
             return None
         proposal, started = dead.task
         reason = _death(dead.process.exitcode) + (f": {dead.error}" if dead.error else "")
-        return proposal, failed(reason, time.perf_counter() - started)
+        # The epochs it reported before dying were trained: an epoch budget pays for them.
+        return proposal, failed(reason, time.perf_counter() - started, epochs_run=dead.epochs_reported)
 
     def abandon(self) -> list[tuple[Proposal, float]]:
         """Stop every worker now; the trials they were running, with the seconds they ran."""
