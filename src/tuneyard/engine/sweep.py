@@ -237,7 +237,7 @@ class Sweep:
                 self.clock = TimeBudget(o.timeout, o.timeout_grace) if o.timeout else None
                 if isinstance(self.executor, WorkerPool) and self.clock:
                     self.executor.cut_at = self.clock.cut_at
-                events.sweep_started(self.done_count(), self.budget)
+                _tell(events, "sweep_started", self.done_count(), self.budget)
                 with cut_at(self.clock.cut_at if self.clock else None):
                     try:
                         self._loop(events)
@@ -311,7 +311,7 @@ class Sweep:
             self.executor.submit(proposal, more=self._more_after(self._claimed_count(refresh=False)))
             self.claims.started(proposal)
             self._labels[id(proposal)] = label = self._label(proposal)
-            self.events.trial_started(label, dict(proposal.params), proposal.epochs)
+            _tell(self.events, "trial_started", label, dict(proposal.params), proposal.epochs)
         return True
 
     def _more_after(self, claimed: int) -> bool:
@@ -333,7 +333,7 @@ class Sweep:
         return self.ledger.row_count() + self.executor.running - 1
 
     def _epoch_done(self, proposal: Proposal, epoch: int, epochs: int, logs: dict) -> None:
-        self.events.epoch_done(self._labels.get(id(proposal), proposal.key), epoch, epochs, logs)
+        _tell(self.events, "epoch_done", self._labels.get(id(proposal), proposal.key), epoch, epochs, logs)
 
     def _claim(self, proposal: Proposal) -> bool:
         """Whether an asked Optuna trial is within the budget that every runner shares.
@@ -475,6 +475,13 @@ class Sweep:
         """The ranked DataFrame of every trial in the study."""
         names = [p.name for p in self.space.params]
         return to_frame(self.rows, names, self.space.metric, self.space.maximize)
+
+
+def _tell(events: Any, hook: str, *args: Any) -> None:
+    # An events object written before a hook existed (message and trial_done only) still works.
+    method = getattr(events, hook, None)
+    if method is not None:
+        method(*args)
 
 
 def _hms(seconds: float) -> str:
