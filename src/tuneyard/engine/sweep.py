@@ -352,7 +352,9 @@ class Sweep:
 
     def _claimed_count(self, refresh: bool = True) -> int:
         """Trials that spend the budget: every runner's, finished or in flight."""
-        if refresh:
+        # Only Optuna strategies share a study with other runners; the others hold its lock,
+        # so nothing but this runner's own trials (noted as they are written) can appear.
+        if refresh and self.backend_cls.optuna_native:
             self.ledger.refresh()
         # Trials an Optuna backend asked for are RUNNING in the store; the others are not yet.
         mine = 0 if self.backend_cls.optuna_native else self.executor.running

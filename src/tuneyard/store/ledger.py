@@ -72,8 +72,11 @@ class Ledger:
             return
         storage, study_id = self.store.study._storage, self.store.study._study_id
         with self.store.guard():
-            for trial_id in list(self._open.values()):
-                self._note(storage.get_trial(trial_id))
+            if self._waiting:
+                self._read_open_at_once()
+            else:  # the few trials in flight, one read each
+                for trial_id in list(self._open.values()):
+                    self._note(storage.get_trial(trial_id))
             while True:
                 try:
                     trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self._next)
@@ -82,12 +85,30 @@ class Ledger:
                 self._note(storage.get_trial(trial_id))
                 self._next += 1
 
+    def _read_open_at_once(self) -> None:
+        """With trials queued (a shared grid's points) the open trials are many: one read
+        of them all (Optuna's cache fetches only unfinished trials), then the ones that
+        have finished since, which that read left in the cache."""
+        from optuna.trial import TrialState
+
+        storage, seen = self.store.study._storage, set()
+        for trial in self.store.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,
+                                                                         TrialState.WAITING)):
+            if trial.number < self._next:  # a newer one is read in order, below
+                self._note(trial)
+                seen.add(trial.number)
+        for number, trial_id in list(self._open.items()):
+            if number not in seen:
+                self._note(storage.get_trial(trial_id))
+
     def note(self, trial: Any) -> None:
         """Take in a trial this runner has just written (no need to read it back).
 
-        The next refresh still reads every trial number up to it: another runner's
-        trial may have been numbered before it meanwhile."""
+        The next refresh still reads every trial number before it: another runner's
+        trial may have been numbered first meanwhile."""
         self._note(trial)
+        if trial.number == self._next:  # every trial before it has been read
+            self._next += 1
 
     def _note(self, trial: Any) -> None:
         from tuneyard.analysis.leaderboard import trial_row
