@@ -46,7 +46,8 @@ sweep-sine-window: install
 	$(BIN)/tune run --space sine_window --backend tpe --trials 16 --seed 0 --prune median
 
 # MNIST: one Hyperband iteration (max_epochs 20, factor 3: 30 trials, about 226 epochs): weak
-# configurations stop after 3 or 7 epochs. About 30 minutes on 2 idle cores (bench/RESULTS.md).
+# configurations stop after 3 or 7 epochs. About 60 CPU minutes, ~30 minutes on 2 idle cores
+# (bench/RESULTS.md).
 MNIST_SWEEP_FLAGS ?=
 sweep-mnist: install
 	$(BIN)/tune run --space mnist_mlp --backend hyperband --max-epochs 20 --factor 3 --trials 30 --seed 0 \
