@@ -448,7 +448,7 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
         },
     }
     attrs["diagnosis"], attrs["result"]["diagnosis"] = stored_fields(
-        diagnose_trial(attrs, config or {}))
+        diagnose_trial(attrs, config or {}, proposal.params))  # params: a searched sine window
     return attrs
 
 
