@@ -148,4 +148,10 @@ def test_bayes_and_tpe_get_the_random_start_their_epochs_pay_for(spaces):
     bayes = BayesBackend(race.space, seed=0, budget=30, workdir=race.folder / "w",
                          options={"expected_trials": 10})
     assert bayes.initial_points() == 3
-    assert sweep_options(race, "grid", 0).backend_options == {}
+    # The grid is told too: 36 points and ten trials bought, so it walks a seeded shuffle.
+    grid = sweep_options(race, "grid", 0)
+    assert grid.backend_options == {"expected_trials": 10}
+    assert Sweep(grid, trainer=CheapTrainer()).backend_cls(
+        race.space, seed=0, budget=grid.trials, workdir=race.folder / "g",
+        options=grid.backend_options).shuffled
+    assert sweep_options(race, "random", 0).backend_options == {}

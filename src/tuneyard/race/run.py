@@ -169,7 +169,9 @@ def sweep_options(race: Race, entry: str, seed: int) -> SweepOptions:
     # Every trial trains at least one epoch per execution: this many trials always suffice.
     trials = max(1, o.budget_epochs // space.training.executions_per_trial)
     backend_options = {}
-    if entry in ("bayes", "tpe"):  # random starts sized to the trials the epochs buy
+    # Random starts sized to the trials the epochs buy; a grid is shuffled unless they buy
+    # more trials than it has points.
+    if entry in ("bayes", "tpe", "grid"):
         full = space.training.epochs * space.training.executions_per_trial
         backend_options["expected_trials"] = max(1, o.budget_epochs // full)
     return SweepOptions(space=o.space, backend=entry, trials=trials,
