@@ -31,6 +31,17 @@ DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", 
            "capped_from")
 
 
+def cell_text(value: Any) -> str:
+    """A table cell as text: 4 significant digits for floats, blank for missing values
+    (the console's tables and the HTML report's show the same)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return "" if text in ("<NA>", "nan", "None") else text
+
+
 def trial_row(trial: Any, config: dict | None = None) -> dict:
     """One leaderboard row from an Optuna FrozenTrial of any backend.
 

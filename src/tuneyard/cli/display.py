@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
@@ -18,12 +17,9 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
 
 def fmt(value: Any) -> str:
     """A cell: 4 significant digits for floats, blank for missing values."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return "" if text in ("<NA>", "nan", "None") else text
+    from tuneyard.analysis.leaderboard import cell_text
+
+    return cell_text(value)
 
 
 def print_json(data: Any) -> None:

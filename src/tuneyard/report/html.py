@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,9 @@ figcaption { color: #555; font-size: 0.9em; } .note { color: #8a5a00; }
 
 def cell(value: Any) -> str:
     """A table cell: 4 significant digits for floats, blank for missing values."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return "" if text in ("<NA>", "nan", "None") else html.escape(text)
+    from tuneyard.analysis.leaderboard import cell_text
+
+    return html.escape(cell_text(value))
 
 
 def table(headers: list[str], rows: list[list[Any]], text_columns: tuple = ()) -> str:
