@@ -73,14 +73,14 @@ def count(model, layer_type):
 
 
 def test_the_shipped_workloads_are_found_through_their_entry_points():
-    shipped = ("mnist_mlp", "cifar_cnn", "sine_lstm")
+    shipped = ("mnist_mlp", "cifar_cnn", "cifar_resnet", "sine_lstm")
     assert set(shipped) <= set(installed_workloads())
     for name in shipped:
         workload = get_workload(name)
         assert isinstance(workload, Workload) and workload.name == name
         assert workload.declares  # each says which hyperparameters it reads
     assert get_workload("sine_lstm").task == "regression"
-    with pytest.raises(SpaceError, match="cifar_cnn, mnist_mlp, sine_lstm"):
+    with pytest.raises(SpaceError, match="cifar_cnn, cifar_resnet, mnist_mlp, sine_lstm"):
         get_workload("mnist")
 
 
@@ -190,6 +190,44 @@ def test_cifar_course_names_and_adamw(cifar_data):
     assert count(model, keras.layers.Conv2D) == 1
     assert model.layers[0].kernel_size == (5, 5)
     assert isinstance(model.optimizer, keras.optimizers.AdamW)
+
+
+def test_cifar_resnet_trains_and_augments_only_in_training(cifar_data, tmp_path):
+    params = {"width": 4, "blocks": 2, "translate": 0.1, "optimizer": "sgd", "learning_rate": 0.05,
+              "l2": 1e-4, "dropout": 0.1, "lr_schedule": "cosine", "decay_epochs": 2}
+    model = get_workload("cifar_resnet").build_model(params, cifar_data, OPTIONS)
+    # A stem, 3 stages x 2 blocks x 2 convolutions, and a 1x1 projection where a stage widens.
+    assert count(model, keras.layers.Conv2D) == 1 + 12 + 2
+    assert count(model, keras.layers.BatchNormalization) == 1 + 12 + 2
+    assert count(model, keras.layers.GlobalAveragePooling2D) == 1
+    assert count(model, keras.layers.RandomFlip) == 1 and count(model, keras.layers.RandomTranslation) == 1
+    assert len(model.losses) == 15 + 1  # every convolution and the classifier
+    assert model.layers[-1].kernel.shape == (16, 10)  # 4 x 2 x 2 filters at the last stage
+    history = fit(model, cifar_data)
+    assert {"accuracy", "val_accuracy"} <= set(history)
+    images = cifar_data.x_test
+    first = model.predict(images, verbose=0)
+    assert first.shape == (16, 10)
+    # Flips and shifts are off outside training: the same images give the same answers,
+    # and so does the model saved and loaded again (as a Hyperband promotion loads it).
+    np.testing.assert_allclose(model.predict(images, verbose=0), first, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "resnet.keras")
+    loaded = keras.saving.load_model(tmp_path / "resnet.keras")
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), first, rtol=1e-5, atol=1e-6)
+    trained = model(images[:8], training=True)
+    assert not np.allclose(keras.ops.convert_to_numpy(trained), first[:8], atol=1e-6)
+
+
+def test_cifar_resnet_without_augmentation_and_bad_params(cifar_data):
+    resnet = get_workload("cifar_resnet")
+    model = resnet.build_model({"width": 4, "blocks": 1, "translate": 0.0, "flip": False}, cifar_data,
+                               OPTIONS)
+    assert count(model, keras.layers.RandomFlip) == 0 and count(model, keras.layers.RandomTranslation) == 0
+    assert count(model, keras.layers.Conv2D) == 1 + 6 + 2
+    for bad, match in (({"translate": 0.5}, "translate"), ({"blocks": 0}, "blocks"),
+                       ({"flip": "yes"}, "flip"), ({"width": 2.5}, "width")):
+        with pytest.raises(ValueError, match=match):
+            resnet.build_model({"width": 4, "blocks": 1, **bad}, cifar_data, OPTIONS)
 
 
 def test_sine_lstm_trains_with_mse_metric(sine_data):
