@@ -7,9 +7,15 @@ CSV, best model, events). Beside each tuneyard run, plain Optuna runs the same n
 trials with the same sampler (ask, suggest the same space, tell) on the same kind of
 storage (a fresh SQLite file in WAL mode) and in memory. Each run is its own fresh
 process, one after another. Milliseconds per trial are printed for windows of 50 trials at
-the start (trials 10-60), the middle and the end, and tuneyard's excess over plain Optuna
-on SQLite: the cost of everything tuneyard adds (including its own extra storage reads and
-writes: the user attributes and the ledger's reads).
+the start (trials 10-60), the middle and the end, as wall time and CPU time, and the CPU
+split three ways: inside the storage's methods; inside the search strategy (the
+backend's ask and tell, Keras Tuner's oracle, Optuna's sampler); and the rest, the
+orchestrator's own work (training, a formula here, is left out of it too). Each timed
+call is charged only its own CPU (a storage call the sampler makes counts as storage);
+CPU, not wall, so that a noisy machine does not charge waiting for a core to a call. The
+own work is checked against the 2 ms target and for growth from start to end; tuneyard's
+CPU in all is also set beside plain Optuna's on SQLite (its extra storage calls are in
+there: user attributes, the ledger's reads).
 
     .venv/bin/python bench/scale.py                # grid, random 10,000; tpe 1,000 (~15 min)
     .venv/bin/python bench/scale.py --quick        # 1,000 and 300
@@ -59,16 +65,93 @@ def objective(params: dict) -> float:
             + ((params["units"] - 64) / 160) ** 2 + (params["dropout"] - 0.2) ** 2)
 
 
-def run_tuneyard(backend: str, trials: int, folder: Path, shared: bool) -> list[float]:
-    """Timestamps of each finished trial of one tuneyard sweep."""
+class Split:
+    """CPU time spent inside the storage's methods, the search strategy's (the backend's
+    ask and tell, Keras Tuner's oracle, Optuna's sampler) and training, each call charged
+    only its own time (a storage call made by the sampler counts as storage), so what is
+    left of a trial's time is the orchestrator's own work.
+
+    CPU time (each thread's own), not wall time: on a shared machine a process waiting for
+    a core would otherwise charge the wait to whatever call it was in. The methods are
+    wrapped on their classes for the whole (measurement) process; each thread keeps its
+    own stack, so a heartbeat thread's storage calls count as storage.
+    """
+
+    CATEGORIES = ("storage", "strategy", "training")
+
+    def __init__(self):
+        import threading
+
+        self.totals = dict.fromkeys(self.CATEGORIES, 0.0)
+        self.local = threading.local()
+
+    def wrap(self, cls: type, category: str, names: list[str] | None = None) -> None:
+        """Time `names` (default: every public method) of `cls` as `category`."""
+        import inspect
+
+        if names is None:
+            names = [n for n, _ in inspect.getmembers(cls, inspect.isfunction) if not n.startswith("_")]
+        for name in names:
+            if callable(getattr(cls, name, None)):
+                setattr(cls, name, self._timed(getattr(cls, name), category))
+
+    def _timed(self, method, category: str):
+        import functools
+
+        split = self
+
+        @functools.wraps(method)
+        def timed(*args, **kwargs):
+            stack = split.local.__dict__.setdefault("stack", [])
+            frame = [time.thread_time(), 0.0]  # started, time spent in nested timed calls
+            stack.append(frame)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                stack.pop()
+                elapsed = time.thread_time() - frame[0]
+                split.totals[category] += elapsed - frame[1]
+                if stack:
+                    stack[-1][1] += elapsed
+
+        return timed
+
+    def snapshot(self) -> list[float]:
+        """Wall and process CPU seconds so far, then each category's CPU seconds."""
+        return [time.perf_counter(), time.process_time(), *(self.totals[c] for c in self.CATEGORIES)]
+
+
+def instrument(kind: str) -> Split:
+    """Wrap what is not the orchestrator's own work, for the run `kind` is about to make."""
+    import optuna
+
+    split = Split()
+    for storage in (optuna.storages.RDBStorage, optuna.storages.InMemoryStorage):
+        split.wrap(storage, "storage")
+    for sampler in (optuna.samplers.TPESampler, optuna.samplers.RandomSampler):
+        split.wrap(sampler, "strategy", ["infer_relative_search_space", "sample_relative",
+                                         "sample_independent", "before_trial", "after_trial"])
+    if kind in ("tuneyard", "shared"):
+        from tuneyard.backends import BACKEND_NAMES, get_backend
+        from tuneyard.testing import InstantTrainer
+
+        for name in BACKEND_NAMES:
+            for shared in (False, True):
+                split.wrap(get_backend(name, shared), "strategy", ["ask", "tell"])
+        split.wrap(InstantTrainer, "training", ["run"])
+    return split
+
+
+def run_tuneyard(backend: str, trials: int, folder: Path, shared: bool, split: Split) -> list[list[float]]:
+    """Split.snapshot() at each finished trial."""
     from tuneyard.engine.sweep import Events, Sweep, SweepOptions
     from tuneyard.testing import InstantTrainer
 
-    stamps: list[float] = []
+    stamps: list[list[float]] = []
 
     class Stamps(Events):
         def trial_done(self, row, done, budget, best):
-            stamps.append(time.perf_counter())
+            stamps.append(split.snapshot())
 
     (folder / "scale.yaml").write_text(SPACE)
     os.environ["TUNEYARD_RESULTS_DIR"] = str(folder / "results")
@@ -78,8 +161,8 @@ def run_tuneyard(backend: str, trials: int, folder: Path, shared: bool) -> list[
     return stamps
 
 
-def run_optuna(sampler_name: str, trials: int, storage: str | None) -> list[float]:
-    """Timestamps of each trial of plain Optuna ask/suggest/tell with the same space."""
+def run_optuna(sampler_name: str, trials: int, storage: str | None, split: Split) -> list[list[float]]:
+    """Split.snapshot() at each trial of plain Optuna ask/suggest/tell with the same space."""
     import optuna
 
     sys.path.insert(0, str(SRC))
@@ -97,7 +180,7 @@ def run_optuna(sampler_name: str, trials: int, storage: str | None) -> list[floa
     for _ in range(trials):
         trial = study.ask()
         study.tell(trial, objective(suggest_space(trial, space)))
-        stamps.append(time.perf_counter())
+        stamps.append(split.snapshot())
     return stamps
 
 
@@ -106,10 +189,11 @@ def child(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(SRC))
     folder = Path(tempfile.mkdtemp(prefix="tuneyard-scale-"))
     kind, backend = args.child.split(":")
+    split = instrument(kind)
     if kind == "tuneyard":
-        stamps = run_tuneyard(backend, args.trials, folder, shared=False)
+        stamps = run_tuneyard(backend, args.trials, folder, shared=False, split=split)
     elif kind == "shared":
-        stamps = run_tuneyard(backend, args.trials, folder, shared=True)
+        stamps = run_tuneyard(backend, args.trials, folder, shared=True, split=split)
     elif kind == "optuna-sqlite":
         sqlite = folder / "plain.db"
         from tuneyard.store.optuna_store import _prepare_sqlite
@@ -117,32 +201,60 @@ def child(args: argparse.Namespace) -> None:
         url = f"sqlite:///{sqlite}"
         sqlite.touch()
         _prepare_sqlite(url)  # WAL, as tuneyard's store
-        stamps = run_optuna(backend, args.trials, url)
+        stamps = run_optuna(backend, args.trials, url, split)
     else:
-        stamps = run_optuna(backend, args.trials, None)
+        stamps = run_optuna(backend, args.trials, None, split)
     print(json.dumps(stamps))
 
 
-def windows(stamps: list[float]) -> dict[str, float]:
-    """Milliseconds per trial over 50 trials at the start (from trial 10), middle and end."""
+def windows(stamps: list[list[float]]) -> dict[str, dict[str, float]]:
+    """Milliseconds per trial over 50 trials at the start (from trial 10), middle and end:
+    wall, CPU, and the CPU spent in storage, in the strategy and outside them and training
+    (the own work)."""
     n = len(stamps)
 
-    def per_trial(first: int) -> float:
-        return 1000 * (stamps[first + WINDOW] - stamps[first]) / WINDOW
+    def per_trial(first: int) -> dict[str, float]:
+        spent = [(b - a) * 1000 / WINDOW for a, b in zip(stamps[first], stamps[first + WINDOW], strict=True)]
+        wall, cpu, storage, strategy, training = spent
+        return {"wall": wall, "cpu": cpu, "storage": storage, "strategy": strategy,
+                "own": cpu - storage - strategy - training}
 
     return {"start": per_trial(10), "middle": per_trial(n // 2 - WINDOW // 2),
             "end": per_trial(n - WINDOW - 1)}
 
 
-def measure(label: str, trials: int) -> dict[str, float]:
+def measure(label: str, trials: int) -> dict:
+    """One run in a fresh process: its windows, and its wall seconds."""
     env = {**os.environ, "PYTHONPATH": str(SRC), "TUNEYARD_QUIET": "1"}
     started = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--child", label, "--trials", str(trials)],
                          capture_output=True, text=True, env=env, check=True)
     stamps = json.loads(out.stdout.strip().splitlines()[-1])
     result = windows(stamps)
-    result["wall"] = time.perf_counter() - started
+    result["seconds"] = time.perf_counter() - started
     return result
+
+
+PARTS = ("wall", "cpu", "storage", "strategy", "own")
+OWN_TARGET_MS = 2.0
+
+
+def print_run(label: str, trials: int, result: dict) -> None:
+    """A run's lines: wall and CPU ms per trial, and the CPU in storage, strategy and the rest."""
+    for part in PARTS:
+        cells = " ".join(f"{result[w][part]:8.2f}" for w in ("start", "middle", "end"))
+        head = f"{label:22} {trials:>7}" if part == "wall" else " " * 30
+        tail = f"   ({result['seconds']:.0f} s)" if part == "wall" else ""
+        print(f"{head} {part:>9} {cells}{tail}", flush=True)
+
+
+def verdict(label: str, result: dict) -> str:
+    """Whether the own work stays within the target and flat from start to end."""
+    own = [result[w]["own"] for w in ("start", "middle", "end")]
+    within = max(own) <= OWN_TARGET_MS
+    return (f"  own work of {label}: {own[0]:.2f} -> {own[2]:.2f} ms/trial (start -> end): "
+            f"{'within' if within else 'OVER'} the {OWN_TARGET_MS:g} ms target, "
+            f"{own[2] - own[0]:+.2f} ms from start to end")
 
 
 def main() -> None:
@@ -151,6 +263,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, help="trials per run (default: 10,000; tpe 1,000)")
     parser.add_argument("--quick", action="store_true", help="1,000 trials (tpe 300)")
     parser.add_argument("--only", choices=["grid", "random", "tpe"], help="one backend")
+    parser.add_argument("--skip", action="append", default=[], metavar="RUN",
+                        help="leave out a run, e.g. --skip shared:random (repeatable)")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -158,21 +272,22 @@ def main() -> None:
     plan = {"grid": ["tuneyard:grid", "shared:grid"], "random": ["tuneyard:random", "shared:random"],
             "tpe": ["tuneyard:tpe", "shared:tpe"]}
     plain = {"grid": "random", "random": "random", "tpe": "tpe"}
-    print(f"{'run':28} {'trials':>7} {'start':>8} {'middle':>8} {'end':>8}  ms/trial  (wall s)")
+    print(f"{'run':22} {'trials':>7} {'ms/trial':>9} {'start':>8} {'middle':>8} {'end':>8}")
     for backend in [args.only] if args.only else ["grid", "random", "tpe"]:
         trials = args.trials or ((300 if backend == "tpe" else 1000) if args.quick
                                  else (1000 if backend == "tpe" else 10_000))
         rows = {}
-        for label in [*plan[backend], f"optuna-sqlite:{plain[backend]}", f"optuna-memory:{plain[backend]}"]:
+        labels = [*plan[backend], f"optuna-sqlite:{plain[backend]}", f"optuna-memory:{plain[backend]}"]
+        for label in [lb for lb in labels if lb not in args.skip]:
             rows[label] = measure(label, trials)
-            w = rows[label]
-            print(f"{label:28} {trials:>7} {w['start']:8.2f} {w['middle']:8.2f} {w['end']:8.2f}"
-                  f"            ({w['wall']:.0f})", flush=True)
-        base = rows[f"optuna-sqlite:{plain[backend]}"]
-        for label in plan[backend]:
-            excess = {k: rows[label][k] - base[k] for k in ("start", "middle", "end")}
-            print(f"  excess of {label} over plain Optuna on SQLite: start {excess['start']:+.2f}, "
-                  f"middle {excess['middle']:+.2f}, end {excess['end']:+.2f} ms/trial", flush=True)
+            print_run(label, trials, rows[label])
+        base = rows.get(f"optuna-sqlite:{plain[backend]}")
+        for label in [lb for lb in plan[backend] if lb in rows]:
+            print(verdict(label, rows[label]), flush=True)
+            if base is not None:
+                excess = {k: rows[label][k]["cpu"] - base[k]["cpu"] for k in ("start", "middle", "end")}
+                print(f"  CPU of {label} over plain Optuna on SQLite: start {excess['start']:+.2f}, "
+                      f"middle {excess['middle']:+.2f}, end {excess['end']:+.2f} ms/trial", flush=True)
 
 
 if __name__ == "__main__":

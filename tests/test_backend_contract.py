@@ -2,16 +2,18 @@
 
 The objective is a cheap formula (tests/cheap.py): no TensorFlow, milliseconds a trial.
 Every backend that workers can share (grid, tpe, random) also runs the contract through
-the shared path (heartbeats, the grid queued in the study, retries) on a SQLite file, so
+the shared path (heartbeats, the grid's slots in the study, retries) on a SQLite file, so
 shared mode is covered without a server (tests/test_postgres.py runs it on one).
 """
 
 import time
 
+import numpy as np
 import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends import BACKEND_NAMES, SHARED_BACKENDS
+from tuneyard.backends.grid import is_slot
 from tuneyard.engine.sweep import Sweep, SweepOptions, SweepStopped
 from tuneyard.errors import TuneyardError
 from tuneyard.space.file import load_space
@@ -114,6 +116,19 @@ def test_grid_covers_every_point_exactly_once(space_path, backend):
     points = {repr(sorted(p.items())) for p in stored_params(runner)}
     expected = {repr(sorted(Grid(space).point(i).items())) for i in range(size)}
     assert len(frame) == size and points == expected
+
+
+def test_a_shared_grid_queues_nothing_ahead_and_walks_its_seeded_order(space_path):
+    # Each trial is a slot numbered as it is created: no WAITING queue of every point, so an
+    # ask does not read the whole budget; the n-th slot runs the n-th point of the order.
+    runner, frame = sweep(space_path, "grid-shared", trials=12, seed=5)
+    trials = sorted(runner.store.trials(), key=lambda t: t.number)
+    assert len(frame) == 12 and all(is_slot(t.system_attrs) for t in trials)
+    order = np.random.default_rng(5).permutation(Grid(load_space(space_path)).size)
+    assert [t.user_attrs["grid_index"] for t in trials] == [int(i) for i in order[:12]]
+    grown, frame = sweep(space_path, "grid-shared", trials=15, seed=5)
+    indexes = [t.user_attrs["grid_index"] for t in sorted(grown.store.trials(), key=lambda t: t.number)]
+    assert len(frame) == 15 and indexes == [int(i) for i in order[:15]]
 
 
 def test_grid_larger_than_budget_runs_a_seeded_shuffle(space_path):

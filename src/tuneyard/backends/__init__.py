@@ -14,8 +14,8 @@ def get_backend(name: str, shared: bool = False) -> type[Backend]:
     """The backend class called `name` (imported on demand).
 
     `shared` (a study many workers share on a server) makes `random` Optuna's
-    RandomSampler instead of Keras Tuner's RandomSearch, and the grid a queue of
-    points in the study.
+    RandomSampler instead of Keras Tuner's RandomSearch, and the grid one whose
+    trials' numbers pick their points.
     """
     if name == "random" and shared:
         from tuneyard.backends.optuna_random import OptunaRandomBackend

@@ -73,45 +73,117 @@ class GridBackend(Backend):
 
 
 class SharedGridBackend(GridBackend):
-    """The grid of a study that many workers share: its points are queued in the study.
+    """The grid of a study that many workers share: each new trial's number picks its point.
 
-    The runner that creates the study queues the points (Optuna's WAITING trials, in
-    the same seeded order as the one-process grid); every worker's ask pops one, an
-    atomic claim in the storage, so no point runs twice whatever the number of workers.
-    A point whose worker died comes back to the queue through the storage's retry.
+    Nothing is queued ahead: a worker creates a trial marked as a grid slot (one atomic
+    insert, which gives it a unique number), and the slots numbered before it say
+    which point of the seeded order it runs. No point runs twice whatever the number
+    of workers, a budget grown later simply goes on in the same order, and an ask
+    costs the same at the first point and the ten-thousandth (a queue of every point
+    as WAITING trials made each ask read the whole queue). A point whose worker died
+    comes back through the storage's retry, as a WAITING copy, run before new slots.
     """
 
     optuna_native = True
 
     def __init__(self, space: Space, **kwargs):
         super().__init__(space, **kwargs)
-        # Always the seeded shuffle: a budget grown later queues the next points of the same order.
+        # Always the seeded shuffle: a budget grown later runs the next points of the same order.
         self.shuffled = True
         self.order = np.random.default_rng(self.seed).permutation(self.grid.size)
-
-    def queue(self, start: int = 0) -> None:
-        """Queue the points the budget buys from the `start`th on (the creator of the study
-        queues them all; a runner that grows the budget, the ones it adds)."""
-        for index in self.order[start: self.budget]:
-            self.study.enqueue_trial(self.grid.point(int(index)), user_attrs={"grid_index": int(index)})
+        self._scanned = 0  # trial numbers below this have been looked at...
+        self._slots_before = 0  # ...and this many of them are grid slots
 
     def resume(self, done: list[dict]) -> None:
-        """Nothing to learn: what is left to run is what the study still has queued."""
+        """Nothing to learn: the slots in the study say where the order has got to."""
 
     def ask(self) -> Proposal | None:
+        retry = self._pop_retry()
+        return retry if retry is not None else self._new_slot()
+
+    def _pop_retry(self) -> Proposal | None:
+        """A point queued again (its worker died, or Ctrl-C cut it off), if any."""
         from optuna.trial import TrialState
 
         from tuneyard.backends.tpe import ask_seeded
         from tuneyard.engine.heartbeat import SURPLUS
-        from tuneyard.space.optuna import suggest_space
 
         while self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             trial = ask_seeded(self.study, self.seed)
             index = trial.user_attrs.get("grid_index")
             if index is not None:
-                return Proposal(params=suggest_space(trial, self.space), epochs=self.epochs,
-                                key=f"grid-{trial.number}", extra={"grid_index": index}, trial=trial)
-            # Another worker popped the last point first, and Optuna made a new trial instead.
+                return self._proposal(trial, index)
+            # Another worker popped the last one first, and Optuna made a new trial instead.
             trial.set_user_attr(SURPLUS, True)
             self.study.tell(trial, state=TrialState.FAIL)
         return None
+
+    def _new_slot(self) -> Proposal | None:
+        """Create a slot trial; its rank among the study's slots is its place in the order."""
+        import optuna
+        from optuna.trial import TrialState
+
+        from tuneyard.engine.heartbeat import SURPLUS
+
+        storage, study_id = self.study._storage, self.study._study_id
+        if self._slots_before_number(storage.get_n_trials(study_id)) >= self._slots_allowed():
+            return None  # every slot is taken: no trial to create only to mark it surplus
+        trial_id = storage.create_new_trial(study_id, template_trial=slot_template())
+        rank = self._slots_before_number(storage.get_trial_number_from_id(trial_id))
+        if rank >= self._slots_allowed():  # another worker took the last slot meanwhile
+            storage.set_trial_user_attr(trial_id, SURPLUS, True)
+            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+            return None
+        index = int(self.order[rank])
+        # Fixed before the Trial object reads the trial, so suggesting returns the point.
+        storage.set_trial_system_attr(trial_id, "fixed_params", self.grid.point(index))
+        storage.set_trial_user_attr(trial_id, "grid_index", index)
+        return self._proposal(optuna.trial.Trial(self.study, trial_id), index)
+
+    def _slots_before_number(self, number: int) -> int:
+        """Grid slots numbered below `number`: each trial number is looked at once."""
+        storage, study_id = self.study._storage, self.study._study_id
+        for earlier in range(self._scanned, number):
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, earlier)
+            self._slots_before += is_slot(storage.get_trial_system_attrs(trial_id))
+        self._scanned = max(self._scanned, number)
+        return self._slots_before
+
+    def _slots_allowed(self) -> int:
+        """The study's budget as stored now (a runner's --trials changes it for every worker,
+        maybe since this one joined), at most the grid's size."""
+        from tuneyard.store.optuna_store import CONFIG_ATTR
+
+        stored = self.study._storage.get_study_user_attrs(self.study._study_id).get(CONFIG_ATTR, {})
+        return min(int(stored.get("budget") or self.budget), len(self.order))
+
+    def _proposal(self, trial, index: int) -> Proposal:
+        from tuneyard.space.optuna import suggest_space
+
+        return Proposal(params=suggest_space(trial, self.space), epochs=self.epochs,
+                        key=f"grid-{trial.number}", extra={"grid_index": index}, trial=trial)
+
+
+SLOT = "tuneyard_grid_slot"  # system attribute of a trial created as a shared grid's slot
+
+
+def is_slot(system_attrs: dict) -> bool:
+    """A slot, not the storage's retry of one (a retry copies the system attributes too)."""
+    return bool(system_attrs.get(SLOT)) and "failed_trial" not in system_attrs
+
+
+def slot_template():
+    """A RUNNING trial marked as a grid slot, written in the same insert that numbers it,
+    so no worker ever counts the slots before its own without seeing this mark."""
+    import datetime
+
+    from optuna.trial import FrozenTrial, TrialState
+
+    from tuneyard.store.ledger import RUNNER, this_runner
+
+    return FrozenTrial(
+        number=-1, state=TrialState.RUNNING, value=None, values=None,
+        datetime_start=datetime.datetime.now(), datetime_complete=None, params={},
+        distributions={}, user_attrs={RUNNER: this_runner()}, system_attrs={SLOT: True},
+        intermediate_values={}, trial_id=-1,
+    )

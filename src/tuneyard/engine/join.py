@@ -11,9 +11,8 @@ import time
 from typing import Any
 
 from tuneyard.backends import SHARED_BACKENDS
-from tuneyard.engine.claims import POLL_SECONDS
 from tuneyard.engine.options import SweepOptions
-from tuneyard.engine.shared import grid_ready, wait_for_config
+from tuneyard.engine.shared import wait_for_config
 from tuneyard.engine.sweep import Sweep
 from tuneyard.errors import StoreError
 from tuneyard.store.optuna_store import Store, is_server_storage
@@ -29,7 +28,7 @@ def join(
     wait: float = 60.0,
     verbose: bool = False,
 ) -> Any:
-    """`tune worker`: wait for the study and its grid, load its space; a Sweep ready to run."""
+    """`tune worker`: wait for the study, load its space; a Sweep ready to run."""
     if not is_server_storage(storage):
         raise StoreError(
             f"tune worker needs a server storage (postgresql://...), not {storage}; "
@@ -38,6 +37,7 @@ def join(
     deadline = time.monotonic() + wait
     store = Store(storage, study)
     config = wait_for_config(store, deadline)
+    store.close()  # the Sweep opens its own: one worker, one set of connections
     if config.get("backend") not in SHARED_BACKENDS:
         raise StoreError(
             f"study '{study}' uses backend {config.get('backend')}, whose state stays "
@@ -62,13 +62,6 @@ def join(
             f"space '{sweep.space.name}' here ({sweep.space.path}) differs from the one "
             f"study '{study}' was made with; copy that space file to this machine"
         )
-    while config["backend"] == "grid" and not grid_ready(store):
-        if time.monotonic() > deadline:
-            raise StoreError(
-                f"study '{study}' has no grid queued yet (its creator may have "
-                "died while queueing); rerun `tune run ... --fresh` to start it over"
-            )
-        time.sleep(POLL_SECONDS)
     return sweep
 
 

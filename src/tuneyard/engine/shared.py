@@ -24,7 +24,6 @@ from tuneyard.store.optuna_store import (
     study_names,
 )
 
-GRID_READY = "grid_ready"
 JOIN_WAIT_SECONDS = 60.0
 
 
@@ -39,13 +38,11 @@ def worker_command(study: str, storage: str) -> str:
     return f"tune worker --study {study} --storage {storage}"
 
 
-def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> int | None:
+def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
     """Create the study, or join it once its creator has recorded it.
 
     The creator records the config and the budget; a joiner takes the stored budget
     unless it was given --trials (then the study's budget changes for everyone).
-    Returns the trials the study held before (0 when created here, None when joined
-    unchanged): a grid queues its points from there up to the budget.
     """
     import optuna
 
@@ -58,19 +55,17 @@ def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> int | Non
                 storage=store.storage, study_name=sweep.study_name, direction=sweep.space.direction,
                 sampler=sampler, pruner=pruner)
         except optuna.exceptions.DuplicatedStudyError:
-            grown_from = _join(sweep, sampler, pruner, events)
+            _join(sweep, sampler, pruner, events)
         else:
             set_metric_name(store.study, sweep.space.metric)
             config = {**sweep.config(), "budget": sweep.budget, "versions": library_versions()}
             store.study.set_user_attr(CONFIG_ATTR, config)
             events.message(f"created shared study {sweep.study_name} ({sweep.budget} trials)")
-            grown_from = 0
     events.message(f"start more workers elsewhere with: {worker_command(sweep.study_name, store.url)}")
-    return grown_from
 
 
-def _join(sweep: Any, sampler: Any, pruner: Any, events: Any) -> int | None:
-    """Open the existing study; the budget it had when --trials grows it, else None."""
+def _join(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
+    """Open the existing study; --trials changes its budget for every runner."""
     import optuna
 
     store = sweep.store
@@ -81,25 +76,8 @@ def _join(sweep: Any, sampler: Any, pruner: Any, events: Any) -> int | None:
     if asked and asked != stored:
         store.study.set_user_attr(CONFIG_ATTR, {**config, "budget": asked})
         events.message(f"budget of study {sweep.study_name} changed from {stored} to {asked} trials")
-        return stored if asked > stored else None
-    sweep.budget = stored
-    return None
-
-
-def queue_or_wait_for_grid(sweep: Any, grown_from: int | None, deadline: float) -> None:
-    """The creator (or whoever grew the budget) queues the grid backend's points from
-    `grown_from` on; a joiner waits until the creator has queued them."""
-    store = sweep.store
-    if grown_from is not None:
-        sweep.backend.queue(start=grown_from)
-        store.storage.set_study_system_attr(store.study._study_id, GRID_READY, True)
         return
-    while not grid_ready(store):
-        if time.monotonic() > deadline:
-            raise StoreError(
-                f"study '{store.name}' has no grid queued yet (its creator may have "
-                "died while queueing); rerun `tune run ... --fresh` to start it over")
-        time.sleep(POLL_SECONDS)
+    sweep.budget = stored
 
 
 def wait_for_config(store: Store, deadline: float) -> dict:
@@ -116,9 +94,3 @@ def wait_for_config(store: Store, deadline: float) -> dict:
             raise StoreError(f"no tuneyard study '{store.name}' in {store.url} after waiting; "
                              f"studies there: {names}")
         time.sleep(POLL_SECONDS)
-
-
-def grid_ready(store: Store) -> bool:
-    """Whether the study's creator has finished queueing the grid points."""
-    study_id = store.storage.get_study_id_from_name(store.name)
-    return bool(store.storage.get_study_system_attrs(study_id).get(GRID_READY))

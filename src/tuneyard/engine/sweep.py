@@ -25,7 +25,7 @@ from tuneyard.engine.interrupts import cut_at, interrupts_deferred, interrupts_w
 from tuneyard.engine.options import SweepOptions, SweepStopped
 from tuneyard.engine.proposal import FAIL, Proposal, TrialResult
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
-from tuneyard.engine.shared import JOIN_WAIT_SECONDS, open_shared, queue_or_wait_for_grid, shared_mode
+from tuneyard.engine.shared import open_shared, shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
@@ -134,7 +134,7 @@ class Sweep:
         sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1 or self.shared,
                                                 trials=self.expected_trials())
         if self.shared:
-            grown_from = open_shared(self, sampler, pruner, events)
+            open_shared(self, sampler, pruner, events)
         else:
             self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
         self.lock.keep()
@@ -154,8 +154,6 @@ class Sweep:
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
-        if self.shared and hasattr(self.backend, "queue"):  # the grid's points, queued in the study
-            queue_or_wait_for_grid(self, grown_from, deadline=time.monotonic() + JOIN_WAIT_SECONDS)
 
     def _check_folders(self) -> None:
         """Before any data loads: the results and study folders must take files."""

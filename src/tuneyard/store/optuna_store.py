@@ -233,6 +233,12 @@ class Store:
                              "workload": space.workload}
         return self._judging
 
+    def close(self) -> None:
+        """Give the storage's database connections back (a server allows only so many)."""
+        engine = getattr(self.storage, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
     def guard(self) -> Any:
         """A block whose storage faults become one-line StoreErrors naming this store."""
         return storage_boundary(self.url)
