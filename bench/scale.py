@@ -126,7 +126,9 @@ def instrument(kind: str) -> Split:
     import optuna
 
     split = Split()
-    for storage in (optuna.storages.RDBStorage, optuna.storages.InMemoryStorage):
+    # Optuna puts its cache (_CachedStorage) in front of every RDBStorage: storage too.
+    for storage in (optuna.storages.RDBStorage, optuna.storages._CachedStorage,
+                    optuna.storages.InMemoryStorage):
         split.wrap(storage, "storage")
     for sampler in (optuna.samplers.TPESampler, optuna.samplers.RandomSampler):
         split.wrap(sampler, "strategy", ["infer_relative_search_space", "sample_relative",
