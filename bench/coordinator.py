@@ -44,7 +44,7 @@ server is the machine's, so other databases' work on it would count too.
 
 Read the numbers with the machine in mind: the workers and the server share its cores,
 so past as many workers as cores the ratio measures the machine as much as the database
-(the verdict says so). Each worker holds about 4 server connections (CONNECTIONS_PER_WORKER):
+(the verdict says so). Each worker holds about 2 server connections (CONNECTIONS_PER_WORKER):
 32 workers need more than PostgreSQL's default max_connections of 100, and the bench warns
 before it starts. The last seconds of a run include a worker's 1 s polls while it waits
 for the others' last trials (engine/claims.py), which `steady/s` (the middle 80% of the
@@ -81,7 +81,7 @@ SAMPLE_SECONDS = 0.2
 RISING = 1.10
 # Server connections one worker holds (measured, 1 and 2 workers): the two that join()'s
 # Store opened stay idle for the whole run, and the sweep's own store uses two more.
-CONNECTIONS_PER_WORKER = 4
+CONNECTIONS_PER_WORKER = 2
 
 
 # ----------------------------------------------------------------------------- child processes
