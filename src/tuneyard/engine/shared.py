@@ -2,7 +2,8 @@
 
 `tune run --storage postgresql://...` with grid, tpe or random creates the study (an
 atomic create: the unique study name decides who is first) and records its config
-and budget; the grid backend queues its points. `tune worker` joins by name. Once
+and budget (a shared grid queues nothing: each new trial's number picks its point).
+`tune worker` joins by name. Once
 open, every worker runs the one sweep loop (sweep.py) with `SharedClaims`
 (claims.py): no server of our own, the database is the coordinator.
 """

@@ -86,7 +86,8 @@ class Ledger:
                 self._next += 1
 
     def _read_open_at_once(self) -> None:
-        """With trials queued (a shared grid's points) the open trials are many: one read
+        """With trials queued (retries; a study made by an older tuneyard, whose shared grid
+        queued every point) the open trials may be many: one read
         of them all (Optuna's cache fetches only unfinished trials), then the ones that
         have finished since, which that read left in the cache."""
         from optuna.trial import TrialState
@@ -160,7 +161,7 @@ class Ledger:
 
     @property
     def waiting(self) -> int:
-        """Trials queued in the study and not yet claimed (a shared grid's points, retries)."""
+        """Trials queued in the study and not yet claimed (retries of failed trials)."""
         return len(self._waiting)
 
     @property
