@@ -92,30 +92,59 @@ class SharedGridBackend(GridBackend):
         self.shuffled = True
         self.order = np.random.default_rng(self.seed).permutation(self.grid.size)
         self._scanned = 0  # trial numbers below this have been looked at...
-        self._slots_before = 0  # ...and this many of them are grid slots
+        self._slots = 0  # ...and this many of them are grid slots
+        self._retries: dict[int, int] = {}  # number -> trial id of retry copies not yet seen taken
 
     def resume(self, done: list[dict]) -> None:
         """Nothing to learn: the slots in the study say where the order has got to."""
 
     def ask(self) -> Proposal | None:
+        self._scan()
         retry = self._pop_retry()
         return retry if retry is not None else self._new_slot()
 
+    def _scan(self, below: int | None = None) -> None:
+        """Look at the trials numbered since the last look (up to `below`, else all): count
+        the slots, note the retry copies. Each number is read once, so an ask costs the same
+        at the first point and the ten-thousandth (Optuna's own WAITING query and trial
+        count go through its cache of every trial)."""
+        storage, study_id = self.study._storage, self.study._study_id
+        while below is None or self._scanned < below:
+            try:
+                trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self._scanned)
+            except KeyError:  # no such number yet
+                break
+            attrs = storage.get_trial_system_attrs(trial_id)
+            if is_slot(attrs):
+                self._slots += 1
+            elif "failed_trial" in attrs:
+                self._retries[self._scanned] = trial_id
+            self._scanned += 1
+
     def _pop_retry(self) -> Proposal | None:
-        """A point queued again (its worker died, or Ctrl-C cut it off), if any."""
+        """A point queued again (its worker died, or Ctrl-C cut it off), claimed atomically."""
+        import optuna
+        from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
 
-        from tuneyard.backends.tpe import ask_seeded
         from tuneyard.engine.heartbeat import SURPLUS
+        from tuneyard.store.ledger import RUNNER, this_runner
 
-        while self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            trial = ask_seeded(self.study, self.seed)
-            index = trial.user_attrs.get("grid_index")
-            if index is not None:
-                return self._proposal(trial, index)
-            # Another worker popped the last one first, and Optuna made a new trial instead.
-            trial.set_user_attr(SURPLUS, True)
-            self.study.tell(trial, state=TrialState.FAIL)
+        storage = self.study._storage
+        for number, trial_id in sorted(self._retries.items()):
+            del self._retries[number]
+            try:  # False or an error: another worker took it first
+                if not storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
+                    continue
+            except UpdateFinishedTrialError:
+                continue
+            storage.set_trial_user_attr(trial_id, RUNNER, this_runner())
+            trial = optuna.trial.Trial(self.study, trial_id)
+            if trial.user_attrs.get("grid_index") is None:  # not a point (nothing tuneyard made)
+                trial.set_user_attr(SURPLUS, True)
+                self.study.tell(trial, state=TrialState.FAIL)
+                continue
+            return self._proposal(trial, trial.user_attrs["grid_index"])
         return None
 
     def _new_slot(self) -> Proposal | None:
@@ -125,11 +154,14 @@ class SharedGridBackend(GridBackend):
 
         from tuneyard.engine.heartbeat import SURPLUS
 
-        storage, study_id = self.study._storage, self.study._study_id
-        if self._slots_before_number(storage.get_n_trials(study_id)) >= self._slots_allowed():
+        if self._slots >= self._slots_allowed():
             return None  # every slot is taken: no trial to create only to mark it surplus
+        storage, study_id = self.study._storage, self.study._study_id
         trial_id = storage.create_new_trial(study_id, template_trial=slot_template())
-        rank = self._slots_before_number(storage.get_trial_number_from_id(trial_id))
+        number = storage.get_trial_number_from_id(trial_id)
+        self._scan(below=number)  # the trials other workers numbered meanwhile
+        rank = self._slots
+        self._scanned, self._slots = number + 1, rank + 1  # this one, a slot
         if rank >= self._slots_allowed():  # another worker took the last slot meanwhile
             storage.set_trial_user_attr(trial_id, SURPLUS, True)
             storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
@@ -139,15 +171,6 @@ class SharedGridBackend(GridBackend):
         storage.set_trial_system_attr(trial_id, "fixed_params", self.grid.point(index))
         storage.set_trial_user_attr(trial_id, "grid_index", index)
         return self._proposal(optuna.trial.Trial(self.study, trial_id), index)
-
-    def _slots_before_number(self, number: int) -> int:
-        """Grid slots numbered below `number`: each trial number is looked at once."""
-        storage, study_id = self.study._storage, self.study._study_id
-        for earlier in range(self._scanned, number):
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, earlier)
-            self._slots_before += is_slot(storage.get_trial_system_attrs(trial_id))
-        self._scanned = max(self._scanned, number)
-        return self._slots_before
 
     def _slots_allowed(self) -> int:
         """The study's budget as stored now (a runner's --trials changes it for every worker,
