@@ -141,6 +141,10 @@ def instrument(kind: str) -> Split:
             for shared in (False, True):
                 split.wrap(get_backend(name, shared), "strategy", ["ask", "tell"])
         split.wrap(InstantTrainer, "training", ["run"])
+        from tuneyard.store import optuna_store
+
+        # Nothing but Optuna's storage calls, in one transaction (their private form).
+        optuna_store.write_running = split._timed(optuna_store.write_running, "storage")
     return split
 
 

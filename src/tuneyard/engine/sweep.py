@@ -37,7 +37,7 @@ from tuneyard.store.ledger import INTERRUPTED, Ledger, counts_toward_budget
 from tuneyard.store.optuna_store import Store, default_storage, results_dir, study_dir
 
 # The CSV is rewritten after a trial once this many times its last rewrite's cost has passed.
-CSV_PACE = 20
+CSV_PACE = 50
 
 __all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
 
@@ -447,8 +447,8 @@ class Sweep:
         """Rewrite the leaderboard CSV from the store's rows; a refused write is one line.
 
         `when_due`: only if the time since the last rewrite is CSV_PACE times what that
-        rewrite took, so rewriting stays a small share of any sweep (after every trial of
-        trials that take seconds; about once a second at 10,000 instant trials). At open,
+        rewrite took, so rewriting stays about 2% of any sweep (after every trial of
+        trials that take seconds; every few seconds at 10,000 instant trials). At open,
         at exit, on Ctrl-C and in `tune leaderboard` the CSV is always rewritten, exact.
         """
         if when_due and time.monotonic() - self._csv_at < CSV_PACE * self._csv_cost:

@@ -351,15 +351,13 @@ class Store:
         from optuna.trial import TrialState
 
         trial = proposal.trial
+        # The epochs the pruning callback did not report (all of them without --prune),
+        # so every trial of every backend has its learning curve in the dashboard.
+        reported = getattr(getattr(trial, "_cached_frozen_trial", None), "intermediate_values", {})
+        steps = objective_steps(proposal, result, self._judging or {})
         try:
-            for key, value in attrs.items():
-                trial.set_user_attr(key, value)
-            # The epochs the pruning callback did not report (all of them without --prune),
-            # so every trial of every backend has its learning curve in the dashboard.
-            reported = getattr(getattr(trial, "_cached_frozen_trial", None), "intermediate_values", {})
-            steps = objective_steps(proposal, result, self._judging or {})
-            write_steps(self.study._storage, trial._trial_id,
-                        {k: v for k, v in steps.items() if k not in reported})
+            write_running(self.study._storage, trial._trial_id, attrs,
+                          {k: v for k, v in steps.items() if k not in reported})
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another worker failed it meanwhile (its heartbeat was late) and queued a retry,
             # which runs instead: the stored trial stays as it is.
@@ -392,22 +390,28 @@ class Store:
         return frozen
 
 
-def write_steps(storage: Any, trial_id: int, steps: dict[int, float]) -> None:
-    """Write a running trial's intermediate values: on an RDB storage in one transaction
-    (a commit per epoch would add milliseconds per epoch to every trial)."""
+def write_running(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float]) -> None:
+    """Write a running trial's user attributes and intermediate values: on an RDB storage
+    in one transaction (a commit per attribute and per epoch would add milliseconds to
+    every trial, and a crash between them would leave half a result)."""
     rdb = getattr(storage, "_backend", storage)
     try:
+        from optuna.storages._rdb import models
         from optuna.storages._rdb.storage import RDBStorage, _create_scoped_session
 
-        one_go = isinstance(rdb, RDBStorage) and hasattr(
-            rdb, "_set_trial_intermediate_value_without_commit")
-    except ImportError:  # another Optuna layout: the public call, one commit per step
+        one_go = isinstance(rdb, RDBStorage) and all(hasattr(rdb, name) for name in (
+            "_set_trial_intermediate_value_without_commit", "_set_trial_attr_without_commit"))
+    except ImportError:  # another Optuna layout: the public calls, one commit each
         one_go = False
     if not one_go:
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial_id, key, value)
         for step, value in steps.items():
             storage.set_trial_intermediate_value(trial_id, step, value)
         return
     with _create_scoped_session(rdb.scoped_session, True) as session:
+        for key, value in attrs.items():
+            rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
         for step, value in steps.items():
             rdb._set_trial_intermediate_value_without_commit(session, trial_id, step, value)
 
