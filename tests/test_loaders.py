@@ -225,6 +225,23 @@ def test_sine_subset_and_window():
         get_workload("sine_lstm").load(subset=981)
 
 
+def test_sine_points_set_the_series_length_and_the_test_stretch_follows_it():
+    ds = get_workload("sine_lstm").load(seed=2, points=3000, validation_split=0.2)
+    assert len(ds.y_train) + len(ds.y_val) == 3000 - 20 and len(ds.y_val) == 596
+    rng = np.random.default_rng(2)
+    series = np.sin(np.arange(3000) * 0.1) + 0.1 * rng.standard_normal(3000)
+    np.testing.assert_allclose(ds.y_val, series[-596:], rtol=1e-5, atol=1e-6)
+    test_t = 300 + np.arange(200) * 0.1  # the 200 points after the series
+    np.testing.assert_allclose(ds.y_test, (np.sin(test_t) + 0.1 * rng.standard_normal(200))[20:],
+                               rtol=1e-5, atol=1e-6)
+    # The course's length stays the default, point for point.
+    np.testing.assert_array_equal(get_workload("sine_lstm").load(seed=2, points=1000).x_train,
+                                  get_workload("sine_lstm").load(seed=2).x_train)
+    for bad in (50, 2.5, True, "many", 10**7):
+        with pytest.raises(DataError, match="sine points .* whole number from 100"):
+            get_workload("sine_lstm").load(points=bad)
+
+
 def test_the_best_linear_filter_shows_what_a_window_allows():
     from tuneyard.workloads.sine import linear_bound
 

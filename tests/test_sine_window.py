@@ -126,7 +126,8 @@ def test_the_study_diagnosis_uses_the_trials_own_window():
     space = load_space("sine_window")
     config = {"workload": "sine_lstm", "seed": 0, "subset": None, "metric": "val_mse",
               "direction": "minimize", "space_text": space_text(space), "space_file": space.path}
-    data = SINE.load(seed=0, validation_split=space.training.validation_split, max_window=100)
+    data = SINE.load(seed=0, validation_split=space.training.validation_split, max_window=100,
+                     points=space.fixed.get("points", 1000))
     bound30 = window_bound(data, 30)
     history = {"mse": [0.03, 0.012, 0.0101], "val_mse": [0.03, 0.013, bound30 * 1.005]}
     attrs = {"history": history, "result": {"epochs": 3}}

@@ -77,7 +77,7 @@ def _baselines(workload: Any, seed: int, subset: int | None, space: Any) -> tupl
         k = CLASS_COUNTS[workload]
         return (("loss", math.log(k)), ("crossentropy", math.log(k)), ("accuracy", 1 - 1 / k))
     if workload == "sine_lstm":
-        variance = _sine_variance(seed, subset, _window(space))
+        variance = _sine_variance(seed, subset, *_sine_shape(space))
         return (("loss", variance), ("mse", variance))
     return ()
 
@@ -88,28 +88,32 @@ def baseline_for(key: str, table: dict[str, float]) -> float | None:
 
 
 @functools.cache
-def _sine_variance(seed: int, subset: int | None, window: int) -> float:
+def _sine_variance(seed: int, subset: int | None, window: int, points: int) -> float:
     # The sine workload's own recipe, redrawn with numpy only: loading it through
     # the workload would import Keras, seconds for a number that barely moves.
     import numpy as np
 
-    from tuneyard.workloads.sine import NOISE, STEP, TRAIN_SPAN
+    from tuneyard.workloads.sine import NOISE, STEP, spans
 
-    t = np.arange(TRAIN_SPAN[0], TRAIN_SPAN[1], STEP)
+    (start, end), _ = spans(points)
+    t = np.arange(start, end, STEP)[:points]
     series = np.sin(t) + NOISE * np.random.default_rng(seed).standard_normal(len(t))
     targets = series[window:][:subset] if subset else series[window:]
     return float(targets.var())
 
 
-def _window(space: Any) -> int:
+def _sine_shape(space: Any) -> tuple[int, int]:
+    """(values per sample, points in the series) of a sine space; the course's if unreadable."""
     from tuneyard.errors import TuneyardError
     from tuneyard.space.file import load_space
+    from tuneyard.workloads.sine import POINTS
 
     try:
         fixed = load_space(str(space)).fixed
-        return max(int(fixed.get("window", 20)), int(fixed.get("max_window") or 0))
+        return (max(int(fixed.get("window", 20)), int(fixed.get("max_window") or 0)),
+                int(fixed.get("points", POINTS)))
     except (TuneyardError, OSError, TypeError, ValueError):
-        return 20
+        return 20, POINTS
 
 
 def linear_bound_note(d: Diagnosis, attrs: dict, config: dict, params: dict | None) -> Diagnosis:
@@ -123,37 +127,42 @@ def linear_bound_note(d: Diagnosis, attrs: dict, config: dict, params: dict | No
                         config.get("space") or "")
     if setup is None:
         return d
-    searched, fixed_window, width, split = setup
+    searched, fixed_window, width, split, points = setup
     window = (params or {}).get("window") if searched else fixed_window
     if window is None or not 1 <= int(window) <= width:
         return d
-    bound = _window_bound(config.get("seed") or 0, config.get("subset"), split, width, int(window))
+    bound = _window_bound(config.get("seed") or 0, config.get("subset"), split, width, int(window),
+                          points)
     return at_linear_bound(d, min(best), bound, int(window), longest=int(window) >= width)
 
 
 @functools.cache
-def _sine_setup(text: str, path: str, name: str) -> tuple[bool, int, int, float] | None:
-    """(window searched?, fixed window, sample width, validation_split) of a sine space."""
+def _sine_setup(text: str, path: str, name: str) -> tuple[bool, int, int, float, int] | None:
+    """(window searched?, fixed window, sample width, validation_split, points in the
+    series) of a sine space."""
     from tuneyard.errors import TuneyardError
     from tuneyard.space.file import space_of_study
+    from tuneyard.workloads.sine import POINTS
 
     try:
         space = space_of_study({"space_text": text, "space_file": path, "space": name}, False)
         fixed_window = int(space.fixed.get("window", 20))
         width = max(fixed_window, int(space.fixed.get("max_window") or 0))
+        points = int(space.fixed.get("points", POINTS))
     except (TuneyardError, OSError, TypeError, ValueError):
         return None
     searched = any(p.name == "window" for p in space.params)
-    return searched, fixed_window, width, space.training.validation_split
+    return searched, fixed_window, width, space.training.validation_split, points
 
 
 @functools.cache
-def _window_bound(seed: int, subset: int | None, split: float, width: int, window: int) -> float:
+def _window_bound(seed: int, subset: int | None, split: float, width: int, window: int,
+                  points: int) -> float:
     # numpy only: the series is regenerated from the seed (milliseconds), the filter's fit
     # is cached per window in the workload.
     from tuneyard.workloads.sine import generate, window_bound
 
-    data = generate(subset=subset, seed=seed, validation_split=split, window=width)
+    data = generate(subset=subset, seed=seed, validation_split=split, window=width, points=points)
     return window_bound(data, window)
 
 

@@ -12,8 +12,9 @@ from .splits import check_fraction
 
 STEP = 0.1
 NOISE = 0.1
-TRAIN_SPAN = (0.0, 100.0)  # 1,000 points, as in the course
-TEST_SPAN = (100.0, 120.0)  # a later stretch of the same wave, never seen in training
+POINTS = 1_000  # the series' length, as in the course: t in [0, 100)
+TEST_POINTS = 200  # a later stretch of the same wave, never seen in training
+MAX_POINTS = 1_000_000
 BOUND_SEED = 2**31 - 1  # the long series `linear_bound` fits on, apart from every sweep seed
 
 
@@ -24,7 +25,8 @@ def windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _noisy_wave(span: tuple[float, float], rng: np.random.Generator):
-    t = np.arange(span[0], span[1], STEP)
+    # Cut to the count: with a float end, arange can give one value more.
+    t = np.arange(span[0], span[1], STEP)[: round((span[1] - span[0]) / STEP)]
     clean = np.sin(t)
     return clean + NOISE * rng.standard_normal(len(t)), clean
 
@@ -77,6 +79,20 @@ def fitted_filter(data: Dataset, window: int) -> float:
     return float(np.mean((design(data.x_val) @ coef - data.y_val) ** 2))
 
 
+def spans(points: int = POINTS) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The (start, end) of t for the series of `points` values and for its test stretch."""
+    end = points * STEP
+    return (0.0, end), (end, end + TEST_POINTS * STEP)
+
+
+def _check_points(points: object) -> int:
+    whole = isinstance(points, int | np.integer) and not isinstance(points, bool)
+    if not whole or not 100 <= points <= MAX_POINTS:
+        raise DataError(f"sine points {points!r} is invalid; use a whole number from 100 to "
+                        f"{MAX_POINTS:,} (the course's series has {POINTS:,})")
+    return int(points)
+
+
 def _check_window(window: object) -> int:
     whole = isinstance(window, int | np.integer) and not isinstance(window, bool)
     if not whole or not 1 <= window < 200:
@@ -98,7 +114,7 @@ class SineLstm(Workload):
     name = "sine_lstm"
     task = "regression"
     required = ("units",)
-    optional = ("lstm_layers", "window", "max_window", *COMMON_OPTIONAL)
+    optional = ("lstm_layers", "window", "max_window", "points", *COMMON_OPTIONAL)
 
     def load(
         self,
@@ -109,18 +125,22 @@ class SineLstm(Workload):
         validation_split: float = 0.1,
         window: int = 20,
         max_window: int | None = None,
+        points: int = POINTS,
     ) -> Dataset:
         """Generate the series from `seed`; validation is the chronologically last slice.
 
         Samples hold `max(window, max_window)` values (`info["window"]`): a space
-        searching the window fixes `max_window` to its longest one.
+        searching the window fixes `max_window` to its longest one. `points` is the
+        series' length (the course's 1,000 by default): more points, more training and
+        validation windows.
         `data_dir` is accepted for a uniform call and ignored. `subset=N` keeps
         the first N windows. The test set is windowed from a separate
-        continuation (t in [100, 120)) whose noise is drawn after the main series.
+        continuation (200 more points: t in [100, 120) by default) whose noise is drawn
+        after the main series.
         """
         register_keras_objects()
         return generate(subset=subset, seed=seed, validation_split=validation_split, window=window,
-                        max_window=max_window)
+                        max_window=max_window, points=points)
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled LSTM regressor: loss mse, metric mse (history: mse / val_mse)."""
@@ -164,15 +184,16 @@ class SineLstm(Workload):
 
 
 def generate(*, subset: int | None = None, seed: int = 0, validation_split: float = 0.1,
-             window: int = 20, max_window: int | None = None) -> Dataset:
+             window: int = 20, max_window: int | None = None, points: int = POINTS) -> Dataset:
     """The sine Dataset of `SineLstm.load`, with numpy only (no Keras: reports call it)."""
     check_fraction(validation_split)
     window = _check_window(window)
     if max_window is not None:
         window = max(window, _check_window(max_window))
+    train_span, test_span = spans(_check_points(points))
     rng = np.random.default_rng(seed)
-    series, clean = _noisy_wave(TRAIN_SPAN, rng)
-    test_series, test_clean = _noisy_wave(TEST_SPAN, rng)
+    series, clean = _noisy_wave(train_span, rng)
+    test_series, test_clean = _noisy_wave(test_span, rng)
     x, y = windows(series, window)
     clean_y = clean[window:]
     if subset is not None:
