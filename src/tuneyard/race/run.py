@@ -208,14 +208,20 @@ def _run_study(race: Race, entry: str, seed: int, events: Events,
     started = time.perf_counter()
     sweep.run(events)
     walls[sweep.study_name] = walls.get(sweep.study_name, 0.0) + time.perf_counter() - started
-    trials = _trial_records(sweep.rows)
+    trials = _trial_records(sweep.rows, _curves(sweep.store.trials()))
     return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name],
                     *_sine_references(race, seed))
 
 
-def _trial_records(rows: list[dict]) -> list[dict]:
-    return [{"epochs": int(r["epochs"] or 0), "value": r["value"], "status": r["status"]}
+def _trial_records(rows: list[dict], curves: dict[int, list[float]]) -> list[dict]:
+    return [{"epochs": int(r["epochs"] or 0), "value": r["value"], "status": r["status"],
+             "curve": curves.get(r["trial"], [])}
             for r in sorted(rows, key=lambda r: r["trial"]) if counts_toward_budget(r)]
+
+
+def _curves(trials: list) -> dict[int, list[float]]:
+    """Each trial's objective at every epoch it trained (its intermediate values, in order)."""
+    return {t.number: [v for _, v in sorted(t.intermediate_values.items())] for t in trials}
 
 
 def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | None:
@@ -228,9 +234,11 @@ def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | No
     if not store.exists():
         return None
     store.load()
-    rows = [trial_row(t) for t in store.trials()]
+    trials = store.trials()
+    rows = [trial_row(t) for t in trials]
     wall = walls.get(name) or sum(float(r["seconds"] or 0) for r in rows)
-    return StudyRun(entry, seed, name, _trial_records(rows), wall, *_sine_references(race, seed))
+    return StudyRun(entry, seed, name, _trial_records(rows, _curves(trials)), wall,
+                    *_sine_references(race, seed))
 
 
 def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None, float | None]:
