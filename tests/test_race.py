@@ -116,13 +116,30 @@ def test_epochs_to_one_percent_on_a_hand_made_race():
     assert epochs_to_reach([(3, 0.5), (6, 0.97)], 0.9702, maximize=True) is None
 
 
+def test_a_trials_curve_counts_each_epoch_but_never_better_than_its_value():
+    # Minimised. The first trial's best epoch (0.9 at epoch 3) is its value; the second trial
+    # has a curve of another length (several executions), so it counts at its end only.
+    trials = [{"epochs": 4, "value": 0.9, "status": "COMPLETE", "curve": [2.0, 1.5, 0.9, 1.1]},
+              {"epochs": 6, "value": 0.5, "status": "COMPLETE", "curve": [0.7, 0.5]},
+              {"epochs": 3, "value": None, "status": "PRUNED", "curve": [0.1, 0.1, 0.1]}]
+    assert best_so_far(trials, maximize=False) == [(1, 2.0), (2, 1.5), (3, 0.9), (4, 0.9),
+                                                   (10, 0.5), (13, 0.5)]
+    assert epochs_to_reach(best_so_far(trials, False), 1.6, maximize=False) == 2
+    # A curve better than the value it recorded (a value averaged over executions, say)
+    # is clipped to the value: the race never claims more than the trial did.
+    clipped = [{"epochs": 2, "value": 1.0, "status": "COMPLETE", "curve": [0.8, 0.7]}]
+    assert best_so_far(clipped, maximize=False) == [(1, 1.0), (2, 1.0)]
+    assert best_so_far([{**clipped[0], "value": 0.6}], maximize=True) == [(1, 0.6), (2, 0.6)]
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--backends", "grid,annealing"], "unknown backend 'annealing' in --backends; valid "
                                        "backends: grid, tpe, random, hyperband, bayes, course"),
     (["--backends", "tpe,grid", "--budget-epochs", "5"],
-     "--budget-epochs 5 is smaller than one trial: 10 epochs x 1 executions of tpe (10 epochs)"),
-    (["--backends", "hyperband", "--budget-epochs", "20"], "hyperband (27 epochs)"),
-    (["--budget-epochs", "100"], "course (150 epochs); use --budget-epochs 150"),
+     "--budget-epochs 5 is smaller than one trial: 60 epochs x 1 executions of tpe (60 epochs)"),
+    (["--backends", "hyperband", "--budget-epochs", "20"],
+     "first round of its first bracket: 34 trials x 3 epochs x 1 executions of hyperband (102 epochs)"),
+    (["--backends", "tpe,course", "--budget-epochs", "100"], "course (150 epochs); use --budget-epochs 150"),
     (["--repeats", "0"], "--repeats must be at least 1, got 0"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(args, expected):
