@@ -37,7 +37,7 @@ bench: install
 	$(BIN)/python bench/overhead.py $(DATA_FLAG)
 
 # Reproducible sweeps with fixed seeds (re-running one resumes it).
-# The sine series: 10 TPE trials of 60 epochs (about 30 s each on 2 idle cores).
+# The sine series: 10 TPE trials of 60 epochs (30-40 s each on 2 cores; about 6 minutes).
 sweep-sine: install
 	$(BIN)/tune run --space sine_lstm --backend tpe --trials 10 --seed 0
 
