@@ -37,9 +37,8 @@ bench: install
 	$(BIN)/python bench/overhead.py $(DATA_FLAG)
 
 # Reproducible sweeps with fixed seeds (re-running one resumes it).
-# The sine series: 10 TPE trials of 60 epochs (30-40 s each on 2 cores; about 6 minutes).
 sweep-sine: install
-	$(BIN)/tune run --space sine_lstm --backend tpe --trials 10 --seed 0
+	$(BIN)/tune run --space sine_lstm --backend tpe --trials 20 --seed 0
 
 # The sine window searched too (20..100): how near the noise floor a longer window lets a
 # model come; the diagnosis names trials at their window's linear-filter bound.
@@ -71,8 +70,9 @@ sweeps: sweep-sine sweep-mnist sweep-cifar sweep-cifar-resnet
 # re-running one resumes it. MNIST falls back to ../shared/data for this machine.
 RACE_BUDGET ?= 150
 RACE_REPEATS ?= 2
+# The sine race runs sine_tuned (60-epoch trials: 2-3 per backend and seed, ~30 minutes).
 race-sine: install
-	$(BIN)/tune race --space sine_lstm --budget-epochs $(RACE_BUDGET) --repeats $(RACE_REPEATS) --seed 0
+	$(BIN)/tune race --space sine_tuned --budget-epochs $(RACE_BUDGET) --repeats $(RACE_REPEATS) --seed 0
 
 race-mnist: install
 	$(BIN)/tune race --space mnist_mlp --budget-epochs $(RACE_BUDGET) --repeats $(RACE_REPEATS) --seed 0 --subset 3000 --data-dir $(or $(DATA_DIR),../shared/data)
