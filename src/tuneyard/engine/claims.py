@@ -22,9 +22,6 @@ from tuneyard.engine.heartbeat import Heartbeat, fail_stale, retry_later
 from tuneyard.engine.proposal import Proposal
 
 POLL_SECONDS = 1.0
-# A heartbeat goes stale only after a grace of many seconds, so looking for stale trials
-# more often than this would add a query to every ask and find nothing new.
-STALE_CHECK_SECONDS = 1.0
 
 
 class LocalClaims:
@@ -64,13 +61,9 @@ class SharedClaims(LocalClaims):
         super().__init__(store)
         self.beats: dict[int, Heartbeat] = {}
         self.said_waiting = False
-        self.stale_checked_at = float("-inf")
 
     def before_ask(self) -> None:
-        if time.monotonic() - self.stale_checked_at < STALE_CHECK_SECONDS:
-            return
         fail_stale(self.store.study)  # queues a dead worker's trial again, for us or another
-        self.stale_checked_at = time.monotonic()
 
     def started(self, proposal: Proposal) -> None:
         if proposal.trial is not None:
