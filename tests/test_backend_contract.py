@@ -243,3 +243,34 @@ def test_a_shared_grid_started_by_an_older_tuneyard_resumes_its_queued_points(sp
     assert [t.user_attrs["grid_index"] for t in trials] == order[:10]  # each point once, in order
     assert [t.params for t in trials[3:8]] == [grid.point(i) for i in order[3:8]]
     assert len(frame) == 10
+
+
+@pytest.mark.parametrize("backend", SHARED_BACKENDS)
+def test_a_trial_whose_worker_dies_before_it_trains_is_queued_again(space_path, backend, monkeypatch):
+    # A worker asks for a trial (parameters drawn, or a grid slot taken) and is killed
+    # before its trial starts training: the trial must go stale like any other, or the
+    # other workers wait on it for ever.
+    from optuna.trial import TrialState
+
+    from tuneyard.engine.heartbeat import fail_stale
+    from tuneyard.engine.sweep import Events
+    from tuneyard.store.ledger import RUNNER
+
+    monkeypatch.setenv("TUNEYARD_HEARTBEAT", "1")
+    monkeypatch.setenv("TUNEYARD_GRACE", "1")
+    dead = Sweep(SweepOptions(space=space_path, backend=backend, trials=4, seed=3, study="dies",
+                              shared=True), trainer=CheapTrainer())
+    dead.open(Events())
+    proposal = dead.backend.ask()
+    asked = proposal.trial
+    # Its worker ran on another machine: only the heartbeat can tell that it died.
+    dead.store.study._storage.set_trial_user_attr(asked._trial_id, RUNNER, "elsewhere:1")
+    dead.lock.release()
+    time.sleep(2.5)
+    fail_stale(dead.store.study)
+    assert dead.store.study._storage.get_trial(asked._trial_id).state == TrialState.FAIL
+    runner, frame = sweep(space_path, f"{backend}-shared", trials=4, seed=3, study="dies")
+    assert (frame["status"] == "COMPLETE").sum() == 4  # the budget, beside the dead trial's FAIL
+    if backend == "grid":
+        done = [t.params for t in runner.store.trials() if t.state == TrialState.COMPLETE]
+        assert dict(proposal.params) in done  # the dead worker's point ran, on the survivor

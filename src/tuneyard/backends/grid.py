@@ -142,7 +142,7 @@ class SharedGridBackend(GridBackend):
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
 
-        from tuneyard.engine.heartbeat import SURPLUS
+        from tuneyard.engine.heartbeat import SURPLUS, beat_once
         from tuneyard.store.ledger import RUNNER, this_runner
 
         storage = self.study._storage
@@ -153,6 +153,7 @@ class SharedGridBackend(GridBackend):
                     continue
             except UpdateFinishedTrialError:
                 continue
+            beat_once(storage, trial_id)  # ours now: if this worker dies, it is queued again
             storage.set_trial_user_attr(trial_id, RUNNER, this_runner())
             trial = optuna.trial.Trial(self.study, trial_id)
             if trial.user_attrs.get("grid_index") is None:  # not a point (nothing tuneyard made)
@@ -167,12 +168,13 @@ class SharedGridBackend(GridBackend):
         import optuna
         from optuna.trial import TrialState
 
-        from tuneyard.engine.heartbeat import SURPLUS
+        from tuneyard.engine.heartbeat import SURPLUS, beat_once
 
         if self._slots >= self._slots_allowed():
             return None  # every slot is taken: no trial to create only to mark it surplus
         storage, study_id = self.study._storage, self.study._study_id
         trial_id = storage.create_new_trial(study_id, template_trial=slot_template())
+        beat_once(storage, trial_id)  # a worker killed from here on has its slot queued again
         number = storage.get_trial_number_from_id(trial_id)
         self._scan(below=number)  # the trials other workers numbered meanwhile
         rank = self._slots

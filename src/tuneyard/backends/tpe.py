@@ -21,9 +21,11 @@ def ask_seeded(study: Any, seed: int) -> Any:
     """
     import numpy as np
 
+    from tuneyard.engine.heartbeat import beat_once
     from tuneyard.store.ledger import RUNNER, this_runner
 
     trial = study.ask()
+    beat_once(study._storage, trial._trial_id)  # a shared study: its worker may die from here on
     # Who asked, before anything else: a trial whose process dies is then known as orphaned.
     trial.set_user_attr(RUNNER, this_runner())
     state = int(np.random.SeedSequence([seed, trial.number]).generate_state(1)[0])
