@@ -133,8 +133,10 @@ def test_the_study_diagnosis_uses_the_trials_own_window():
     attrs = {"history": history, "result": {"epochs": 3}}
     d = diagnose_trial(attrs, config, {"window": 30})
     assert "linear filter on a window of 30" in d.reason and "longer window" in d.suggestion
-    # The same curve on a window of 100 is well below that window's bound: at it, longest.
-    longest = diagnose_trial(attrs, config, {"window": 100})
+    # A curve ending below the bound of the longest window: at it, and no longer one to try.
+    bound100 = window_bound(data, 100)
+    below = {"history": {**history, "val_mse": [0.03, 0.013, bound100 * 0.995]}, "result": {"epochs": 3}}
+    longest = diagnose_trial(below, config, {"window": 100})
     assert "below the best linear filter on a window of 100" in longest.reason
     assert "max_window" in longest.suggestion
     far = {"history": {**history, "val_mse": [0.03, 0.013, bound30 * 1.05]}, "result": {"epochs": 3}}

@@ -241,6 +241,26 @@ def test_sine_lstm_trains_with_mse_metric(sine_data):
     assert model.predict(sine_data.x_val, verbose=0).shape == (len(sine_data.x_val), 1)
 
 
+def test_sine_without_lstm_is_a_feed_forward_model_on_the_window(sine_data):
+    sine = get_workload("sine_lstm")
+    linear = sine.build_model({"lstm_layers": 0, "units": 8}, sine_data, OPTIONS)
+    assert count(linear, keras.layers.LSTM) == 0 and count(linear, keras.layers.Dense) == 1
+    assert linear.count_params() == sine_data.x_train.shape[1] + 1  # a linear filter and its bias
+    params = {"lstm_layers": 0, "dense_layers": 2, "units": 8, "l2": 1e-4}
+    model = sine.build_model(params, sine_data, OPTIONS)
+    hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:-1]
+    assert [(h.units, h.activation.__name__) for h in hidden] == [(8, "tanh"), (8, "tanh")]
+    assert len(model.losses) == 2
+    history = fit(model, sine_data)
+    assert np.isfinite(history["val_mse"]).all()
+    # After LSTMs, dense layers go on the last state; out of range, one clear error.
+    assert count(sine.build_model({"lstm_layers": 1, "dense_layers": 1, "units": 4}, sine_data,
+                                  OPTIONS), keras.layers.Dense) == 2
+    for bad in ({"dense_layers": 4}, {"dense_layers": -1}, {"lstm_layers": 3}):
+        with pytest.raises(ValueError, match="must be an integer in"):
+            sine.build_model({"units": 4, "lstm_layers": 0, **bad}, sine_data, OPTIONS)
+
+
 def test_lr_decay_option_floors_and_trains(sine_data):
     decay = {"rate": 0.5, "every_epochs": 1, "min_lr": 2e-3}
     options = {"batch_size": 32, "lr_decay": decay}
