@@ -149,15 +149,16 @@ def test_too_many_failures_in_a_row_stop_the_sweep(space_path):
 
 
 def test_leaderboard_csv_is_current_after_every_trial(space_path, results_in_tmp):
-    """Trials that take a while (here 0.3 s, far more than a 4-row CSV costs) each see the
-    CSV hold every trial before them; the CSV is exact at the end whatever the pace."""
+    """Trials that take a while (here 0.6 s, far more than a 4-row CSV costs, and more than
+    the least time between rewrites) each see the CSV hold every trial before them; the
+    CSV is exact at the end whatever the pace."""
     seen = []
 
     class Watching(CheapTrainer):
         def run(self, proposal, callbacks=None):
             csv = results_in_tmp / "cheap-tpe-s0" / "leaderboard.csv"
             seen.append(csv.read_text().count("\n") - 1 if csv.exists() else 0)
-            time.sleep(0.3)
+            time.sleep(0.6)
             return super().run(proposal, callbacks)
 
     sweep(space_path, "tpe", trials=4, trainer=Watching())

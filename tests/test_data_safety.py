@@ -320,12 +320,17 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(results_in_tmp
     assert db.read_text() == "my notes, not a database\n"
 
 
-def test_a_csv_that_cannot_be_written_stops_the_sweep_and_is_rebuilt(results_in_tmp, tmp_path):
+def test_a_csv_that_cannot_be_written_stops_the_sweep_and_is_rebuilt(results_in_tmp, tmp_path,
+                                                                     monkeypatch):
     """The store took the trial; the CSV could not follow: one line, and the next run fixes it."""
     from cheap import SPACE, CheapTrainer
 
+    import tuneyard.engine.sweep as sweep_module
     from tuneyard.engine.sweep import Events, Sweep, SweepOptions
     from tuneyard.errors import StoreError
+
+    monkeypatch.setattr(sweep_module, "CSV_MIN_SECONDS", 0.0)  # a rewrite after every trial
+    monkeypatch.setattr(sweep_module, "CSV_PACE", 0)
 
     space = tmp_path / "cheap.yaml"
     space.write_text(SPACE)

@@ -37,7 +37,8 @@ from tuneyard.store.ledger import INTERRUPTED, Ledger, counts_toward_budget
 from tuneyard.store.optuna_store import Store, default_storage, results_dir, study_dir
 
 # The CSV is rewritten after a trial once this many times its last rewrite's cost has passed.
-CSV_PACE = 50
+CSV_PACE = 100
+CSV_MIN_SECONDS = 0.5  # and never more often: trials of milliseconds would rewrite it on end
 
 __all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
 
@@ -447,11 +448,13 @@ class Sweep:
         """Rewrite the leaderboard CSV from the store's rows; a refused write is one line.
 
         `when_due`: only if the time since the last rewrite is CSV_PACE times what that
-        rewrite took, so rewriting stays about 2% of any sweep (after every trial of
-        trials that take seconds; every few seconds at 10,000 instant trials). At open,
-        at exit, on Ctrl-C and in `tune leaderboard` the CSV is always rewritten, exact.
+        rewrite took and at least CSV_MIN_SECONDS, so rewriting stays about 1% of any sweep
+        (after every trial of trials that take seconds; every few seconds at 10,000
+        instant trials). At open, at exit, on Ctrl-C and in `tune leaderboard` the CSV is
+        always rewritten, exact.
         """
-        if when_due and time.monotonic() - self._csv_at < CSV_PACE * self._csv_cost:
+        due_in = max(CSV_PACE * self._csv_cost, CSV_MIN_SECONDS)
+        if when_due and time.monotonic() - self._csv_at < due_in:
             return
         names = [p.name for p in self.space.params]
         started = time.monotonic()
