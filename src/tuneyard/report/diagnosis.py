@@ -89,15 +89,13 @@ def baseline_for(key: str, table: dict[str, float]) -> float | None:
 
 @functools.cache
 def _sine_variance(seed: int, subset: int | None, window: int, points: int) -> float:
-    # The sine workload's own recipe, redrawn with numpy only: loading it through
-    # the workload would import Keras, seconds for a number that barely moves.
+    # The sine workload's own series, redrawn with numpy only: loading it through the
+    # workload's Dataset would window every value, for a number that barely moves.
     import numpy as np
 
-    from tuneyard.workloads.sine import NOISE, STEP, spans
+    from tuneyard.workloads.sine import noisy_wave, spans
 
-    (start, end), _ = spans(points)
-    t = np.arange(start, end, STEP)[:points]
-    series = np.sin(t) + NOISE * np.random.default_rng(seed).standard_normal(len(t))
+    series, _ = noisy_wave(spans(points)[0], np.random.default_rng(seed))
     targets = series[window:][:subset] if subset else series[window:]
     return float(targets.var())
 

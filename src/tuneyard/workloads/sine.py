@@ -24,7 +24,8 @@ def windows(series: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     return x[..., np.newaxis].astype(np.float32), series[window:].astype(np.float32)
 
 
-def _noisy_wave(span: tuple[float, float], rng: np.random.Generator):
+def noisy_wave(span: tuple[float, float], rng: np.random.Generator):
+    """(noisy, clean) values of the wave for t in [start, end) by STEP, the noise from `rng`."""
     # Cut to the count: with a float end, arange can give one value more.
     t = np.arange(span[0], span[1], STEP)[: round((span[1] - span[0]) / STEP)]
     clean = np.sin(t)
@@ -48,7 +49,7 @@ def linear_bound(window: int, x_val: np.ndarray, y_val: np.ndarray) -> float:
 @functools.cache
 def _linear_filter(window: int) -> np.ndarray:
     rng = np.random.default_rng(BOUND_SEED)
-    series, _ = _noisy_wave((0.0, 10_000.0 + window * STEP), rng)
+    series, _ = noisy_wave((0.0, 10_000.0 + window * STEP), rng)
     x, y = windows(series, window)
     design = np.c_[x[..., 0], np.ones(len(y))].astype(np.float64)
     # The normal equations: the same least-squares fit as lstsq, well conditioned here
@@ -205,8 +206,8 @@ def generate(*, subset: int | None = None, seed: int = 0, validation_split: floa
         window = max(window, _check_window(max_window))
     train_span, test_span = spans(_check_points(points))
     rng = np.random.default_rng(seed)
-    series, clean = _noisy_wave(train_span, rng)
-    test_series, test_clean = _noisy_wave(test_span, rng)
+    series, clean = noisy_wave(train_span, rng)
+    test_series, test_clean = noisy_wave(test_span, rng)
     x, y = windows(series, window)
     clean_y = clean[window:]
     if subset is not None:
