@@ -14,6 +14,15 @@ missing, none was left RUNNING or WAITING, and a grid covered exactly the budget
     .venv/bin/python bench/coordinator.py                      # grid 2,000, tpe 500; 1, 8, 32 workers
     .venv/bin/python bench/coordinator.py --quick              # grid 300, tpe 150; 1, 4, 8 workers
     .venv/bin/python bench/coordinator.py --only grid --workers 1,2,4 --trials 100
+    .venv/bin/python bench/coordinator.py --trial-seconds 0.5   # trials that train elsewhere
+
+With `--trial-seconds S` each trial sleeps S seconds before it is scored: training that
+runs on the worker's own machine (its GPU), taking time but none of the cores the bench
+shares. A worker then waits for most of a trial, as a real one does, so the cores go to
+the coordination alone and the table shows how many workers one study serves before the
+database, or this machine, is the limit. With the instant trainer (the default) each
+worker is CPU-bound from the start, so on a machine of few cores adding workers cannot
+add throughput whatever the database does.
 
 Needs a server on 127.0.0.1:5432 that user postgres reaches without a password (as
 tests/test_postgres.py). Every (backend, workers) measurement gets a fresh database,
@@ -24,7 +33,7 @@ calls engine/join.py's `join()`, which returns a Sweep without one, so the sweep
 build the Keras trainer. Each worker here is therefore a separate process (this file with
 --child worker) that runs the CLI's own code path, `join(storage, study)` then
 `Sweep.run()`, with one change between the two: `sweep.trainer = InstantTrainer(objective)`
-(the hook Sweep keeps for a stand-in trainer; with it the trials run in the worker
+(or the SleepingTrainer of --trial-seconds; the hook Sweep keeps for a stand-in trainer; with it the trials run in the worker
 process itself, as `tune worker` runs them). Before the workers, one more process (--child
 create) creates the study as `tune run --storage URL` does, through `Sweep.open()`:
 shared.py's create (the config and budget recorded) and whatever the grid backend sets
@@ -82,6 +91,32 @@ RISING = 1.10
 # Server connections one worker holds (measured, 1 and 2 workers): the two that join()'s
 # Store opened stay idle for the whole run, and the sweep's own store uses two more.
 CONNECTIONS_PER_WORKER = 2
+# How long a trial's training takes, in seconds without CPU (--trial-seconds; children read it).
+TRIAL_SECONDS_ENV = "TUNEYARD_BENCH_TRIAL_SECONDS"
+
+
+class SleepingTrainer:
+    """The instant trainer after a sleep: training that happens elsewhere (a GPU), costing
+    wall time but no CPU here."""
+
+    def __init__(self, seconds: float):
+        from tuneyard.testing import InstantTrainer
+
+        self.seconds, self.instant = seconds, InstantTrainer(objective)
+        self.calls = self.instant.calls
+
+    def run(self, proposal, callbacks=None):
+        """Sleep, then score at once."""
+        time.sleep(self.seconds)
+        return self.instant.run(proposal, callbacks)
+
+
+def bench_trainer():
+    """The trainer of this run: instant, or sleeping --trial-seconds first."""
+    from tuneyard.testing import InstantTrainer
+
+    seconds = float(os.environ.get(TRIAL_SECONDS_ENV) or 0)
+    return SleepingTrainer(seconds) if seconds > 0 else InstantTrainer(objective)
 
 
 # ----------------------------------------------------------------------------- child processes
@@ -105,7 +140,6 @@ def child_worker(args: argparse.Namespace) -> None:
     """One `tune worker`: join, wait for the release, run the sweep; write what it ran."""
     from tuneyard.engine.join import join
     from tuneyard.engine.sweep import Events
-    from tuneyard.testing import InstantTrainer
 
     stamps: list[float] = []
 
@@ -114,7 +148,7 @@ def child_worker(args: argparse.Namespace) -> None:
             stamps.append(time.time())
 
     sweep = join(args.url, STUDY, wait=120.0)  # the CLI's join, as `tune worker` calls it
-    trainer = sweep.trainer = InstantTrainer(objective)
+    trainer = sweep.trainer = bench_trainer()
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":  # the bench gave up on this run: leave the study alone
         return
@@ -477,6 +511,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--trials", type=int, help="budget per run (default grid 2,000, tpe 500)")
     parser.add_argument("--quick", action="store_true", help="grid 300, tpe 150; 1, 4, 8 workers")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run (default 1800)")
+    parser.add_argument("--trial-seconds", type=float, default=0.0,
+                        help="each trial trains this long without CPU (training elsewhere; default 0)")
     for hidden in ("--child", "--url", "--backend", "--space", "--out"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -493,13 +529,16 @@ def main() -> None:
     if args.child:
         {"create": child_create, "worker": child_worker}[args.child](args)
         return
+    os.environ[TRIAL_SECONDS_ENV] = str(args.trial_seconds)  # the workers read it
+    trainer = (f"a trainer taking {args.trial_seconds:g} s a trial without CPU" if args.trial_seconds > 0
+               else "instant trainer")
     counts = [int(w) for w in (args.workers or ("1,4,8" if args.quick else "1,8,32")).split(",")]
     admin = connect()
     version = query(admin, "SHOW server_version")[0][0]
     most = int(query(admin, "SHOW max_connections")[0][0])
     admin.close()
-    print(f"coordinator at scale: PostgreSQL {version} on {SERVER['host']}:{SERVER['port']}, instant "
-          f"trainer, {os.cpu_count()} CPU cores; vs 1 = trials/s against {counts[0]} worker(s)")
+    print(f"coordinator at scale: PostgreSQL {version} on {SERVER['host']}:{SERVER['port']}, {trainer}, "
+          f"{os.cpu_count()} CPU cores; vs 1 = trials/s against {counts[0]} worker(s)")
     print("busy/lock: the study's backends running a query / waiting on a lock, on average; "
           "pg share: postgres' CPU / (postgres' + the workers')")
     for workers in counts:
