@@ -130,6 +130,8 @@ def instrument(kind: str) -> Split:
     for storage in (optuna.storages.RDBStorage, optuna.storages._CachedStorage,
                     optuna.storages.InMemoryStorage):
         split.wrap(storage, "storage")
+    # A storage query behind a private name: the stale-heartbeat lookup fail_stale_trials makes.
+    split.wrap(optuna.storages.RDBStorage, "storage", ["_get_stale_trial_ids"])
     for sampler in (optuna.samplers.TPESampler, optuna.samplers.RandomSampler):
         split.wrap(sampler, "strategy", ["infer_relative_search_space", "sample_relative",
                                          "sample_independent", "before_trial", "after_trial"])

@@ -22,6 +22,9 @@ from tuneyard.engine.heartbeat import Heartbeat, fail_stale, retry_later
 from tuneyard.engine.proposal import Proposal
 
 POLL_SECONDS = 1.0
+# A heartbeat goes stale only after a grace of seconds (3 x the heartbeat), so looking for
+# stale trials more often than this adds a query to every ask and finds nothing sooner.
+STALE_CHECK_SECONDS = 1.0
 
 
 class LocalClaims:
@@ -61,9 +64,13 @@ class SharedClaims(LocalClaims):
         super().__init__(store)
         self.beats: dict[int, Heartbeat] = {}
         self.said_waiting = False
+        self.stale_checked_at = float("-inf")
 
     def before_ask(self) -> None:
+        if time.monotonic() - self.stale_checked_at < STALE_CHECK_SECONDS:
+            return
         fail_stale(self.store.study)  # queues a dead worker's trial again, for us or another
+        self.stale_checked_at = time.monotonic()
 
     def started(self, proposal: Proposal) -> None:
         if proposal.trial is not None:
