@@ -35,8 +35,8 @@ build the Keras trainer. Each worker here is therefore a separate process (this 
 `Sweep.run()`, with one change between the two: `sweep.trainer = InstantTrainer(objective)`
 (or the SleepingTrainer of --trial-seconds; the hook Sweep keeps for a stand-in trainer;
 with it the trials run in the worker process itself, as `tune worker` runs them). Before
-the workers, one more process (--child create) creates the study as `tune run --storage URL` does, through `Sweep.open()`:
-shared.py's create (the config and budget recorded) and whatever the grid backend sets
+the workers, one more process (--child create) creates the study as `tune run --storage
+URL` does, through `Sweep.open()`: shared.py's create (the config and budget recorded) and whatever the grid backend sets
 up in the study (its points queued, where it queues them), then it exits without running
 a trial, so that set-up is not in the timed part. The workers then start and join (read
 the study's config, check the space), and run nothing yet; once all have joined they are released together
