@@ -32,18 +32,19 @@ The path the workers take. `tune worker` (cli/worker.py) cannot be given a train
 calls engine/join.py's `join()`, which returns a Sweep without one, so the sweep would
 build the Keras trainer. Each worker here is therefore a separate process (this file with
 --child worker) that runs the CLI's own code path, `join(storage, study)` then
-`Sweep.run()`, with one change between the two: `sweep.trainer = InstantTrainer(objective)`
-(or the SleepingTrainer of --trial-seconds; the hook Sweep keeps for a stand-in trainer;
-with it the trials run in the worker process itself, as `tune worker` runs them). Before
-the workers, one more process (--child create) creates the study as `tune run --storage
-URL` does, through `Sweep.open()`: shared.py's create (the config and budget recorded) and whatever the grid backend sets
-up in the study (its points queued, where it queues them), then it exits without running
-a trial, so that set-up is not in the timed part. The workers then start and join (read
-the study's config, check the space), and run nothing yet; once all have joined they are released together
-(a byte on stdin) and the clock runs from that release until the last worker exits. So
-the timing includes each worker's `Sweep.open()` on a live study (its first ledger read)
-and its end (the last CSV rewrite) but not Python's start-up and imports. Each worker has
-its own results folder, as workers on separate machines would.
+`Sweep.run()`, with one change between the two: `sweep.trainer =
+InstantTrainer(objective)` (or the SleepingTrainer of --trial-seconds; the hook Sweep
+keeps for a stand-in trainer; with it the trials run in the worker process itself, as
+`tune worker` runs them). Before the workers, one more process (--child create) creates
+the study as `tune run --storage URL` does, through `Sweep.open()`: shared.py's create
+(the config and budget recorded) and whatever the grid backend sets up in the study (its
+points queued, where it queues them), then it exits without running a trial, so that
+set-up is not in the timed part. The workers then start and join (read the study's config,
+check the space), and run nothing yet; once all have joined they are released together (a
+byte on stdin) and the clock runs from that release until the last worker exits. So the
+timing includes each worker's `Sweep.open()` on a live study (its first ledger read) and
+its end (the last CSV rewrite) but not Python's start-up and imports. Each worker has its
+own results folder, as workers on separate machines would.
 
 What the server spent is read cheaply: the CPU time of every `postgres` process from
 /proc (exited backends are in the postmaster's children's time) before and after the
