@@ -12,7 +12,6 @@ import functools
 import math
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,10 +237,9 @@ def _EpochReport(hook: EpochHook, epochs: int):  # noqa: N802 - reads like the c
 
 
 def save_model_atomically(model: Any, path: str) -> None:
-    """Save a Keras model so that a reader never sees half a file (its folder made if need be)."""
+    """Save a Keras model so that a reader never sees half a file (write_with makes its folder)."""
     from tuneyard.atomic import write_with
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_with(path, lambda tmp: model.save(str(tmp)), suffix=".tmp.keras")  # Keras wants .keras
 
 
