@@ -73,16 +73,18 @@ def run_bare(folder: str, space) -> float:
     workload = get_workload("mnist_mlp")
     data = workload.load(data_dir=folder, subset=SAMPLES, seed=0,
                          validation_split=space.training.validation_split)
-    options = {"batch_size": space.training.batch_size, "lr_decay": None}
     for proposal in proposals(space):
+        # What the trainer hands a builder: the space's fixed settings (a schedule's span),
+        # and the trial's own batch size where the space searches it.
+        batch_size = int(proposal.params.get("batch_size", space.training.batch_size))
+        options = {**space.fixed, "batch_size": batch_size, "lr_decay": space.training.lr_decay}
         keras.backend.clear_session()
         keras.utils.set_random_seed(execution_seed(0, proposal.params, 0))
         model = workload.build_model(proposal.params, data, options)
         stop = keras.callbacks.EarlyStopping(monitor=space.metric, mode="max",
                                              patience=space.training.patience)
         model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                  epochs=EPOCHS, batch_size=space.training.batch_size, callbacks=[stop],
-                  verbose=0)
+                  epochs=EPOCHS, batch_size=batch_size, callbacks=[stop], verbose=0)
     return time.perf_counter() - start
 
 
