@@ -275,3 +275,27 @@ def test_a_trial_whose_worker_dies_before_it_trains_is_queued_again(space_path, 
     if backend == "grid":
         done = [t.params for t in runner.store.trials() if t.state == TrialState.COMPLETE]
         assert dict(proposal.params) in done  # the dead worker's point ran, on the survivor
+
+
+def test_a_runner_that_finds_the_study_before_its_config_waits_for_it(space_path, monkeypatch):
+    # Two commands started together: one creates the study, then writes its config; the
+    # other may find the study in between. It waits for the config; a study that never
+    # gets one is someone else's and is refused.
+    import threading
+
+    import optuna
+
+    import tuneyard.store.optuna_store as optuna_store
+
+    made, _ = sweep(space_path, "tpe", trials=1, study="made")
+    config, storage = made.store.study.user_attrs["tuneyard"], made.store.study._storage
+    late = optuna.create_study(storage=storage, study_name="late", direction="minimize")
+    writer = threading.Timer(0.5, late.set_user_attr, ("tuneyard", config))
+    writer.start()
+    runner, frame = sweep(space_path, "tpe", trials=2, study="late")
+    writer.join()
+    assert (frame["status"] == "COMPLETE").sum() == 2
+    monkeypatch.setattr(optuna_store, "CONFIG_WAIT_SECONDS", 0.3)
+    optuna.create_study(storage=storage, study_name="foreign", direction="minimize")
+    with pytest.raises(TuneyardError, match="study 'foreign' was not made by tuneyard"):
+        sweep(space_path, "tpe", trials=2, study="foreign")

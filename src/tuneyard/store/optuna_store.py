@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ from tuneyard.store.paths import check_study_name, remove_inside_results, result
 __all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
 
 CONFIG_ATTR = "tuneyard"
+# A runner writes its config just after creating the study: one started at the same moment
+# may find the study before the config, so it waits this long before calling it foreign.
+CONFIG_WAIT_SECONDS = 5.0
 
 
 class NoStore(StoreError):
@@ -276,15 +280,23 @@ class Store:
         with self.guard():
             optuna.delete_study(study_name=self.name, storage=self.storage)
 
-    def check_config(self, config: dict) -> None:
-        """Refuse to resume a study made for another space, backend or setting."""
+    def _stored_config(self) -> dict | None:
+        """The tuneyard config of the existing study; None if it has none after a short wait."""
         import optuna
 
+        deadline = time.monotonic() + CONFIG_WAIT_SECONDS
+        while True:
+            with self.guard():
+                stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
+            if CONFIG_ATTR in stored or time.monotonic() >= deadline:
+                return stored.get(CONFIG_ATTR)
+            time.sleep(0.1)
+
+    def check_config(self, config: dict) -> None:
+        """Refuse to resume a study made for another space, backend or setting."""
         if not self.exists():
             return
-        with self.guard():
-            stored = optuna.load_study(study_name=self.name, storage=self.storage).user_attrs
-        old = stored.get(CONFIG_ATTR)
+        old = self._stored_config()
         if old is None:
             raise StoreError(f"study '{self.name}' was not made by tuneyard; choose another --study name")
         for key in ("space", "backend"):
