@@ -107,11 +107,19 @@ def _sine_shape(space: Any) -> tuple[int, int]:
     from tuneyard.workloads.sine import POINTS
 
     try:
-        fixed = load_space(str(space)).fixed
-        return (max(int(fixed.get("window", 20)), int(fixed.get("max_window") or 0)),
-                int(fixed.get("points", POINTS)))
+        _, width, points = _sine_fixed(load_space(str(space)).fixed)
+        return width, points
     except (TuneyardError, OSError, TypeError, ValueError):
         return 20, POINTS
+
+
+def _sine_fixed(fixed: dict) -> tuple[int, int, int]:
+    """(fixed window, values per sample, points in the series) from a sine space's fixed
+    settings; the course's window of 20 and 1,000 points where they are not set."""
+    from tuneyard.workloads.sine import POINTS
+
+    window = int(fixed.get("window", 20))
+    return window, max(window, int(fixed.get("max_window") or 0)), int(fixed.get("points", POINTS))
 
 
 def linear_bound_note(d: Diagnosis, attrs: dict, config: dict, params: dict | None) -> Diagnosis:
@@ -140,13 +148,10 @@ def _sine_setup(text: str, path: str, name: str) -> tuple[bool, int, int, float,
     series) of a sine space."""
     from tuneyard.errors import TuneyardError
     from tuneyard.space.file import space_of_study
-    from tuneyard.workloads.sine import POINTS
 
     try:
         space = space_of_study({"space_text": text, "space_file": path, "space": name}, False)
-        fixed_window = int(space.fixed.get("window", 20))
-        width = max(fixed_window, int(space.fixed.get("max_window") or 0))
-        points = int(space.fixed.get("points", POINTS))
+        fixed_window, width, points = _sine_fixed(space.fixed)
     except (TuneyardError, OSError, TypeError, ValueError):
         return None
     searched = any(p.name == "window" for p in space.params)
