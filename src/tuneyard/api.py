@@ -45,7 +45,8 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
            backend: str = "tpe", trials: int | None = None, epochs: int | None = None,
            seed: int = 0, storage: str | None = None, study: str | None = None, workers: int = 1,
            prune: str = "none", subset: int | None = None, data_dir: str | None = None,
-           task: str | None = None, fresh: bool = False, progress: bool = True) -> SearchResult:
+           task: str | None = None, fresh: bool = False, progress: bool = True,
+           trial_timeout: Any = None) -> SearchResult:
     """Search `space` for the best model; the same options and defaults as `tune run`.
 
     Give either `build_model` (params dict -> compiled keras.Model) with `data` ((x, y),
@@ -53,6 +54,7 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
     "train", "validation" and optionally "test" (x, y) pairs), or a `workload` object.
     `space`: a dict (hyperparameters, and optionally objective and training), a YAML
     path or a Space. `task`: "classification" or "regression" (default: from the labels).
+    `trial_timeout`: seconds (or "20m") a trial may run before it is stopped and recorded FAIL.
     """
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
@@ -66,7 +68,8 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
                            subset=subset, seed=seed, storage=storage, study=study,
                            data_dir=data_dir, fresh=fresh, prune=prune, workers=workers,
                            # in this process: a notebook's function cannot be re-imported
-                           trials_per_process=0 if workers == 1 else 10)
+                           trials_per_process=0 if workers == 1 else 10,
+                           trial_timeout=trial_timeout)
     sweep = Sweep(options)
     events = _events(sweep, progress)
     try:

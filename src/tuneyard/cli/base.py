@@ -44,6 +44,13 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def interrupted_code(exc: KeyboardInterrupt) -> int:
+    """The exit code of a run ended by a signal: 143 for SIGTERM, 130 for Ctrl-C (the shell's)."""
+    from tuneyard.engine.interrupts import Terminated
+
+    return 143 if isinstance(exc, Terminated) else 130
+
+
 def exit_if_all_failed(sweep: Any) -> None:
     """A study whose every trial failed is not a result: say why, exit 1."""
     summary = sweep.ledger.all_failed() if sweep.ledger else None

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed
+from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
 
@@ -51,6 +51,9 @@ def run(
     timeout: Annotated[str | None, typer.Option(
         help="Wall-clock budget, e.g. 2h, 90m, 3600s, 1h30m: no trial starts that cannot end in it; "
         "running ones finish (or are cut and re-run on resume).")] = None,
+    trial_timeout: Annotated[str | None, typer.Option(
+        help="Stop a trial that runs longer than this (e.g. 20m) and record it FAIL; the sweep "
+        "goes on.")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     from tuneyard.cli.display import console, fmt, frame_table
@@ -77,6 +80,7 @@ def run(
         trials_per_process=trials_per_process,
         backend_options=_hyperband_options(max_epochs, factor),
         timeout=timeout,
+        trial_timeout=trial_timeout,
     )
     sweep = Sweep(options)
     events = ProgressEvents(sweep.space.metric, timeout=options.timeout)
@@ -86,13 +90,13 @@ def run(
     )
     try:
         frame = sweep.run(events)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         events.stop()
         console.print(
             f"interrupted: {sweep.done_count()} trials are saved in {sweep.csv_path}; "
             "run the same command to resume"
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted_code(exc)) from None
     finally:
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))

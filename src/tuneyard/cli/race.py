@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import Storage, app
+from tuneyard.cli.base import Storage, app, interrupted_code
 
 DEFAULT_BACKENDS = "grid,random,hyperband,bayes,tpe,course"
 
@@ -54,10 +54,10 @@ def _run_and_report(options) -> None:
                   f"{options.budget_epochs} epochs each, seeds {options.seeds}", highlight=False)
     try:
         result = run_race(options, events, on_study=events.study_done)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         events.stop()
         console.print("interrupted: finished trials are saved; run the same command to resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted_code(exc)) from None
     finally:
         events.stop()
     _report(result)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import app, exit_if_all_failed
+from tuneyard.cli.base import app, exit_if_all_failed, interrupted_code
 
 
 @app.command()
@@ -26,6 +26,8 @@ def worker(
     worker_id: Annotated[int | None, typer.Option(
         hidden=True, help="Ignored: a trial's draws are seeded by the study seed and its number.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
+    trial_timeout: Annotated[str | None, typer.Option(
+        help="Stop a trial past this long (e.g. 20m) and record it FAIL (default: the study's).")] = None,
 ):
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
     from tuneyard.cli.display import console, fmt, frame_table
@@ -36,17 +38,17 @@ def worker(
     if trials is not None and trials < 1:
         raise TuneyardError(f"--trials must be at least 1, got {trials}")
     sweep = join(storage, study, trials=trials, wait=wait, space=space, data_dir=data_dir,
-                 verbose=verbose)
+                 verbose=verbose, trial_timeout=trial_timeout)
     console.print(f"worker joined study {study}: space {sweep.space.name}, backend "
                   f"{sweep.options.backend}, budget {sweep.budget} trials, objective "
                   f"{sweep.space.metric} ({sweep.space.direction})", markup=False, highlight=False)
     events = ProgressEvents(sweep.space.metric)
     try:
         frame = sweep.run(events)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         events.stop()
         console.print("interrupted: the running trial is queued again for the other workers")
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupted_code(exc)) from None
     finally:
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {study}", top=10))

@@ -41,8 +41,9 @@ def finite_numbers(logs: dict | None) -> dict:
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 
 
-def parse_duration(text: str | float | int) -> float:
-    """Seconds in '2h', '90m', '3600s', '1h30m' or a plain number of seconds."""
+def parse_duration(text: str | float | int, flag: str = "--timeout") -> float:
+    """Seconds in '2h', '90m', '3600s', '1h30m' or a plain number of seconds (`flag`: the
+    option named when `text` is none of these)."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         seconds = float(text)
     else:
@@ -57,7 +58,7 @@ def parse_duration(text: str | float | int) -> float:
             except ValueError:
                 seconds = math.nan
     if not math.isfinite(seconds) or seconds <= 0:
-        raise TuneyardError(f"--timeout must be a positive duration such as 2h, 90m, 3600s or "
+        raise TuneyardError(f"{flag} must be a positive duration such as 2h, 90m, 3600s or "
                             f"1h30m, got {text!r}")
     return seconds
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
@@ -24,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.atomic import write_json
-from tuneyard.engine.epochs import TimeBudgetSpent
-from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS  # noqa: F401 - its home before
+from tuneyard.engine.deadline import TrialTimedOut, earliest, stop_at
+from tuneyard.engine.epochs import EpochHook, TimeBudgetSpent
 from tuneyard.engine.proposal import Proposal, TrialResult, failed
 from tuneyard.engine.worker_process import WorkerSpec, worker_main
 from tuneyard.errors import TuneyardError
@@ -33,19 +34,24 @@ from tuneyard.errors import TuneyardError
 MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
 
 
-def cpu_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+# Keras' random seed, its session and TensorFlow's graphs are global to a process: two
+# threads training at once (two `tuneyard.search` calls) would draw from each other's seeds
+# and get different results for the same trial. In-process trials take turns.
+_TRAINING = threading.Lock()
 
 
 class InProcess:
-    """The one-worker executor: a trial runs here, when its result is asked for."""
+    """The one-worker executor: a trial runs here, when its result is asked for.
 
-    def __init__(self, trainer: Any, callbacks: Callable[[Proposal], list]):
+    A trial past `trial_timeout` seconds is stopped (TrialTimedOut) and recorded FAIL;
+    past `cut_at` (--timeout's cut) TimeBudgetSpent ends the sweep, the trial interrupted.
+    """
+
+    def __init__(self, trainer: Any, callbacks: Callable[[Proposal], list],
+                 trial_timeout: float | None = None):
         self.trainer, self.callbacks = trainer, callbacks
+        self.trial_timeout = trial_timeout
+        self.cut_at: float | None = None  # monotonic time past which the running trial is cut
         self.task: tuple[Proposal, float] | None = None
 
     @property
@@ -62,11 +68,24 @@ class InProcess:
         self.task = (proposal, time.perf_counter())
 
     def next_result(self) -> tuple[Proposal, TrialResult]:
-        """Run the queued trial; KeyboardInterrupt leaves it in `abandon()`."""
+        """Run the queued trial; KeyboardInterrupt or a cut leaves it in `abandon()`."""
         proposal = self.task[0]
-        result = self.trainer.run(proposal, self.callbacks(proposal))
+        epochs = _EpochCount()
+        with _TRAINING:
+            started = time.monotonic()
+            limit = started + self.trial_timeout if self.trial_timeout else None
+            try:
+                with stop_at(earliest(limit, self.cut_at), self._which_limit):
+                    result = self.trainer.run(proposal, [*self.callbacks(proposal), EpochHook(epochs)])
+            except TrialTimedOut:
+                result = failed(timed_out(self.trial_timeout), time.monotonic() - started,
+                                epochs_run=epochs.count)
         self.task = None
         return proposal, result
+
+    def _which_limit(self) -> type[BaseException]:
+        past_cut = self.cut_at is not None and time.monotonic() >= self.cut_at
+        return TimeBudgetSpent if past_cut else TrialTimedOut
 
     def abandon(self) -> list[tuple[Proposal, float]]:
         """The trials cut off, with the seconds they ran."""
@@ -76,6 +95,32 @@ class InProcess:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class _EpochCount:
+    """Counts the epochs a trial reports (what a trial stopped at its limit has trained)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, epoch: int, epochs: int, logs: dict) -> None:
+        self.count += 1
+
+
+def timed_out(seconds: float) -> str:
+    """The error recorded for a trial stopped at --trial-timeout."""
+    return (f"stopped: the trial ran past --trial-timeout ({duration_text(seconds)}); raise the limit "
+            "if trials of this size need longer")
+
+
+def duration_text(seconds: float) -> str:
+    """Seconds as the options write them: 0.5s, 45s, 20m, 1h30m."""
+    if seconds < 60:
+        return f"{seconds:g}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
+    return "".join(f"{value}{unit}" for value, unit in parts if value)
 
 
 class Idle:
@@ -117,6 +162,7 @@ class _Worker:
         child.close()
         self.pid = self.process.pid
         self.task: tuple[Proposal, float] | None = None
+        self.deadline: float | None = None  # monotonic time its trial must end by (--trial-timeout)
         self.error: str | None = None
         self.user_error = False
 
@@ -134,7 +180,9 @@ class _Worker:
 class WorkerPool:
     """N worker processes, each running one trial at a time; see the module docstring."""
 
-    def __init__(self, spec: WorkerSpec, size: int, folder: Path, trials_per_process: int = 0):
+    def __init__(self, spec: WorkerSpec, size: int, folder: Path, trials_per_process: int = 0,
+                 trial_timeout: float | None = None):
+        self.trial_timeout = trial_timeout  # seconds a trial may run before its process is killed
         self.ctx = mp.get_context("spawn")
         self.spec, self.size, self.folder = spec, size, Path(folder)
         self.trials_per_process = trials_per_process  # 0: a worker runs until the sweep ends
@@ -182,6 +230,7 @@ class WorkerPool:
         self.more = more
         trial_id = getattr(proposal.trial, "_trial_id", None)
         worker.task = (proposal, time.perf_counter())
+        worker.deadline = time.monotonic() + self.trial_timeout if self.trial_timeout else None
         worker.epochs_reported = 0
         worker.trials += 1
         if more and self._retiring(worker) and worker.index not in self.successors:
@@ -195,11 +244,17 @@ class WorkerPool:
     def next_result(self) -> tuple[Proposal, TrialResult]:
         """Wait for the next trial to end: its result, or FAIL when its worker died.
 
-        Epoch reports on the way go to `on_epoch`; past `cut_at`, TimeBudgetSpent.
+        Epoch reports on the way go to `on_epoch`; past `cut_at`, TimeBudgetSpent; a trial
+        past its deadline has its process killed and is returned FAIL.
         """
         while True:
-            timeout = None if self.cut_at is None else max(0.0, self.cut_at - time.monotonic())
+            overdue = self._overdue()
+            if overdue is not None:
+                return self._stop(overdue)
             live = [w for w in self.workers if isinstance(w, _Worker)]
+            deadlines = [w.deadline for w in live if w.task is not None]
+            when = earliest(self.cut_at, *deadlines)
+            timeout = None if when is None else max(0.0, when - time.monotonic())
             ready = wait([w.conn for w in live] + [w.process.sentinel for w in live], timeout=timeout)
             if not ready and self.cut_at is not None and time.monotonic() >= self.cut_at:
                 raise TimeBudgetSpent("the time budget ran out while trials were running")
@@ -227,6 +282,27 @@ class WorkerPool:
                     lost = self._replace(index)
                     if lost is not None:
                         return lost
+
+    def _overdue(self) -> int | None:
+        """The slot of a worker whose trial ran past its deadline, if any."""
+        now = time.monotonic()
+        for index, worker in enumerate(self.workers):
+            if worker.task is not None and worker.deadline is not None and now >= worker.deadline:
+                return index
+        return None
+
+    def _stop(self, index: int) -> tuple[Proposal, TrialResult]:
+        """Kill the process of a trial past --trial-timeout; the trial is recorded FAIL."""
+        worker = self.workers[index]
+        proposal, started = worker.task
+        worker.task = None
+        worker.process.kill()
+        worker.process.join(timeout=5)
+        vacant = not self.more and index not in self.successors
+        self.workers[index] = _Vacant(index) if vacant else self._fresh(index)
+        self._write_pids()
+        return proposal, failed(timed_out(self.trial_timeout), time.perf_counter() - started,
+                                epochs_run=worker.epochs_reported)
 
     def _retiring(self, worker: _Worker) -> bool:
         return bool(self.trials_per_process) and worker.trials >= self.trials_per_process

@@ -9,6 +9,10 @@ waiting for workers stay interruptible at once.
 An interrupt is also remembered: Python swallows a KeyboardInterrupt raised inside a
 finalizer (a weakref callback during training, say), so `interrupts_watched` notes
 every SIGINT and `raise_if_interrupted` raises it again at the next check.
+
+SIGTERM (`kill`, a scheduler ending a job, a container stopping) is treated as Ctrl-C,
+as `Terminated`: the running trials are recorded as interrupted and run again on resume,
+where a bare SIGTERM would end the process with its trial left RUNNING.
 """
 
 from __future__ import annotations
@@ -24,12 +28,28 @@ from typing import Any
 from tuneyard.engine.epochs import TimeBudgetSpent
 
 _requested = threading.Event()
+_kind: list[type[KeyboardInterrupt]] = [KeyboardInterrupt]  # what the remembered signal raises
 _cut_at: list[float] = []  # monotonic time past which a running trial is cut (--timeout)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM ended the sweep; handled as Ctrl-C (trials recorded as interrupted)."""
+
+
+def _raised_by(signum: int) -> type[KeyboardInterrupt]:
+    return Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def _interrupt(signum: int, frame: object) -> None:
     _requested.set()
-    raise KeyboardInterrupt
+    _kind[0] = _raised_by(signum)
+    raise _kind[0]
+
+
+def _watched_signals() -> list[int]:
+    # SIGTERM only where nobody else handles it (an embedding program may have its own).
+    terms = [signal.SIGTERM] if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, _interrupt) else []
+    return [signal.SIGINT, *terms]
 
 
 def _can_handle() -> bool:
@@ -45,7 +65,7 @@ def interrupts_watched() -> Iterator[None]:
         yield
         return
     _requested.clear()
-    previous = signal.signal(signal.SIGINT, _interrupt)
+    previous = {signum: signal.signal(signum, _interrupt) for signum in _watched_signals()}
     previous_hook = sys.unraisablehook
 
     def quiet_about_interrupts(unraisable: Any) -> None:
@@ -58,7 +78,8 @@ def interrupts_watched() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         sys.unraisablehook = previous_hook
         _requested.clear()
 
@@ -67,7 +88,7 @@ def raise_if_interrupted() -> None:
     """Raise KeyboardInterrupt if a SIGINT came in the watched block (one may be swallowed),
     TimeBudgetSpent past the time budget's cut (a trial then stops within a batch)."""
     if _requested.is_set():
-        raise KeyboardInterrupt
+        raise _kind[0]
     if _cut_at and time.monotonic() >= _cut_at[0]:
         raise TimeBudgetSpent("the time budget ran out while trials were running")
 
@@ -91,13 +112,18 @@ def interrupts_deferred() -> Iterator[None]:
     if not _can_handle():
         yield
         return
-    previous = signal.getsignal(signal.SIGINT)
+    # SIGTERM is deferred too where it is ours (interrupts_watched installed it).
+    signums = [signal.SIGINT] + [s for s in (signal.SIGTERM,) if signal.getsignal(s) is _interrupt]
+    previous = {signum: signal.getsignal(signum) for signum in signums}
     received: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    for signum in signums:
+        signal.signal(signum, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if received:
         _requested.set()
-        raise KeyboardInterrupt
+        _kind[0] = _raised_by(received[-1])
+        raise _kind[0]

@@ -27,6 +27,7 @@ def join(
     space: str | None = None,
     wait: float = 60.0,
     verbose: bool = False,
+    trial_timeout: Any = None,
 ) -> Any:
     """`tune worker`: wait for the study, load its space; a Sweep ready to run."""
     if not is_server_storage(storage):
@@ -55,6 +56,8 @@ def join(
         data_dir=data_dir,
         verbose=verbose,
         prune=config["prune"],
+        # The study's own limit unless this worker is given one.
+        trial_timeout=trial_timeout or config.get("trial_timeout"),
     )
     sweep = Sweep(options)
     if sweep.space.fingerprint() != config["fingerprint"]:

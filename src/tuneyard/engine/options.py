@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuneyard.engine.capacity import check_workers_fit
 from tuneyard.engine.epochs import default_grace, parse_duration
 from tuneyard.errors import TuneyardError
 
@@ -48,12 +49,17 @@ class SweepOptions:
     # end in it; running ones get `timeout_grace` seconds more, then are cut (and re-run).
     timeout: Any = None
     timeout_grace: float | None = None
+    # A wall-clock limit per trial (`--trial-timeout 20m`; seconds once made): a trial past it
+    # is stopped and recorded FAIL with the reason, and the sweep goes on.
+    trial_timeout: Any = None
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
             self.timeout = parse_duration(self.timeout)
             if self.timeout_grace is None:
                 self.timeout_grace = default_grace(self.timeout)
+        if self.trial_timeout is not None:
+            self.trial_timeout = parse_duration(self.trial_timeout, "--trial-timeout")
         for name, least in (("workers", 1), ("max_failures", 1), ("trials", 1),
                             ("budget_epochs", 1), ("epochs", 1), ("trials_per_process", 0)):
             value = getattr(self, name)
@@ -61,3 +67,4 @@ class SweepOptions:
                 flag = "--" + name.replace("_", "-")
                 rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
                 raise TuneyardError(f"{flag} must be {rule}, got {value}")
+        check_workers_fit(self.workers)

@@ -17,11 +17,18 @@ from typing import Any
 
 from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
 from tuneyard.backends import get_backend
+from tuneyard.engine.capacity import cpu_cores
 from tuneyard.engine.claims import LocalClaims, SharedClaims
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
-from tuneyard.engine.executors import Idle, InProcess, WorkerPool, WorkerSpec, cpu_cores
+from tuneyard.engine.executors import Idle, InProcess, WorkerPool, WorkerSpec
 from tuneyard.engine.heartbeat import SURPLUS
-from tuneyard.engine.interrupts import cut_at, interrupts_deferred, interrupts_watched, raise_if_interrupted
+from tuneyard.engine.interrupts import (
+    Terminated,
+    cut_at,
+    interrupts_deferred,
+    interrupts_watched,
+    raise_if_interrupted,
+)
 from tuneyard.engine.options import SweepOptions, SweepStopped
 from tuneyard.engine.proposal import FAIL, Proposal, TrialResult
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
@@ -112,7 +119,7 @@ class Sweep:
                 "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune,
                 # What evaluate, export, report and `tune worker` need from any folder.
                 "space_text": space_text(self.space), "space_file": _abs(self.space.path),
-                "data_dir": _abs(o.data_dir)}
+                "data_dir": _abs(o.data_dir), "trial_timeout": o.trial_timeout}
 
     def open(self, events: Events) -> None:
         """Check the study, load the data, then create or resume the study and backend.
@@ -187,14 +194,25 @@ class Sweep:
         o = self.options
         if o.workers == 1 and not self._one_worker_process():
             self.trainer = self.trainer or self._trainer()
-            return InProcess(self.trainer, self._callbacks)
-        spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // o.workers),
+            return InProcess(self.trainer, self._callbacks, o.trial_timeout)
+        # Never more processes than trials left to run (every runner's claims counted).
+        workers = max(1, min(o.workers, self._trials_left()))
+        spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // workers),
                           storage_url=self.store.url, study_name=self.study_name,
                           metric=self.space.metric, pruner=pruner, trainer=self.trainer)
-        pool = WorkerPool(spec, o.workers, self.folder, o.trials_per_process)
+        pool = WorkerPool(spec, workers, self.folder, o.trials_per_process, o.trial_timeout)
         pool.on_epoch = self._epoch_done
         pool.start()
         return pool
+
+    def _trials_left(self) -> int:
+        """Trials of the budget not yet claimed by any runner (before this one asks)."""
+        if self.options.fresh or not self.store.exists():
+            return self.budget
+        self.store.load()
+        ledger = Ledger(self.store)
+        ledger.refresh()
+        return self.budget - ledger.claimed_count()
 
     def _one_worker_process(self) -> bool:
         """Whether a one-worker sweep runs its trials in a worker process, not here.
@@ -234,7 +252,7 @@ class Sweep:
                 self.open(events)
                 # --timeout counts from here, as Optuna's optimize(timeout=): the trials' time.
                 self.clock = TimeBudget(o.timeout, o.timeout_grace) if o.timeout else None
-                if isinstance(self.executor, WorkerPool) and self.clock:
+                if self.clock and not isinstance(self.executor, Idle):
                     self.executor.cut_at = self.clock.cut_at
                 _tell(events, "sweep_started", self.done_count(), self.budget)
                 with cut_at(self.clock.cut_at if self.clock else None):
@@ -387,7 +405,8 @@ class Sweep:
         executor = getattr(self, "executor", None)
         if executor is None:
             return
-        why = "by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"({exc})"
+        why = ("by SIGTERM" if isinstance(exc, Terminated) else "by the user (Ctrl-C)"
+               if isinstance(exc, KeyboardInterrupt) else f"({exc})")
         seconds = {id(proposal): spent for proposal, spent in executor.abandon()}
         # Every proposal not yet recorded: asked, handed out, or finished but not yet written.
         with interrupts_deferred():  # a second Ctrl-C must not cut this short

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +47,14 @@ def _limit_threads(threads: int) -> None:
 def worker_main(conn: Any, spec: WorkerSpec) -> None:
     """A worker process: build the trainer once, then run trials until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     try:
         trainer = spec.trainer or _real_trainer(spec)
     except Exception as exc:  # reported to the parent, which shows it as one line
         user = isinstance(exc, TuneyardError)
-        conn.send(("error", str(exc) if user else f"{type(exc).__name__}: {exc}", user))
+        _send(conn, ("error", str(exc) if user else f"{type(exc).__name__}: {exc}", user))
         return
-    conn.send(("ready", os.getpid()))
+    _send(conn, ("ready", os.getpid()))
     study = None
     while True:
         try:
@@ -63,8 +66,8 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
         proposal, trial_id = task
         try:
             # Each epoch goes to the parent, which shows it; the parent alone writes the store.
-            callbacks: list = [EpochHook(lambda epoch, epochs, logs: conn.send(("epoch", epoch, epochs,
-                                                                                 logs)))]
+            callbacks: list = [EpochHook(lambda epoch, epochs, logs: _send(conn, ("epoch", epoch, epochs,
+                                                                                   logs)))]
             if trial_id is not None and spec.pruner is not None:
                 study = study or _load_study(spec)
                 callbacks.append(_pruning(study, trial_id, spec.metric))
@@ -72,7 +75,32 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
         except Exception as exc:  # the trainer catches training errors; this is the rest
             result = failed(f"{type(exc).__name__}: {exc}"[:500])
         result.worker = f"{socket.gethostname()}:{os.getpid()}"
-        conn.send(("result", result))
+        _send(conn, ("result", result))
+
+
+def _exit_with_parent() -> None:
+    """End this process soon after its parent dies (kill -9): nobody would take its result,
+    and a trial left training would hold the cores and memory of the next run."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="tuneyard-parent-watch").start()
+
+
+def _send(conn: Any, message: tuple) -> None:
+    """Send to the parent; if the parent is gone (killed), end this process quietly.
+
+    Nobody is left to record what this worker would send, and the next run records
+    its trial as interrupted; a BrokenPipeError traceback would only alarm the user.
+    """
+    try:
+        conn.send(message)
+    except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+        os._exit(0)
 
 
 def _real_trainer(spec: WorkerSpec) -> Any:
