@@ -71,6 +71,8 @@ class InProcess:
         """Run the queued trial; KeyboardInterrupt or a cut leaves it in `abandon()`."""
         proposal = self.task[0]
         epochs = _EpochCount()
+        if hasattr(self.trainer, "prepare"):
+            self.trainer.prepare()  # imports TensorFlow before the clock starts: never cut mid-import
         with _TRAINING:
             started = time.monotonic()
             limit = started + self.trial_timeout if self.trial_timeout else None

@@ -218,11 +218,15 @@ class Sweep:
         """Whether a one-worker sweep runs its trials in a worker process, not here.
 
         It does when it is longer than one process's share of trials, so that the
-        memory TensorFlow keeps per model goes when the process is replaced. A
-        stand-in trainer (tests) always runs here.
+        memory TensorFlow keeps per model goes when the process is replaced, and when
+        trials have a time limit: a process past it is killed, which leaves nothing
+        half-done behind (an exception raised into a trial here might land inside an
+        import). A stand-in trainer (tests) always runs here, and so does everything
+        with --trials-per-process 0 (a notebook's build function cannot go elsewhere).
         """
         per_process = self.options.trials_per_process
-        return self.trainer is None and 0 < per_process < self.budget
+        limited = self.options.trial_timeout is not None
+        return self.trainer is None and 0 < per_process and (per_process < self.budget or limited)
 
     def _trainer(self) -> Any:
         return make_trainer(self.space, self.options)

@@ -38,6 +38,10 @@ class Trainer:
         self.options = {**space.fixed, "batch_size": training.batch_size,
                         "lr_decay": training.lr_decay}
 
+    def prepare(self) -> None:
+        """Import Keras and TensorFlow now (seconds, once), not inside a trial's time limit."""
+        import keras  # noqa: F401
+
     def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
         """Train one proposal; always returns a result, FAIL or PRUNED included."""
         start = time.perf_counter()
