@@ -81,7 +81,7 @@ def test_an_alias_bomb_is_refused_in_one_line_naming_file_and_line(tmp_path):
     path.write_text(bomb())
     line = one_line_error(tune("show-space", "--json", path, timeout=30))
     assert f"{path}:" in line and "alias" in line
-    with pytest.raises(SpaceError, match="aliases"):
+    with pytest.raises(SpaceError, match="more than 100,000 values, each alias"):
         load_space(str(path))  # the same for `tune run`, which loads the space the same way
 
 
@@ -134,6 +134,13 @@ def test_a_key_repeated_in_a_flow_mapping_is_refused():
     text = good("dup").replace("{type: int, low: 4,", "{type: int, low: 4, low: 2,")
     with pytest.raises(SpaceError, match=r"key 'low' appears twice \(both on line 7\)"):
         parse_space(text, "dup.yaml")
+
+
+def test_keys_that_read_the_same_are_one_key_and_odd_keys_are_one_line():
+    with pytest.raises(SpaceError, match=r"key 'true' appears twice \(lines 1 and 2\)"):
+        parse_space("yes: 1\ntrue: 2\n", "same.yaml")  # both are True to YAML 1.1
+    with pytest.raises(SpaceError, match="odd.yaml:1: 1: unknown key"):  # not a TypeError
+        parse_space('1: a\n"1": b\n', "odd.yaml")
 
 
 # --- case 3c: any axis counted without being enumerated -----------------------------------

@@ -102,7 +102,7 @@ def parse_space(text: str, path: str = "<string>", check_workload: bool = True) 
     fail = _Failer(path, root)
     if not isinstance(data, dict):
         fail((), "must be a mapping with workload, objective and hyperparameters")
-    unknown = sorted(set(data) - TOP_KEYS)
+    unknown = sorted((key for key in data if key not in TOP_KEYS), key=str)  # `1:` is a key too
     if unknown:
         fail((unknown[0],), f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
     space = Space(

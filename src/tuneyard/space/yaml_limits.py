@@ -69,8 +69,8 @@ class LimitedLoader(yaml.SafeLoader):
         if self._total > MAX_NODES:
             raise YamlLimitError(
                 mark.line + 1,
-                f"more than {MAX_NODES:,} values once its aliases "
-                "(*name) are expanded; a space file needs far fewer (an alias bomb?)",
+                f"more than {MAX_NODES:,} values, each alias (*name) counted at the size it "
+                "expands to; a space file needs far fewer (an alias bomb?)",
             )
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
@@ -88,7 +88,7 @@ class LimitedLoader(yaml.SafeLoader):
                 seen[key] = line
             else:
                 where = f"lines {first} and {line}" if first != line else f"both on line {line}"
-                raise YamlLimitError(line, f"key '{key}' appears twice ({where}); keep one")
+                raise YamlLimitError(line, f"key '{key_node.value}' appears twice ({where}); keep one")
         return super().construct_mapping(node, deep)
 
 
