@@ -331,3 +331,10 @@ def test_the_workload_beside_the_space_still_imports_after_the_installed_package
     proc = tune("show-space", folder / "tiny.yaml", cwd=elsewhere)
     assert proc.returncode == 0, proc.stderr
     assert "workload: my_models:Tiny" in proc.stdout
+
+
+def test_python_m_tuneyard_from_the_users_folder_imports_no_file_of_it(user_folder):
+    folder, _ = user_folder
+    proc = tune("show-space", "tiny.yaml", cwd=folder)  # `python -m` puts the folder first
+    assert proc.returncode == 0, proc.stderr
+    assert "was imported" not in proc.stdout + proc.stderr
