@@ -244,6 +244,8 @@ def test_one_bad_space_never_hides_the_others_in_tune_spaces(tmp_path):
     (folder / "dup.yaml").write_text(good("dup") + "  units: {type: int, low: 1, high: 2}\n")
     (folder / "markup.yaml").write_text('"[/red]": 1\n')  # an error that rich would read as markup
     (folder / "binary.yaml").write_bytes(b"\xff\xfe\x00 not text")
+    (folder / "quits.py").write_text("import sys\nsys.exit(3)  # a script's code run at import\n")
+    (folder / "quits.yaml").write_text(good("quits").replace("tuneyard.testing:TinyRegression", "quits:W"))
     proc = tune("spaces", timeout=30, TUNEYARD_SPACES_DIR=folder)
     assert proc.returncode == 0, proc.stderr
     rows = table_rows(proc.stdout)
@@ -254,6 +256,7 @@ def test_one_bad_space_never_hides_the_others_in_tune_spaces(tmp_path):
         ("dup", "appears twice (lines 7 and 8)"),
         ("markup", "line 1: [/red]: unknown key"),
         ("binary", "not UTF-8"),
+        ("quits", "importing quits exited (SystemExit: 3)"),
     ]:
         assert "invalid:" in rows[name] and problem.replace(" ", "") in rows[name], rows[name]
 

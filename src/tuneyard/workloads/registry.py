@@ -105,6 +105,10 @@ def _import(module_name: str, folder: str | Path | None, name: str) -> Any:
                              f"{where}the Python path; put {module_name.split('.')[0]}.py beside "
                              "the space file or install its package") from None
         raise SpaceError(f"workload {name!r}: importing {module_name} failed: {exc}") from None
+    except SystemExit as exc:  # a script's argparse or sys.exit() run at import
+        raise SpaceError(f"workload {name!r}: importing {module_name} exited (SystemExit: "
+                         f"{exc.code}); put the script's own code under "
+                         "`if __name__ == \"__main__\":`") from None
     except Exception as exc:  # the user's module raised while importing
         text = (str(exc).strip().splitlines() or [""])[0]
         raise SpaceError(f"workload {name!r}: importing {module_name} failed: "
