@@ -121,21 +121,29 @@ def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
 def spaces():
     """List the search spaces tuneyard can find."""
     from rich.table import Table
+    from rich.text import Text
 
     from tuneyard.cli.display import console
     from tuneyard.space.file import available_spaces, load_space
 
     table = Table("space", "workload", "objective", "hyperparameters", "grid size", "file")
     for name, path in available_spaces().items():
+        # Text cells: a file's names and errors are shown as written, never read as markup.
         try:
             s = load_space(str(path))
-        except TuneyardError as exc:
-            table.add_row(name, "", f"[red]invalid: {exc}[/red]", "", "", str(path))
-            continue
-        table.add_row(
-            name, s.workload, f"{s.metric} ({s.direction})", str(len(s.params)), _grid_size(s), str(path)
-        )
+            row = [s.workload, f"{s.metric} ({s.direction})", str(len(s.params)), _grid_size(s)]
+        except Exception as exc:  # one bad file is listed with its error, never hides the others
+            row = ["", Text(f"invalid: {_problem_in(path, exc)}", style="red"), "", ""]
+        table.add_row(*(Text(c) if isinstance(c, str) else c for c in [name, *row, str(path)]))
     console.print(table)
+
+
+def _problem_in(path, exc: Exception) -> str:
+    """The first line of a space file's error, its path (shown in its own column) left out."""
+    text = str(exc) if isinstance(exc, TuneyardError) else f"{type(exc).__name__}: {exc}"
+    text = (text.splitlines() or [""])[0]
+    line, sep, rest = text.removeprefix(f"{path}:").partition(": ")
+    return f"line {line}: {rest}" if text.startswith(f"{path}:") and sep and line.isdigit() else text
 
 
 @app.command("show-space")

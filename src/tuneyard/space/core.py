@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,14 +56,15 @@ class Param:
             return abs(offset - round(offset)) < 1e-6
         return True
 
-    def grid_values(self) -> tuple:
-        """The values the grid backend visits for this hyperparameter."""
+    def grid_values(self) -> Sequence:
+        """The values the grid backend visits for this hyperparameter: a tuple, or for an int
+        without a grid: list a range (never listed: an axis may span 10**12 values)."""
         if self.grid is not None:
             return self.grid
         if self.kind == "choice":
             return self.values
         if self.kind == "int":
-            return tuple(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+            return range(int(self.low), int(self.high) + 1, int(self.step or 1))
         raise SpaceError(
             f"float hyperparameter '{self.name}' has no grid: list; add one to its entry "
             f"(for example grid: [{self.low}, {self.high}]) to search it with the grid backend"
@@ -168,6 +170,13 @@ class Space:
         }
         text = json.dumps(body, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def count(values: Sequence) -> int:
+    """len() of grid values, a range wider than sys.maxsize included (len() raises for it)."""
+    if isinstance(values, range):
+        return max(0, (values.stop - values.start + values.step - 1) // values.step)
+    return len(values)
 
 
 def is_number(value: Any) -> bool:

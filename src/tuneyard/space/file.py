@@ -15,6 +15,7 @@ import yaml
 from tuneyard.errors import SpaceError
 from tuneyard.space.core import DIRECTIONS, Space
 from tuneyard.space.rules import build_params, build_training
+from tuneyard.space.yaml_limits import YamlLimitError, load_yaml, read_text
 
 TOP_KEYS = {"name", "workload", "description", "objective", "training", "fixed", "hyperparameters"}
 # The spaces shipped with tuneyard: the package's own search_spaces/ folder in an installed wheel
@@ -48,7 +49,7 @@ def available_spaces() -> dict[str, Path]:
     """Every space file found, by name."""
     found: dict[str, Path] = {}
     for folder in space_dirs():
-        for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        for path in sorted(p for p in folder.glob("*.y*ml") if p.is_file()) if folder.is_dir() else []:
             found.setdefault(path.stem, path)
     return found
 
@@ -73,7 +74,14 @@ def resolve_space_path(name_or_path: str) -> Path:
 def load_space(name_or_path: str) -> Space:
     """Load and validate a space by name or path."""
     path = resolve_space_path(name_or_path)
-    return parse_space(path.read_text(), str(path))
+    try:
+        text = read_text(path)
+    except YamlLimitError as exc:
+        raise SpaceError(f"{path}: {exc.problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, a binary file
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SpaceError(f"space file {path} cannot be read: {reason}") from None
+    return parse_space(text, str(path))
 
 
 def parse_space(text: str, path: str = "<string>", check_workload: bool = True) -> Space:
@@ -82,8 +90,10 @@ def parse_space(text: str, path: str = "<string>", check_workload: bool = True) 
     `check_workload=False` skips resolving the workload (readers of a stored study
     that need only the hyperparameters' names)."""
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        root, data = load_yaml(text)
+    except YamlLimitError as exc:
+        raise SpaceError(f"{path}:{exc.line}: {exc.problem}" if exc.line else f"{path}: {exc.problem}") \
+            from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else path
@@ -92,7 +102,7 @@ def parse_space(text: str, path: str = "<string>", check_workload: bool = True) 
     fail = _Failer(path, root)
     if not isinstance(data, dict):
         fail((), "must be a mapping with workload, objective and hyperparameters")
-    unknown = sorted(set(data) - TOP_KEYS)
+    unknown = sorted((key for key in data if key not in TOP_KEYS), key=str)  # `1:` is a key too
     if unknown:
         fail((unknown[0],), f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
     space = Space(

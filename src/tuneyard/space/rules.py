@@ -6,6 +6,7 @@ function here calls it for the first rule broken.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tuneyard.space.core import KINDS, Param, Training, is_number
@@ -125,10 +126,10 @@ def _range_fields(kind: str, spec: dict, fail) -> dict:
         fail(("step",), f"must be a positive {'integer' if kind == 'int' else 'number'}")
     if step and log:
         fail(("step",), "cannot be combined with log: true")
-    if step and kind == "int" and (bounds["high"] - bounds["low"]) % step:
-        fail(("high",), f"high - low must be a multiple of step {int(step)}")
     if kind == "int" and step:
-        step = int(step)
+        step = int(step)  # before the arithmetic: ints are exact at 10**20, floats are not
+    if step and kind == "int" and (bounds["high"] - bounds["low"]) % step:
+        fail(("high",), f"high - low must be a multiple of step {step}")
     return {**bounds, "log": log, "step": step}
 
 
@@ -148,6 +149,8 @@ def _condition(spec: dict, earlier: list[Param], fail) -> dict:
     if parent.kind == "float":
         fail(("when",), f"parent '{parent_name}' must be an int or choice, not a float")
     values = values if isinstance(values, list) else [values]
+    if parent.kind == "int":  # '1e12' is a string to YAML 1.1, as it is in low and high
+        values = [_as_int(v) for v in values]
     bad = [v for v in values if not parent.contains(v)]
     if not values or bad:
         fail(("when", parent_name), f"values {bad or values} are not values of '{parent_name}'")
@@ -166,6 +169,12 @@ def _grid(param: Param, raw: Any, fail) -> tuple:
     return tuple(int(v) if param.kind == "int" else v for v in values)
 
 
+def _as_int(value: Any) -> Any:
+    """An integral number written as a string ('1e12') as an int; anything else unchanged."""
+    number = _number(value) if isinstance(value, str) else None
+    return int(number) if number is not None and float(number).is_integer() else value
+
+
 def _number(value: Any) -> float | int | None:
     """A number from YAML; accepts '1e-4', which YAML 1.1 reads as a string."""
     if isinstance(value, str):
@@ -173,4 +182,4 @@ def _number(value: Any) -> float | int | None:
             value = float(value)
         except ValueError:
             return None
-    return value if is_number(value) else None
+    return value if is_number(value) and math.isfinite(value) else None  # .inf is no bound

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import inspect
 import sys
 from pathlib import Path
@@ -88,8 +89,13 @@ def as_workload(obj: Any, name: str) -> Workload:
 
 
 def _import(module_name: str, folder: str | Path | None, name: str) -> Any:
-    if folder is not None and str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))  # a module beside the space file imports as it is
+    if folder is not None:
+        _refuse_shadowed(module_name.split(".")[0], Path(folder), name)
+        if str(folder) not in sys.path:
+            # After the installed packages, not first: a file beside the space named like a
+            # library tuneyard imports (optuna.py, keras.py, sqlite3.py) must not replace it.
+            # A spawned worker copies this path, in this order.
+            sys.path.append(str(folder))
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -99,10 +105,32 @@ def _import(module_name: str, folder: str | Path | None, name: str) -> Any:
                              f"{where}the Python path; put {module_name.split('.')[0]}.py beside "
                              "the space file or install its package") from None
         raise SpaceError(f"workload {name!r}: importing {module_name} failed: {exc}") from None
+    except SystemExit as exc:  # a script's argparse or sys.exit() run at import
+        raise SpaceError(f"workload {name!r}: importing {module_name} exited (SystemExit: "
+                         f"{exc.code}); put the script's own code under "
+                         "`if __name__ == \"__main__\":`") from None
     except Exception as exc:  # the user's module raised while importing
         text = (str(exc).strip().splitlines() or [""])[0]
         raise SpaceError(f"workload {name!r}: importing {module_name} failed: "
                          f"{type(exc).__name__}: {text}") from None
+
+
+def _refuse_shadowed(top: str, folder: Path, name: str) -> None:
+    """SpaceError when the workload's module is a file in the space's folder whose name an
+    installed or standard module already takes: that one would be imported instead."""
+    local = next((p for p in (folder / f"{top}.py", folder / top) if p.exists()), None)
+    if local is None:
+        return
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):  # a broken or odd module of that name: let the import say
+        return
+    origin = spec.origin if spec is not None else None
+    if origin is None or folder.resolve() in Path(origin).resolve().parents[:2]:
+        return  # not found elsewhere, or it is this very file (imported already)
+    raise SpaceError(f"workload {name!r}: {local} has the name of the module {top} that is "
+                     f"installed or built in ({origin}) and would be imported instead; rename "
+                     f"the file and the workload's module:object")
 
 
 def _how_to_name() -> str:
