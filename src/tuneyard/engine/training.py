@@ -19,6 +19,7 @@ import numpy as np
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.space.core import Space
+from tuneyard.workloads.checks import LabelsBeyondModel, check_labels_fit_model
 
 
 def execution_seed(base_seed: int, params: dict, execution: int) -> int:
@@ -37,6 +38,7 @@ class Trainer:
         training = space.training
         self.options = {**space.fixed, "batch_size": training.batch_size,
                         "lr_decay": training.lr_decay}
+        self._labels_checked = getattr(workload, "task", "") != "classification"
 
     def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
         """Train one proposal; always returns a result, FAIL or PRUNED included."""
@@ -60,6 +62,8 @@ class Trainer:
                     return self._summary(runs, FAIL, start, seeds, problem)
             result = self._summary(runs, COMPLETE, start, seeds, None)
             self._save_if_better(proposal, result)
+        except LabelsBeyondModel:
+            raise  # the data's fault, not the trial's: the sweep stops before any trial counts
         except Exception as exc:  # a broken trial is a result, not a crash of the sweep
             # The epochs it trained count (a race's epoch budget pays for them): the
             # executions that ended, and the epochs the failing one finished.
@@ -99,6 +103,9 @@ class Trainer:
         keras.utils.set_random_seed(seed)
         options = {**self.options, "batch_size": self.batch_size(proposal)}
         model = self.workload.build_model(self._params, self.dataset, options)
+        if not self._labels_checked:  # once: labels past the model's output fail every trial
+            check_labels_fit_model(self.dataset, model, self.space.workload.removeprefix("python:"))
+            self._labels_checked = True
         if proposal.warm_start:
             # The parent's weights and optimizer state go into a model built by the same
             # builder (no deserialising of custom objects). Build the optimizer first: an
