@@ -10,6 +10,8 @@ attribute ``evaluation``) and in ``results/<study>/evaluation.json``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import tempfile
 import time
 from dataclasses import dataclass
@@ -54,6 +56,24 @@ def evaluate_study(study: str, storage: str | None = None, data_dir: str | None 
     store = Store(storage, study)
     store.load()
     trial = best_trial(store)
+    # A full disk (the store, the scratch model, evaluation.json) is one line, not a traceback.
+    with store.guard(), _disk_full_is_one_line():
+        return _evaluate(store, study, trial, data_dir, say)
+
+
+@contextlib.contextmanager
+def _disk_full_is_one_line() -> Any:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = exc.filename or "its files"
+        raise StoreError(f"tune evaluate could not write {where}: the disk is full "
+                         f"({exc.strerror}); free some space, then run it again") from None
+
+
+def _evaluate(store: Store, study: str, trial: Any, data_dir: str | None, say: Any) -> dict:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         made = trial_model(store, trial, data_dir, str(Path(tmp) / "model.keras"), say=say)
@@ -110,7 +130,7 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
     result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_best_to=scratch))
     if result.status != COMPLETE or not Path(scratch).exists():
         raise StoreError(f"retraining trial {trial.number} of '{store.name}' failed: "
-                         f"{result.error or result.status}")
+                         f"{result.error or result.warning or result.status}")
     return TrialModel(scratch, "retrained", result.value, epochs, workload, dataset)
 
 

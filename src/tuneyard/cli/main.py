@@ -103,7 +103,9 @@ def run(
     exit_if_all_failed(sweep)
     if sweep.clock and sweep.clock.ended:
         console.print(f"the time budget ({timeout}) ended the sweep", markup=False, highlight=False)
-    console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
+    best = sweep.best()
+    found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
+    console.print(f"{found}; full table: {sweep.csv_path}")
     if report:
         from tuneyard.report.build import build_report
 

@@ -53,4 +53,6 @@ def worker(
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {study}", top=10))
     exit_if_all_failed(sweep)
-    console.print(f"best {sweep.space.metric}: {fmt(sweep.best())}; full table: {sweep.csv_path}")
+    best = sweep.best()
+    found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
+    console.print(f"{found}; full table: {sweep.csv_path}")

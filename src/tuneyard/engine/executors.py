@@ -278,6 +278,8 @@ class WorkerPool:
                         return proposal, message[1]
                     if message and message[0] == "ready":
                         worker.pid = message[1]
+                    if message and message[0] == "error" and worker.user_error:
+                        raise TuneyardError(worker.error)  # the sweep records its trial as cut
                     if message is not None:
                         continue
                 if worker.process.sentinel in ready or not worker.process.is_alive():

@@ -50,6 +50,9 @@ class TrialResult:
     # For a workload that declares no hyperparameters: the ones its builder read.
     params_read: list | None = None
     saved_model: str | None = None  # the path the model was saved to (save_best_to), if it was
+    # tuneyard's own bookkeeping that failed after training (the model not kept on a full
+    # disk): shown as one line; the result itself stands.
+    warning: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -310,6 +310,9 @@ class Sweep:
                 _, row = self._record(proposal, result)
                 self.backend.tell(proposal, result)
                 events.trial_done(row, self.done_count(), self.budget, self.best())
+                if result.warning:  # bookkeeping after training (a full disk): said, not a failure
+                    events.message(f"warning: trial {row.get('trial')} is recorded with its "
+                                   f"result, but {result.warning}")
                 self._labels.pop(id(proposal), None)
             failures = failures + 1 if result.status == FAIL else 0
             if failures >= self.options.max_failures:
@@ -461,8 +464,12 @@ class Sweep:
         frozen = self.store.record(self.space, self.options.backend, proposal, result)
         self.pending.pop(id(proposal), None)
         self.ledger.note(frozen)
-        keep_if_best(self.folder, proposal.save_best_to, frozen.number,
-                     result.value if result.ok else None, self.best())
+        try:
+            keep_if_best(self.folder, proposal.save_best_to, frozen.number,
+                         result.value if result.ok else None, self.best())
+        except OSError as exc:  # the trial is recorded; only its model is not kept
+            self.events.message(f"warning: trial {frozen.number}: its model was not kept as the "
+                                f"study's best ({exc.strerror or exc}; free some space)")
         self.write_csv(saved=frozen.number, when_due=True)
         check_params_read(self.space, proposal, result)
         return frozen, self.ledger.row(frozen.number)

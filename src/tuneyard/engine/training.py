@@ -18,7 +18,9 @@ import numpy as np
 
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
+from tuneyard.errors import StoreError
 from tuneyard.space.core import Space
+from tuneyard.workloads.checks import LabelsBeyondModel, check_labels_fit_model
 
 
 def execution_seed(base_seed: int, params: dict, execution: int) -> int:
@@ -37,6 +39,7 @@ class Trainer:
         training = space.training
         self.options = {**space.fixed, "batch_size": training.batch_size,
                         "lr_decay": training.lr_decay}
+        self._labels_checked = getattr(workload, "task", "") != "classification"
 
     def prepare(self) -> None:
         """Import Keras and TensorFlow now (seconds, once), not inside a trial's time limit."""
@@ -64,10 +67,14 @@ class Trainer:
                     return self._summary(runs, FAIL, start, seeds, problem)
             result = self._summary(runs, COMPLETE, start, seeds, None)
             self._save_if_better(proposal, result)
+        except (LabelsBeyondModel, CheckpointNotSaved):
+            raise  # not the trial's fault: the sweep stops, the trial runs again on resume
         except Exception as exc:  # a broken trial is a result, not a crash of the sweep
             # The epochs it trained count (a race's epoch budget pays for them): the
-            # executions that ended, and the epochs the failing one finished.
-            trained = _epochs(runs) + (self._check.epochs if self._check is not None else 0)
+            # executions that ended, and the epochs the failing one finished (unless it
+            # is among those that ended: it failed after its fit).
+            running = self._check is not None and len(runs) < len(seeds)
+            trained = _epochs(runs) + (self._check.epochs if running else 0)
             return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
                           history=_mean_history(runs), epochs_run=trained)
         finally:
@@ -85,7 +92,12 @@ class Trainer:
         model, weights = self._kept
         if weights is not None:
             model.set_weights(weights)
-        save_model_atomically(model, proposal.save_best_to)
+        try:
+            save_model_atomically(model, proposal.save_best_to)
+        except OSError as exc:  # tuneyard's bookkeeping, not the trial: its result stands
+            result.warning = (f"its model was not saved ({_os_reason(exc)}, writing "
+                              f"{proposal.save_best_to}); free some space")
+            return
         result.saved_model = proposal.save_best_to
 
     def _better(self, value: float, than: float) -> bool:
@@ -103,6 +115,9 @@ class Trainer:
         keras.utils.set_random_seed(seed)
         options = {**self.options, "batch_size": self.batch_size(proposal)}
         model = self.workload.build_model(self._params, self.dataset, options)
+        if not self._labels_checked:  # once: labels past the model's output fail every trial
+            check_labels_fit_model(self.dataset, model, self.space.workload.removeprefix("python:"))
+            self._labels_checked = True
         if proposal.warm_start:
             # The parent's weights and optimizer state go into a model built by the same
             # builder (no deserialising of custom objects). Build the optimizer first: an
@@ -125,7 +140,13 @@ class Trainer:
             verbose=2 if self.verbose else 0,
         )
         if proposal.save_to and execution == 0:
-            model.save(proposal.save_to)
+            try:  # the checkpoint later trials continue from (Hyperband)
+                save_model_atomically(model, proposal.save_to)
+            except OSError as exc:
+                raise CheckpointNotSaved(
+                    f"the checkpoint {proposal.save_to} could not be written ({_os_reason(exc)}); "
+                    "free some space, then run the same command again (the trial runs again)"
+                ) from None
         if keep is not None:
             self._kept = (model, keep.best_weights)
         return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
@@ -161,6 +182,15 @@ class Trainer:
     def _best_epoch(self, run: dict) -> int:
         values = run[self.space.metric]
         return int(np.argmax(values) if self.space.maximize else np.argmin(values))
+
+
+class CheckpointNotSaved(StoreError):
+    """A trial's checkpoint (which later trials continue from) could not be written: the
+    sweep stops and the trial runs again on resume; it is not the trial's failure."""
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _non_finite(history: dict) -> str | None:

@@ -72,6 +72,9 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
                 study = study or _load_study(spec)
                 callbacks.append(_pruning(study, trial_id, spec.metric))
             result = trainer.run(proposal, callbacks)
+        except TuneyardError as exc:  # the data cannot train (labels past the model): stop the sweep
+            _send(conn, ("error", str(exc), True))
+            return
         except Exception as exc:  # the trainer catches training errors; this is the rest
             result = failed(f"{type(exc).__name__}: {exc}"[:500])
         result.worker = f"{socket.gethostname()}:{os.getpid()}"

@@ -11,12 +11,15 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
     """The space's workload and its dataset, split as a sweep with this seed splits it.
 
     The workload is resolved as the space names it (an entry point, or module:object
-    beside the space file); its `load` gets the space's fixed settings it asks for.
+    beside the space file); its `load` gets the space's fixed settings it asks for. The
+    dataset is checked (workloads.checks) before it is returned.
     `data_dir` falls back on $TUNEYARD_DATA_DIR.
     """
     from tuneyard.errors import DataError, TuneyardError
     from tuneyard.space.file import space_folder
     from tuneyard.workloads import Dataset, get_workload, load_kwargs
+    from tuneyard.workloads.checks import check_dataset
+    from tuneyard.workloads.registry import IN_PROCESS_PREFIX
 
     workload = get_workload(space.workload, space_folder(space))
     try:
@@ -33,4 +36,6 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
     if not isinstance(dataset, Dataset):
         raise DataError(f"workload {space.workload}: load() returned {type(dataset).__name__}, "
                         "not a tuneyard.Dataset")
+    # Once, here, for every command that loads data: bad data is one line before any trial.
+    check_dataset(dataset, space.workload.removeprefix(IN_PROCESS_PREFIX), workload.task)
     return workload, dataset

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tuneyard.atomic import write_json
+from tuneyard.atomic import replacing
 
 BEST_MODEL = "best.keras"
 BEST_INFO = "best.json"
@@ -30,14 +30,24 @@ def candidate_path(folder: Path, key: str) -> str:
 
 def keep_if_best(folder: Path, candidate: str | None, trial: int, value: float | None,
                  best: float | None) -> bool:
-    """Promote `candidate` to best.keras if trial's value is the study's best; else drop it."""
+    """Promote `candidate` to best.keras if trial's value is the study's best; else drop it.
+
+    An OSError (a full disk) leaves best.keras and best.json as they were and drops the
+    candidate."""
     if not candidate or not Path(candidate).exists():
         return False
     if value is None or best is None or value != best:
         Path(candidate).unlink(missing_ok=True)
         return False
-    os.replace(candidate, folder / BEST_MODEL)  # the candidate was itself written whole
-    write_json(folder / BEST_INFO, {"trial": trial, "value": value})
+    # best.json is written aside first: on a full disk neither file changes (the candidate
+    # goes and the OSError says why); then two renames, which need no space.
+    try:
+        with replacing(folder / BEST_INFO) as info:
+            info.write_text(json.dumps({"trial": trial, "value": value}))
+            os.replace(candidate, folder / BEST_MODEL)  # the candidate was itself written whole
+    except OSError:
+        Path(candidate).unlink(missing_ok=True)
+        raise
     return True
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from tuneyard.errors import DataError
 from tuneyard.workloads.base import Dataset, Workload
+from tuneyard.workloads.checks import check_lengths
 
 
 class FunctionWorkload(Workload):
@@ -69,11 +70,8 @@ def _pair(value: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise DataError(f"{what} must be an (x, y) pair of arrays")
     x, y = np.asarray(value[0]), np.asarray(value[1])
-    if len(x) != len(y):
-        raise DataError(f"{what}: x has {len(x)} samples but y has {len(y)}; give one label each")
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        first = int(np.argmax(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
-        raise DataError(f"{what}: x[{first}] holds a NaN or infinite value; features must be finite")
+    # Splitting needs one label per sample; the values are checked with the loaded Dataset.
+    check_lengths(x, y, "tuneyard.search data", what, "pass arrays of one length")
     return x, y
 
 

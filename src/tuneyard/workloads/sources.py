@@ -21,6 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DataError
+from . import checks
+from .checks import check_finite
 
 ENV_VAR = "TUNEYARD_DATA_DIR"
 CIFAR_FOLDER = "cifar-10-batches-py"
@@ -205,13 +207,7 @@ def _checked(raw: RawImages, image_shape: tuple, num_classes: int, where: str) -
     return raw._replace(y_train=labels["train"], y_test=labels["test"])
 
 
-def _refuse_first(values: np.ndarray, bad: np.ndarray, where: str, array: str, rule: str) -> None:
-    """Raise DataError naming the first position where the boolean mask `bad` is set."""
-    if not bad.any():
-        return
-    first = int(bad.argmax())  # argmax of a boolean mask is its first True
-    index = ", ".join(str(int(i)) for i in np.unravel_index(first, values.shape))
-    raise DataError(f"{where}: {array}[{index}] is {values.flat[first]}; {rule}; fix or replace the file")
+_FIX = "fix or replace the file"
 
 
 def check_images(images: np.ndarray, where: str, array: str) -> None:
@@ -219,44 +215,22 @@ def check_images(images: np.ndarray, where: str, array: str) -> None:
 
     Keras' files are uint8 and need no scan; a user's npz may store floats.
     """
-    kind = images.dtype.kind
-    if kind not in "buif":
+    if images.dtype.kind not in "buif":
         raise DataError(
             f"{where}: {array} holds {images.dtype} values; images must be numbers "
-            "(uint8 pixels 0..255); fix or replace the file"
+            f"(uint8 pixels 0..255); {_FIX}"
         )
-    if kind == "f":
-        _refuse_first(images, ~np.isfinite(images), where, array, "image values must be finite")
+    check_finite(images, where, array, "image values must be finite", _FIX)
 
 
 def check_labels(
     labels: np.ndarray, count: int, num_classes: int, where: str, array: str, images: str
 ) -> np.ndarray:
-    """Return `labels` as int64 (n,), or raise DataError naming the first bad one.
+    """Return `labels` as int64 (n,), or raise DataError naming the file and the first bad one.
 
-    `count` is the number of images in the array called `images`. Shapes (n,)
-    and (n, 1) are both accepted (keras gives CIFAR labels as a column), and so
-    are floats holding whole numbers; NaN, 2.5, -1 or num_classes are refused.
+    `count` is the number of images in the array called `images`; see checks.check_labels.
     """
-    rule = f"labels must be integers in 0..{num_classes - 1}"
-    y = np.asarray(labels)
-    if y.ndim == 0 or y.size != y.shape[0]:
-        raise DataError(
-            f"{where}: {array} has shape {y.shape}; expected ({count},), one label per image; "
-            "fix or replace the file"
-        )
-    y = y.reshape(-1)
-    if len(y) != count:
-        raise DataError(
-            f"{where}: {array} has {len(y)} labels but {images} has {count} images; "
-            "expected one label per image; fix or replace the file"
-        )
-    if y.dtype.kind == "f":
-        _refuse_first(y, ~np.isfinite(y) | (y != np.floor(y)), where, array, rule)
-    elif y.dtype.kind not in "iu":
-        raise DataError(f"{where}: {array} holds {y.dtype} values; {rule}; fix or replace the file")
-    _refuse_first(y, (y < 0) | (y >= num_classes), where, array, rule)
-    return y.astype(np.int64)
+    return checks.check_labels(labels, count, num_classes, where, array, images, _FIX, unit="images")
 
 
 def _from_keras(title: str, file_name: str, module: str) -> RawImages:
