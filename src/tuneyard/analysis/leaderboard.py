@@ -32,21 +32,25 @@ DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", 
 
 
 def cell_text(value: Any) -> str:
-    """A table cell as text: 4 significant digits for floats, blank for missing values
+    """A table cell as text: 4 significant digits for floats, whole numbers whole (a seed in
+    a column with blanks is a float: 963312345, never 9.633e+08), blank for missing values
     (the console's tables and the HTML report's show the same)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        whole = value.is_integer() and abs(value) < 1e15
+        return str(int(value)) if whole else f"{value:.4g}"
     text = str(value)
     return "" if text in ("<NA>", "nan", "None") else text
 
 
-def trial_row(trial: Any, config: dict | None = None) -> dict:
+def trial_row(trial: Any, config: dict | None = None, backend: str | None = None) -> dict:
     """One leaderboard row from an Optuna FrozenTrial of any backend.
 
     `config` (the study's stored config) lets a trial stored before diagnoses were kept
     be diagnosed as the store would have; a trial recorded since carries its own.
+    `backend`: the study's, for a trial that never got its result (running, or
+    interrupted with its process) and so carries no backend of its own.
     """
     attrs = trial.user_attrs
     result = attrs.get("result", {})
@@ -54,7 +58,7 @@ def trial_row(trial: Any, config: dict | None = None) -> dict:
     finished = trial.state.name not in ("RUNNING", "WAITING")
     row = {
         "trial": trial.number,
-        "backend": attrs.get("backend", "optuna"),
+        "backend": attrs.get("backend") or backend or (config or {}).get("backend") or "optuna",
         "params": dict(trial.params),
         "value": trial.value if trial.values else None,
         "metrics": result.get("metrics", {}),
@@ -119,6 +123,10 @@ def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bo
     columns, records = ranked(rows, param_names, metric, maximize)
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame["rank"] = frame["rank"].astype("Int64")
+    # Whole-number columns stay whole with blanks among them (`tune leaderboard --csv`).
+    for column in ("seed", "epochs"):
+        if column in frame and frame[column].notna().any():
+            frame[column] = frame[column].astype("Int64")
     return frame
 
 

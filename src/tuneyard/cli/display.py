@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -48,6 +49,8 @@ def frame_table(frame: Any, title: str | None = None, top: int | None = None,
     rows = frame.head(top) if top else frame
     present = [c for c in frame.columns if c != "error" or frame[c].notna().any()]
     cells = {c: [fmt(v) for v in rows[c]] for c in present}
+    if "error" in cells:  # cut in the middle: the location at its end stays readable
+        cells["error"] = [clip_error(text, ERROR_WIDTH) for text in cells["error"]]
     chosen = _named(columns, list(frame.columns)) if columns else \
         _fitting(cells, _priority(present), width or console.width)
     left_out = [c for c in present if c not in chosen]
@@ -63,6 +66,17 @@ def frame_table(frame: Any, title: str | None = None, top: int | None = None,
 
 
 ERROR_WIDTH = 48
+_LOCATION = re.compile(r" \(at [^()]*:\d+\)$")
+
+
+def clip_error(text: str, width: int) -> str:
+    """An error in at most `width` characters, its message shortened and its location
+    (`(at trainer.py:1122)`) kept whole: a cut location names the wrong line."""
+    if len(text) <= width:
+        return text
+    found = _LOCATION.search(text)
+    where = found.group(0) if found and len(found.group(0)) < width // 2 else ""
+    return text[: width - len(where) - 1].rstrip() + "…" + where
 
 
 def _named(columns: list[str], available: list[str]) -> list[str]:

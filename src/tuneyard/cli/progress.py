@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from tuneyard.cli.display import console, fmt
+from tuneyard.cli.display import clip_error, console, fmt
 from tuneyard.engine.sweep import Events
 
 
@@ -114,7 +114,7 @@ class ProgressEvents(Events):
         if not self.live_view:
             what = f"{self.metric} {fmt(row['value'])}" if ok else f"{last}"
             if not ok and row.get("error"):
-                what += f" ({str(row['error'])[:80]})"
+                what += f" ({clip_error(str(row['error']), 80)})"
             self.message(f"trial {row['trial']} done: {what} (best {fmt(best) or '-'}), {done}/{budget} "
                          f"trials, {duration(time.monotonic() - self.started)} elapsed, {self._left()}")
 

@@ -60,6 +60,7 @@ class Ledger:
         self._best: dict[bool, float | None] = {True: None, False: None}
         self._next = 0  # the first trial number not read yet
         self._waiting: set[int] = set()  # numbers of WAITING trials
+        self._study_backend: str | None = None  # read once, by _backend()
 
     def refresh(self) -> None:
         """Read what changed in the store since the last refresh."""
@@ -102,6 +103,13 @@ class Ledger:
             if number not in seen:
                 self._note(storage.get_trial(trial_id))
 
+    def _backend(self) -> str | None:
+        """The study's backend, named on the rows of trials that carry none of their own
+        (read from the store once: a study's backend never changes)."""
+        if self._study_backend is None and getattr(self.store, "study", None) is not None:
+            self._study_backend = self.store.config.get("backend") or ""
+        return self._study_backend or None
+
     def note(self, trial: Any) -> None:
         """Take in a trial this runner has just written (no need to read it back).
 
@@ -127,14 +135,14 @@ class Ledger:
             if state == "WAITING":
                 self._waiting.add(number)
             if state == "RUNNING" and not trial.user_attrs.get(SURPLUS):
-                self._live[number] = trial_row(trial)
+                self._live[number] = trial_row(trial, backend=self._backend())
                 self._trials[number] = trial
             return
         self._open.pop(number, None)
         if trial.user_attrs.get(SURPLUS):
             self._surplus.add(number)
             return
-        row = self._finished[number] = trial_row(trial)
+        row = self._finished[number] = trial_row(trial, backend=self._backend())
         if number not in self._retried and counts_toward_budget(row):
             self._count(number, row, +1)
 
