@@ -25,6 +25,9 @@ class TrialTimedOut(BaseException):
     swallow it (as KeyboardInterrupt).
     """
 
+    def __init__(self, message: str = "the trial ran past its time limit"):
+        super().__init__(message)
+
 
 def earliest(*moments: float | None) -> float | None:
     """The soonest of the monotonic times given (None: no deadline)."""
@@ -55,7 +58,7 @@ def _alarm(delay: float, which: Callable[[], type[BaseException]]) -> Iterator[N
     def on_alarm(signum: int, frame: object) -> None:
         if armed[0]:  # the block may have ended between the alarm and this handler
             armed[0] = False
-            raise which()("the deadline passed")
+            raise which()()  # each kind says what passed in its own default message
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, delay)

@@ -66,6 +66,9 @@ def parse_duration(text: str | float | int, flag: str = "--timeout") -> float:
 class TimeBudgetSpent(BaseException):
     """Running trials went past the time budget and its grace: they are cut (not a failure)."""
 
+    def __init__(self, message: str = "the time budget ran out while trials were running"):
+        super().__init__(message)
+
 
 class TimeBudget:
     """A sweep's wall-clock budget: whether a trial of an estimated length still fits."""

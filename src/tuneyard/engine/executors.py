@@ -259,7 +259,7 @@ class WorkerPool:
             timeout = None if when is None else max(0.0, when - time.monotonic())
             ready = wait([w.conn for w in live] + [w.process.sentinel for w in live], timeout=timeout)
             if not ready and self.cut_at is not None and time.monotonic() >= self.cut_at:
-                raise TimeBudgetSpent("the time budget ran out while trials were running")
+                raise TimeBudgetSpent()
             for index, worker in enumerate(self.workers):
                 if isinstance(worker, _Vacant):
                     continue

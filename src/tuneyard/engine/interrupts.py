@@ -90,7 +90,7 @@ def raise_if_interrupted() -> None:
     if _requested.is_set():
         raise _kind[0]
     if _cut_at and time.monotonic() >= _cut_at[0]:
-        raise TimeBudgetSpent("the time budget ran out while trials were running")
+        raise TimeBudgetSpent()
 
 
 @contextlib.contextmanager
