@@ -184,9 +184,12 @@ def leaderboard(
     from tuneyard.analysis.leaderboard import write_csv
     from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.reading import study_frame
+    from tuneyard.store.targets import check_csv_target
 
     if top is not None and top < 1:
         raise TuneyardError(f"--top must be at least 1, got {top}")
+    if csv:
+        check_csv_target(Path(csv))  # not through a study folder linked out of results/
     frame = study_frame(study, storage)
     if csv:
         write_csv(frame, Path(csv))

@@ -16,6 +16,7 @@ from tuneyard.engine.shared import wait_for_config
 from tuneyard.engine.sweep import Sweep
 from tuneyard.errors import StoreError
 from tuneyard.store.optuna_store import Store, is_server_storage
+from tuneyard.store.paths import study_dir
 
 
 def join(
@@ -34,6 +35,7 @@ def join(
             f"tune worker needs a server storage (postgresql://...), not {storage}; "
             "with SQLite run one `tune run` instead"
         )
+    study_dir(study)  # a name that is a file of the results folder: refused before any wait
     deadline = time.monotonic() + wait
     store = Store(storage, study)
     config = wait_for_config(store, deadline)

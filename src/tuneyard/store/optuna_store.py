@@ -26,7 +26,14 @@ from tuneyard.store.faults import (
     storage_boundary,
     storage_error,
 )
-from tuneyard.store.paths import check_study_name, remove_inside_results, results_dir, study_dir
+from tuneyard.store.paths import (
+    check_not_store_file,
+    check_study_name,
+    remove_inside_results,
+    results_dir,
+    study_dir,
+)
+from tuneyard.store.targets import check_store_folder
 
 __all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
 
@@ -69,6 +76,7 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
     if path is not None and readonly:
         return _open_sqlite_for_reading(url, path)
     if path is not None:
+        check_store_folder(path.parent)
         check_writable_folder(path.parent, "the results folder")
         check_sqlite_file(path, writable=True)
     try:
@@ -222,6 +230,7 @@ class Store:
                  heartbeats: bool = False):
         self.name = check_study_name(study_name)
         self.url = storage_url or default_storage()
+        check_not_store_file(self.name, sqlite_path(self.url))  # before the file is created
         try:
             self.storage = open_storage(self.url, readonly=readonly, heartbeats=heartbeats)
         except NoStore as exc:
