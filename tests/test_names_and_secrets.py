@@ -11,12 +11,14 @@ PostgreSQL (skipped with the reason when none answers) and one port nothing list
 import os
 import subprocess
 import sys
+import uuid
 
 import optuna
 import pytest
 
 from tuneyard.errors import StoreError
 from tuneyard.store.paths import remove_inside_results
+from tuneyard.store.urls import mask_secrets
 
 TUNE = [sys.executable, "-m", "tuneyard"]
 TINY_SPACE = """\
@@ -28,6 +30,8 @@ hyperparameters:
   learning_rate: {type: float, low: 1.0e-3, high: 1.0e-1, log: true}
   units: {type: int, low: 4, high: 16}
 """
+SECRET = "s3cret"
+UNREACHABLE = f"postgresql://u:{SECRET}@127.0.0.1:1/x"  # nothing listens on port 1
 
 
 def tune(*args, env=None, cwd=None):
@@ -188,6 +192,99 @@ def test_remove_inside_results_never_unlinks_a_plain_file(results_in_tmp):
     (folder / "deep").mkdir(parents=True)
     remove_inside_results(folder)  # a study's folder still goes
     assert not folder.exists()
+
+
+# --- case 8: secrets --------------------------------------------------------------------------
+
+
+def test_mask_secrets_hides_every_password_form():
+    assert mask_secrets(UNREACHABLE) == "postgresql://u:***@127.0.0.1:1/x"
+    assert mask_secrets("mysql+pymysql://root:p@ss@h:3306/x") == "mysql+pymysql://root:***@h:3306/x"
+    assert (
+        mask_secrets("postgresql://h/db?password=zz&sslmode=require")
+        == "postgresql://h/db?password=***&sslmode=require"
+    )
+    assert mask_secrets("host=h password=abc dbname=x") == "host=h password=*** dbname=x"
+    for plain in ("postgresql://u@h/db", "sqlite:////tmp/a.db", "no url at all"):
+        assert mask_secrets(plain) == plain
+
+
+def test_an_unreachable_server_never_shows_the_password(results_in_tmp, tiny):
+    for args in (
+        ("run", "--space", tiny, "--trials", 1, "--storage", UNREACHABLE),
+        ("worker", "--study", "s", "--storage", UNREACHABLE, "--wait", 0),
+        ("studies", "--storage", UNREACHABLE),
+        ("leaderboard", "s", "--storage", UNREACHABLE),
+        ("delete", "s", "--yes", "--storage", UNREACHABLE),
+    ):
+        done = tune(*args)
+        line = one_error_line(done)
+        assert SECRET not in done.stdout + done.stderr, args
+        assert "u:***@127.0.0.1:1/x" in line, line
+
+
+def _server_problem():
+    psycopg2 = pytest.importorskip("psycopg2")
+    try:
+        psycopg2.connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3
+        ).close()
+    except Exception as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh database on the machine's PostgreSQL (trust auth: any password is taken)."""
+    problem = _server_problem()
+    if problem:
+        pytest.skip(f"no PostgreSQL server reachable on 127.0.0.1:5432: {problem}")
+    import psycopg2
+
+    name = f"tuneyard_names_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield name
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def test_the_workers_hint_the_csv_and_the_store_hold_no_password(results_in_tmp, tmp_path, tiny, pg_database):
+    url = f"postgresql://postgres:{SECRET}@127.0.0.1:5432/{pg_database}"
+    run = tune("run", "--space", tiny, "--trials", 1, "--study", "pw", "--storage", url)
+    board = tune("leaderboard", "pw", "--csv", tmp_path / "board.csv", "--storage", url)
+
+    assert run.returncode == 0 and board.returncode == 0, (run.stderr, board.stderr)
+    hint = next(line for line in run.stdout.splitlines() if "start more workers" in line)
+    assert "postgres:***@127.0.0.1:5432" in hint and "same --storage URL" in hint
+    for text in (
+        run.stdout,
+        run.stderr,
+        board.stdout,
+        board.stderr,
+        (tmp_path / "board.csv").read_text(),
+        (results_in_tmp / "pw" / "leaderboard.csv").read_text(),
+    ):
+        assert SECRET not in text
+    assert SECRET not in every_row(pg_database)
+
+
+def every_row(database):
+    """Every row of every table of the database, as text: what the store holds."""
+    import psycopg2
+
+    with psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database) as db:
+        cursor = db.cursor()
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        tables = [row[0] for row in cursor.fetchall()]
+        assert "trial_user_attributes" in tables
+        text = []
+        for table in tables:
+            cursor.execute(f'SELECT t::text FROM "{table}" t')
+            text += [row[0] for row in cursor.fetchall()]
+    return "\n".join(text)
 
 
 # --- smaller: no folder made outside results/, no CSV through a linked-out study folder -------

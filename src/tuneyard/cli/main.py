@@ -208,6 +208,7 @@ def studies(storage: Storage = None, json: Json = False):
     from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.optuna_store import NoStore, default_storage
     from tuneyard.store.reading import studies_frame
+    from tuneyard.store.urls import mask_secrets
 
     try:
         frame = studies_frame(storage)
@@ -222,7 +223,8 @@ def studies(storage: Storage = None, json: Json = False):
         return
     if frame.empty:
         console.print(
-            f"no studies in {storage or default_storage()} yet: start one with `tune run --space NAME`",
+            f"no studies in {mask_secrets(storage or default_storage())} yet: start one with "
+            "`tune run --space NAME`",
             markup=False,
             highlight=False,
         )

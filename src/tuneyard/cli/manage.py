@@ -23,6 +23,7 @@ def delete(
     from tuneyard.errors import StoreError
     from tuneyard.store.optuna_store import NoStore, Store
     from tuneyard.store.paths import study_dir
+    from tuneyard.store.urls import mask_secrets
 
     # `../x`, or a name that is a file of the results folder (the store's own database),
     # is refused before anything is opened: deleting its "folder" would delete that file.
@@ -37,14 +38,15 @@ def delete(
         found = False
     store = Store(storage, study) if found else None
     if store is None:
-        fail(f"no study '{study}' in {storage or 'the default store'}; `tune studies` lists them")
+        fail(f"no study '{study}' in {mask_secrets(storage or 'the default store')}; "
+             "`tune studies` lists them")
     store.load()
     trials = len(store.trials())
     where = f" and its folder {folder}" if folder.exists() else ""
-    asked = f"delete study '{study}' ({trials} trials) from {store.url}{where}?"
+    asked = f"delete study '{study}' ({trials} trials) from {store.shown_url}{where}?"
     if not yes and not typer.confirm(asked):
         console.print("nothing deleted", markup=False, highlight=False)
         raise typer.Exit(1)
     store.delete()
-    console.print(f"deleted study '{study}' ({trials} trials) from {store.url}{where}",
+    console.print(f"deleted study '{study}' ({trials} trials) from {store.shown_url}{where}",
                   markup=False, highlight=False)
