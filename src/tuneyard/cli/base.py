@@ -39,8 +39,10 @@ class ErrorEdge(TyperGroup):
 def fail(message: str, code: int = 2) -> None:
     """Print `error: message` on stderr and exit with `code`."""
     from tuneyard.cli.display import errors
+    from tuneyard.store.urls import mask_secrets
 
-    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    # The last guard: an error quoting a storage URL never shows its password.
+    errors.print(f"error: {mask_secrets(message)}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -198,9 +198,12 @@ def leaderboard(
     from tuneyard.analysis.leaderboard import write_csv
     from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.reading import study_frame
+    from tuneyard.store.targets import check_csv_target
 
     if top is not None and top < 1:
         raise TuneyardError(f"--top must be at least 1, got {top}")
+    if csv:
+        check_csv_target(Path(csv))  # not through a study folder linked out of results/
     frame = study_frame(study, storage)
     if csv:
         write_csv(frame, Path(csv))
@@ -219,6 +222,7 @@ def studies(storage: Storage = None, json: Json = False):
     from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.optuna_store import NoStore, default_storage
     from tuneyard.store.reading import studies_frame
+    from tuneyard.store.urls import mask_secrets
 
     try:
         frame = studies_frame(storage)
@@ -233,7 +237,8 @@ def studies(storage: Storage = None, json: Json = False):
         return
     if frame.empty:
         console.print(
-            f"no studies in {storage or default_storage()} yet: start one with `tune run --space NAME`",
+            f"no studies in {mask_secrets(storage or default_storage())} yet: start one with "
+            "`tune run --space NAME`",
             markup=False,
             highlight=False,
         )

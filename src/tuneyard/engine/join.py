@@ -16,6 +16,8 @@ from tuneyard.engine.shared import wait_for_config
 from tuneyard.engine.sweep import Sweep
 from tuneyard.errors import StoreError
 from tuneyard.store.optuna_store import Store, is_server_storage
+from tuneyard.store.paths import study_dir
+from tuneyard.store.urls import mask_secrets
 
 
 def join(
@@ -32,9 +34,10 @@ def join(
     """`tune worker`: wait for the study, load its space; a Sweep ready to run."""
     if not is_server_storage(storage):
         raise StoreError(
-            f"tune worker needs a server storage (postgresql://...), not {storage}; "
+            f"tune worker needs a server storage (postgresql://...), not {mask_secrets(storage)}; "
             "with SQLite run one `tune run` instead"
         )
+    study_dir(study)  # a name that is a file of the results folder: refused before any wait
     deadline = time.monotonic() + wait
     store = Store(storage, study)
     config = wait_for_config(store, deadline)

@@ -24,6 +24,7 @@ from tuneyard.store.optuna_store import (
     set_metric_name,
     study_names,
 )
+from tuneyard.store.urls import has_secret, mask_secrets
 
 JOIN_WAIT_SECONDS = 60.0
 
@@ -35,8 +36,12 @@ def shared_mode(storage: str | None, backend: str, forced: bool = False) -> bool
 
 
 def worker_command(study: str, storage: str) -> str:
-    """The command that starts one more worker on another machine."""
-    return f"tune worker --study {study} --storage {storage}"
+    """The command that starts one more worker on another machine, the password masked
+    (then it says so: the worker needs the same URL as this run)."""
+    command = f"tune worker --study {study} --storage {mask_secrets(storage)}"
+    if has_secret(storage):
+        command += " (password masked: pass the same --storage URL as this run)"
+    return command
 
 
 def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
@@ -92,6 +97,6 @@ def wait_for_config(store: Store, deadline: float) -> dict:
                 return config[CONFIG_ATTR]
         if time.monotonic() > deadline:
             names = ", ".join(study_names(store.storage)) or "none yet"
-            raise StoreError(f"no tuneyard study '{store.name}' in {store.url} after waiting; "
+            raise StoreError(f"no tuneyard study '{store.name}' in {store.shown_url} after waiting; "
                              f"studies there: {names}")
         time.sleep(POLL_SECONDS)

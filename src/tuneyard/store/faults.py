@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tuneyard.errors import StoreError
+from tuneyard.store.urls import mask_secrets
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Seconds a writer waits for another process's lock on a SQLite file before giving up.
@@ -161,7 +162,7 @@ def _first_line(exc: BaseException) -> str:
     # SQLAlchemy wraps the driver's error: its message is the useful part.
     inner = getattr(exc, "orig", None) or exc
     text = str(inner).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return mask_secrets(text[0])[:200] if text else type(exc).__name__
 
 
 def _reason(exc: OSError) -> str:

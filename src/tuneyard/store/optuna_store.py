@@ -26,7 +26,15 @@ from tuneyard.store.faults import (
     storage_boundary,
     storage_error,
 )
-from tuneyard.store.paths import check_study_name, remove_inside_results, results_dir, study_dir
+from tuneyard.store.paths import (
+    check_not_store_file,
+    check_study_name,
+    remove_inside_results,
+    results_dir,
+    study_dir,
+)
+from tuneyard.store.targets import check_store_folder
+from tuneyard.store.urls import mask_secrets
 
 __all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
 
@@ -69,6 +77,7 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
     if path is not None and readonly:
         return _open_sqlite_for_reading(url, path)
     if path is not None:
+        check_store_folder(path.parent)
         check_writable_folder(path.parent, "the results folder")
         check_sqlite_file(path, writable=True)
     try:
@@ -83,8 +92,9 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
                 url, engine_kwargs=_engine_kwargs(url), **beats))
         return optuna.storages.get_storage(url)
     except Exception as exc:  # a bad URL or an unreachable server is a user problem
-        raise storage_error(exc, url) or StoreError(
-            f"cannot open storage {url}: {str(exc).splitlines()[0]}") from None
+        shown = mask_secrets(url)  # never the password, on the console or in a log
+        raise storage_error(exc, shown) or StoreError(
+            f"cannot open storage {shown}: {mask_secrets(str(exc).splitlines()[0])}") from None
 
 
 def _open_sqlite_for_reading(url: str, path: Path) -> Any:
@@ -111,8 +121,8 @@ def _open_sqlite_for_reading(url: str, path: Path) -> Any:
             return storage
         except Exception as exc:
             last = exc
-    raise storage_error(last, url) or StoreError(
-        f"cannot read storage {url}: {str(last).splitlines()[0]}") from None
+    raise storage_error(last, mask_secrets(url)) or StoreError(
+        f"cannot read storage {mask_secrets(url)}: {mask_secrets(str(last).splitlines()[0])}") from None
 
 
 def is_server_storage(url: str | None) -> bool:
@@ -222,6 +232,7 @@ class Store:
                  heartbeats: bool = False):
         self.name = check_study_name(study_name)
         self.url = storage_url or default_storage()
+        check_not_store_file(self.name, sqlite_path(self.url))  # before the file is created
         try:
             self.storage = open_storage(self.url, readonly=readonly, heartbeats=heartbeats)
         except NoStore as exc:
@@ -243,9 +254,14 @@ class Store:
         if engine is not None:
             engine.dispose()
 
+    @property
+    def shown_url(self) -> str:
+        """The storage URL as tuneyard prints it: the password masked."""
+        return mask_secrets(self.url)
+
     def guard(self) -> Any:
         """A block whose storage faults become one-line StoreErrors naming this store."""
-        return storage_boundary(self.url)
+        return storage_boundary(self.shown_url)
 
     def exists(self) -> bool:
         """Whether the study is already in the storage."""
@@ -319,7 +335,7 @@ class Store:
 
         if not self.exists():
             names = ", ".join(study_names(self.storage)) or "none yet"
-            raise StoreError(f"no study '{self.name}' in {self.url}; studies there: {names}")
+            raise StoreError(f"no study '{self.name}' in {self.shown_url}; studies there: {names}")
         with self.guard():
             self.study = optuna.load_study(study_name=self.name, storage=self.storage)
         return self.study
@@ -464,7 +480,8 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
         "history": result.history,
         "result": {
             "metrics": result.metrics, "epochs_run": result.epochs_run,
-            "seconds": round(result.seconds, 3), "error": result.error, "seeds": result.seeds,
+            "seconds": round(result.seconds, 3), "seeds": result.seeds,
+            "error": mask_secrets(result.error) if result.error else result.error,
             "epochs": proposal.epochs, "initial_epoch": proposal.initial_epoch,
             "extra": proposal.extra, "versions": library_versions(),
         },
