@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
 
-from tuneyard.engine.executors import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
+from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
 from tuneyard.engine.sweep import Events, Sweep, SweepOptions  # noqa: E402
 
 

@@ -4,7 +4,8 @@ study whose budget is spent starts no pool (nor loads data). Real spawn workers,
 import pytest
 from cheap import SPACE, CheapTrainer
 
-from tuneyard.engine.executors import Idle, WorkerPool
+from tuneyard.engine.executors import WorkerPool
+from tuneyard.engine.in_process import Idle
 from tuneyard.engine.sweep import Events, Sweep, SweepOptions
 
 

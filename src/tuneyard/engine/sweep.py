@@ -20,8 +20,9 @@ from tuneyard.backends import get_backend
 from tuneyard.engine.capacity import cpu_cores
 from tuneyard.engine.claims import LocalClaims, SharedClaims
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
-from tuneyard.engine.executors import Idle, InProcess, WorkerPool, WorkerSpec
+from tuneyard.engine.executors import WorkerPool, WorkerSpec
 from tuneyard.engine.heartbeat import SURPLUS
+from tuneyard.engine.in_process import Idle, InProcess
 from tuneyard.engine.interrupts import (
     Terminated,
     cut_at,
