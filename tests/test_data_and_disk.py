@@ -116,6 +116,8 @@ def dataset(**parts) -> Dataset:
     ({"y_val": np.r_[np.zeros(9), 0.5]}, "y_val[9] is 0.5; labels must be integers in 0..2"),
     ({"y_test": np.r_[-1, np.zeros(9, int)]}, "y_test[0] is -1; labels must be integers in 0..2"),
     ({"y_train": np.zeros(49, int)}, "x_train has 50 samples but y_train has 49"),
+    ({"x_train": [[0.0, 1.0, float("nan")]] * 50}, "x_train is a Python list of values"),
+    ({"y_val": [0, 1] * 5}, "y_val is a Python list of values"),
 ])
 def test_bad_data_is_one_line_naming_workload_array_index_and_value(parts, expected):
     with pytest.raises(DataError) as error:
@@ -127,6 +129,8 @@ def test_bad_data_is_one_line_naming_workload_array_index_and_value(parts, expec
 def test_good_data_passes_and_regression_targets_must_be_finite():
     check_dataset(dataset(y_train=np.zeros(50, np.float32)), "w", "classification")  # whole floats
     check_dataset(dataset(y_val=np.eye(10, 3)), "w", "classification")  # one-hot rows
+    two_inputs = [np.ones((50, 2)), np.ones((50, 1))]  # a multi-input model's list of arrays
+    check_dataset(dataset(x_train=two_inputs), "w", "classification")
     with pytest.raises(DataError, match=r"y_val\[4\] is nan; targets must be finite"):
         check_dataset(dataset(y_val=np.where(np.arange(10) == 4, np.nan, 0.0)), "w", "regression")
 

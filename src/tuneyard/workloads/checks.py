@@ -106,6 +106,8 @@ def check_dataset(dataset: Any, workload: str, task: str) -> None:
     num_classes = dataset.info.get("num_classes") if isinstance(dataset.info, dict) else None
     for part in PARTS:
         x, y = getattr(dataset, "x_" + part), getattr(dataset, "y_" + part)
+        for name, values in (("x_" + part, x), ("y_" + part, y)):
+            check_not_plain_list(values, where, name, fix)
         if isinstance(x, np.ndarray):
             check_finite(x, where, "x_" + part, "features must be finite numbers", fix)
         if not isinstance(y, np.ndarray):
@@ -116,6 +118,17 @@ def check_dataset(dataset: Any, workload: str, task: str) -> None:
             check_labels(y, len(y), num_classes, where, "y_" + part, "x_" + part, fix)
         else:
             check_finite(y, where, "y_" + part, "targets must be finite numbers", fix)
+
+
+def check_not_plain_list(values: Any, where: str, array: str, fix: str) -> None:
+    """Refuse a Python list of numbers or of lists where an array belongs: Keras cannot fit
+    on it (every trial would fail alike). A list of arrays (a multi-input model's) is fine."""
+    if not isinstance(values, list | tuple) or not len(values):
+        return
+    first = values[0]
+    if isinstance(first, list | tuple | int | float | bool | np.generic):
+        raise DataError(f"{where}: {array} is a Python {type(values).__name__} of values, which "
+                        f"Keras cannot fit on; make it a numpy array (np.asarray(...)); {fix}")
 
 
 class LabelsBeyondModel(DataError):
