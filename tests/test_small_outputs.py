@@ -68,3 +68,15 @@ def test_a_trial_without_a_result_is_named_by_the_study_backend(space_path):
     ledger.refresh()
     assert {row["backend"] for row in ledger.rows} == {"tpe"}
     assert set(study_frame(runner.study_name, None)["backend"]) == {"tpe"}
+
+
+def test_the_summary_says_no_trial_completed_rather_than_an_empty_best(space_path):
+    from tuneyard.cli.base import summary_line
+
+    runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=2),
+                   trainer=CheapTrainer(fail_when=lambda params: True))
+    runner.run()
+    assert summary_line(runner) == f"no completed trial yet; full table: {runner.csv_path}"
+    done = Sweep(SweepOptions(space=space_path, backend="tpe", trials=1, study="ok"), trainer=CheapTrainer())
+    done.run()
+    assert summary_line(done).startswith(f"best val_mse: {cell_text(done.best())}; full table: ")

@@ -53,6 +53,15 @@ def interrupted_code(exc: KeyboardInterrupt) -> int:
     return 143 if isinstance(exc, Terminated) else 130
 
 
+def summary_line(sweep: Any) -> str:
+    """The last line of a run: the best value (or that none completed) and where the table is."""
+    from tuneyard.cli.display import fmt
+
+    best = sweep.best()
+    found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
+    return f"{found}; full table: {sweep.csv_path}"
+
+
 def exit_if_all_failed(sweep: Any) -> None:
     """A study whose every trial failed is not a result: say why, exit 1."""
     summary = sweep.ledger.all_failed() if sweep.ledger else None

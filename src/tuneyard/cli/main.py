@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code
+from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code, summary_line
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
 
@@ -56,7 +56,7 @@ def run(
         "goes on.")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
-    from tuneyard.cli.display import console, fmt, frame_table
+    from tuneyard.cli.display import console, frame_table
     from tuneyard.cli.progress import ProgressEvents
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
@@ -103,9 +103,7 @@ def run(
     exit_if_all_failed(sweep)
     if sweep.clock and sweep.clock.ended:
         console.print(f"the time budget ({timeout}) ended the sweep", markup=False, highlight=False)
-    best = sweep.best()
-    found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
-    console.print(f"{found}; full table: {sweep.csv_path}")
+    console.print(summary_line(sweep), markup=False, highlight=False)
     if report:
         from tuneyard.report.build import build_report
 

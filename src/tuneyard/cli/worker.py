@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import app, exit_if_all_failed, interrupted_code
+from tuneyard.cli.base import app, exit_if_all_failed, interrupted_code, summary_line
 
 
 @app.command()
@@ -30,7 +30,7 @@ def worker(
         help="Stop a trial past this long (e.g. 20m) and record it FAIL (default: the study's).")] = None,
 ):
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
-    from tuneyard.cli.display import console, fmt, frame_table
+    from tuneyard.cli.display import console, frame_table
     from tuneyard.cli.progress import ProgressEvents
     from tuneyard.engine.join import join
     from tuneyard.errors import TuneyardError
@@ -53,6 +53,4 @@ def worker(
         events.stop()
     console.print(frame_table(frame, title=f"leaderboard of {study}", top=10))
     exit_if_all_failed(sweep)
-    best = sweep.best()
-    found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
-    console.print(f"{found}; full table: {sweep.csv_path}")
+    console.print(summary_line(sweep), markup=False, highlight=False)
