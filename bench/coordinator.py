@@ -59,6 +59,11 @@ so past as many workers as cores the ratio measures the machine as much as the d
 before it starts. The last seconds of a run include a worker's 1 s polls while it waits
 for the others' last trials (engine/claims.py), which `steady/s` (the middle 80% of the
 trials) leaves out.
+
+The target, per backend: no trial run twice, none lost or left open, and trials/s rising by
+at least RISING (1.10x) at each step of workers up to 8 (so 8 must be among --workers), with
+every run finishing. The last line is the verdict over every backend; the exit status is 1
+when a part of it is missed.
 """
 
 from __future__ import annotations
@@ -83,12 +88,14 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(SRC))
 
 from scale import SPACE, objective  # noqa: E402  (the same space and objective as bench/scale.py)
+from verdict import Check, finish  # noqa: E402
 
 SERVER = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 STUDY = "coordinator"
 SAMPLE_SECONDS = 0.2
 # Throughput "keeps rising" while each step of workers adds at least this much.
 RISING = 1.10
+RISING_TO = 8  # the target: throughput keeps rising up to this many workers
 # Server connections one worker holds (measured, 1 and 2 workers): the two that join()'s
 # Store opened stay idle for the whole run, and the sweep's own store uses two more.
 CONNECTIONS_PER_WORKER = 2
@@ -473,7 +480,7 @@ def verdict(backend: str, results: dict[int, dict]) -> str:
     dup = sum(r["duplicates"] for r in results.values())
     lost = sum(r["lost"] + r["left_open"] for r in results.values())
     rate = {w: results[w]["complete"] / results[w]["wall"] for w in counts}
-    text = f"verdict {backend}: duplicates {dup} / lost {lost}; " + rising_to(rate, 8)
+    text = f"{backend}: duplicates {dup} / lost {lost}; " + rising_to(rate, RISING_TO)
     plateau = next((w for prev, w in pairwise(counts) if rate[w] < RISING * rate[prev]), None)
     if plateau is None:
         return text + f"; trials/s still rising at {counts[-1]} workers: no limit reached"
@@ -490,6 +497,26 @@ def verdict(backend: str, results: dict[int, dict]) -> str:
     if plateau > cores:
         text += f" (this machine has {cores} cores: past {cores} workers they share them)"
     return text
+
+
+def checks(backend: str, results: dict[int, dict], failed: list[int]) -> list[Check]:
+    """The backend's part of the verdict: nothing duplicated or lost, throughput rising to
+    RISING_TO workers, and no run that failed."""
+    dup = sum(r["duplicates"] for r in results.values())
+    lost = sum(r["lost"] + r["left_open"] for r in results.values())
+    clean = bool(results) and dup == lost == 0
+    out = [Check(f"{backend} duplicates {dup} / lost {lost} (target 0 / 0)", clean,
+                 "" if results else "no run finished")]
+    rate = {w: r["complete"] / r["wall"] for w, r in results.items()}
+    steps = [w for w in sorted(rate) if w <= RISING_TO]
+    rising = all(rate[b] >= RISING * rate[a] for a, b in pairwise(steps))
+    shown = len(steps) >= 2 and steps[-1] == RISING_TO
+    measured = ", ".join(map(str, steps)) or "no"
+    out.append(Check(f"{backend} trials/s up >= {RISING:.2f}x at each step to {RISING_TO} workers",
+                     rising and shown, "" if shown else f"measured at {measured} workers only"))
+    if failed:
+        out.append(Check(f"{backend} runs at {', '.join(map(str, failed))} workers", False, "failed"))
+    return out
 
 
 def rising_to(rate: dict[int, float], target: int) -> str:
@@ -547,13 +574,16 @@ def main() -> None:
             print(f"warning: {workers} workers need about {CONNECTIONS_PER_WORKER * workers} connections, "
                   f"the server allows {most} (max_connections): expect 'too many clients'")
     print(HEADER, flush=True)
+    judged: list[Check] = []
     for backend in [args.only] if args.only else ["grid", "tpe"]:
         results: dict[int, dict] = {}
+        failed: list[int] = []
         for workers in counts:
             try:
                 r = results[workers] = measure(backend, workers, budget_of(backend, args), args.timeout)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:  # the next count may still run
                 print(f"{backend:7} {workers:>7}  failed: {exc}", flush=True)
+                failed.append(workers)
                 continue
             first = results[min(results)]
             print(line(backend, workers, r, first["complete"] / first["wall"]), flush=True)
@@ -561,6 +591,8 @@ def main() -> None:
                 print(f"    {note}", flush=True)
         if results:
             print(verdict(backend, results), flush=True)
+        judged += checks(backend, results, failed)
+    finish("coordinator", judged)
 
 
 if __name__ == "__main__":

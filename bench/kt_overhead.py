@@ -27,7 +27,8 @@ rounds; its noise band is half the range of the per-round values. The verdict
 (target: tuneyard's overhead at most a third of Keras Tuner's) is "met" only when
 it holds at the edges of both noise bands, "NOT met" when it fails at the edges,
 "inconclusive" in between; a tuneyard overhead below zero by more than its noise is
-a "measurement problem", never a pass.
+a "measurement problem", never a pass. The last line is one verdict over every backend
+and clock (bench/verdict.py); the exit status is 1 unless each of them is "met".
 
     .venv/bin/python bench/kt_overhead.py --data-dir ../shared/data [--rounds 3] [--quick]
 
@@ -46,6 +47,8 @@ import tempfile
 import time
 import types
 from pathlib import Path
+
+from verdict import Check, finish  # bench/verdict.py, beside this file
 
 TRIALS, EPOCHS, SAMPLES = 10, 3, 5000
 HB = {"max_epochs": 9, "factor": 3}
@@ -294,6 +297,14 @@ def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:
     return verdicts
 
 
+def checks(backends, verdicts: list[str]) -> list[Check]:
+    """`main`'s verdicts (per backend: wall clock, then CPU) as checks for bench/verdict.py."""
+    clocks = [(backend, clock) for backend in backends for clock in ("wall", "CPU")]
+    return [Check(f"{backend} {clock} overhead <= 1/3 of Keras Tuner's", text.startswith("met"),
+                  "" if text.startswith(("met", "NOT met")) else text)
+            for (backend, clock), text in zip(clocks, verdicts, strict=True)]
+
+
 def main(folder: str, space=None, rounds: int = 3, backends=("random", "hyperband"),
          samples: int = SAMPLES) -> list[str]:
     """Run the comparisons (`space` is unused: each side loads mnist_mlp itself)."""
@@ -323,6 +334,7 @@ if __name__ == "__main__":
     sys.path[:0] = [str(HERE.parent), str(HERE.parents[1] / "src")]
     from overhead import data_dir
 
-    verdicts = main(data_dir(args.data_dir), None, args.rounds, args.backends.split(","),
+    backends = args.backends.split(",")
+    verdicts = main(data_dir(args.data_dir), None, args.rounds, backends,
                     1000 if args.quick else args.samples)
-    sys.exit(0 if all(v.startswith("met") for v in verdicts) else 1)
+    finish("kt_overhead", checks(backends, verdicts))

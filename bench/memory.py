@@ -5,7 +5,9 @@ to 512 units) through the real runner and store; an Events hook samples the resi
 memory of the sweep (this process and its worker processes) after every recorded
 trial. Three sides in one run: the default (a fresh worker process every 10 trials),
 every trial in this one process (--trials-per-process 0), and a bare Keras loop on
-the same points. Target: growth under 100 MB.
+the same points. Target: growth under 100 MB from trial 1 to the last, on the default side
+(the sweep as `tune run` makes it); the last line is the verdict, and the exit status 1
+when it is missed.
 
     .venv/bin/python bench/memory.py [--data-dir /work/shared/data] [--trials 30]
 """
@@ -25,10 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
+from verdict import Check, finish  # noqa: E402
 
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
 from tuneyard.engine.sweep import Events, Sweep, SweepOptions  # noqa: E402
 
+TARGET_MB = 100  # growth of the default side's RSS from trial 1 to the last
 
 def rss_mb(pid: int | str = "self") -> float:
     """A process's resident set size in MB (VmRSS); 0 when it is gone."""
@@ -159,7 +163,10 @@ def main() -> None:
               + f"{rss[-1] - rss[0]:9.1f}{max(rss):7.0f}")
     default = sides["default"]
     print(f"processes alive at each sample (default side): max {max(default['processes'])}")
-    print("target: growth < 100 MB (this process and its workers together)")
+    print(f"target: growth < {TARGET_MB} MB (this process and its workers together)")
+    growth = default["rss"][-1] - default["rss"][0]
+    finish("memory", [Check(f"growth of the default side {growth:.1f} MB (target < {TARGET_MB} MB)",
+                            growth < TARGET_MB)])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ process's slow growth (TensorFlow keeps every model's graphs) hit both sides ali
 
     .venv/bin/python bench/overhead.py [--data-dir ../shared/data] [--rounds 4] [--kt-rounds 2]
 
-Without a data dir holding mnist.npz it writes a synthetic MNIST-shaped file.
+Without a data dir holding mnist.npz it writes a synthetic MNIST-shaped file. Ends with
+one verdict line (target: ratio tune/bare <= 1.03, and the Keras Tuner comparison's
+targets unless --grid-only) and exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from verdict import Check, finish  # bench/verdict.py, beside this file
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TRIALS, EPOCHS, SAMPLES = 10, 3, 5000
+TARGET_RATIO = 1.03  # tune / bare, medians over rounds
 
 
 def data_dir(given: str | None) -> str:
@@ -123,16 +127,16 @@ def main() -> None:
           f"median of {args.rounds} rounds")
     print(f"bare build+fit : {b:8.2f} s")
     print(f"tuneyard (grid): {t:8.2f} s")
-    print(f"ratio tune/bare: {t / b:8.3f}   (target <= 1.03)")
+    print(f"ratio tune/bare: {t / b:8.3f}   (target <= {TARGET_RATIO:g})")
     print(f"overhead       : {(t - b) / TRIALS * 1000:8.0f} ms per trial")
+    checks = [Check(f"ratio tune/bare {t / b:.3f} (target <= {TARGET_RATIO:g})", t / b <= TARGET_RATIO)]
+    if not args.grid_only:
+        # The Keras Tuner backends beside Keras Tuner's own tuners (bench/kt_overhead.py).
+        import kt_overhead
 
-    if args.grid_only:
-        return
-    # The Keras Tuner backends beside Keras Tuner's own tuners (bench/kt_overhead.py).
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import kt_overhead
-
-    kt_overhead.main(folder, space, args.kt_rounds)
+        backends = ("random", "hyperband")
+        checks += kt_overhead.checks(backends, kt_overhead.main(folder, space, args.kt_rounds, backends))
+    finish("overhead", checks)
 
 
 if __name__ == "__main__":

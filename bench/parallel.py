@@ -4,7 +4,8 @@ The same seeded grid points (mnist_mlp on 5,000 samples, 3 epochs each) through 
 runner three times: one worker and two workers as `tune run` does them (worker processes,
 a fresh one every 10 trials), then one worker with every trial in this process. Prints
 trials per minute over the whole sweep (start-up included) and in steady state (from the
-first result to the last), and the ratios. Target: 2 workers >= 1.5x one worker on 2 cores.
+first result to the last), and the ratios. Target: 2 workers >= 1.5x one worker on 2 cores,
+overall and in steady state; the last line is the verdict, and the exit status 1 when missed.
 
     .venv/bin/python bench/parallel.py [--data-dir /work/shared/data] [--trials 30]
 
@@ -25,9 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
+from verdict import Check, finish  # noqa: E402
 
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS  # noqa: E402
 from tuneyard.engine.sweep import Events, Sweep, SweepOptions  # noqa: E402
+
+TARGET = 1.5  # trials per minute with 2 workers over 1 worker
 
 
 class Clock(Events):
@@ -73,11 +77,14 @@ def main() -> None:
     print(f"{'':12}{'overall':>12}{'steady':>12}   (trials per minute)")
     print(f"{'--workers 1':12}{one[0]:12.1f}{one[1]:12.1f}")
     print(f"{'--workers 2':12}{two[0]:12.1f}{two[1]:12.1f}")
-    print(f"{'ratio':12}{two[0] / one[0]:12.2f}{two[1] / one[1]:12.2f}   (target >= 1.5)")
+    print(f"{'ratio':12}{two[0] / one[0]:12.2f}{two[1] / one[1]:12.2f}   (target >= {TARGET:g})")
     print(f"{'--workers 1, every trial in this process (--trials-per-process 0)':}")
     print(f"{'':12}{here[0]:12.1f}{here[1]:12.1f}   "
           f"(default one-worker sweep / this: {one[0] / here[0]:.2f} overall, "
           f"{one[1] / here[1]:.2f} steady)")
+    ratios = {"overall": two[0] / one[0], "steady": two[1] / one[1]}
+    finish("parallel", [Check(f"--workers 2 / --workers 1 {part} {ratio:.3f} (target >= {TARGET:g})",
+                              ratio >= TARGET) for part, ratio in ratios.items()])
 
 
 if __name__ == "__main__":

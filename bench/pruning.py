@@ -3,7 +3,8 @@
 mnist_mlp on 5,000 samples, 30 trials x 10 epochs (early stopping with the space's
 patience in both runs), seeds 0-2 (one seed's best is a lottery: the two sweeps part
 ways at the first pruned trial). Target: at least 40% fewer epochs with pruning for a
-mean best validation accuracy within 0.005 of the unpruned sweeps'.
+mean best validation accuracy within 0.005 of the unpruned sweeps'. The last line is the
+verdict on both, and the exit status 1 when either is missed.
 
     .venv/bin/python bench/pruning.py [--data-dir /work/shared/data] [--trials 30] [--seeds 3]
 """
@@ -22,9 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overhead import data_dir  # noqa: E402
+from verdict import Check, finish  # noqa: E402
 
 from tuneyard.engine.sweep import Sweep, SweepOptions  # noqa: E402
 
+SAVED_TARGET = 0.40  # share of the unpruned sweeps' epochs that pruning saves, at least
+BEST_TARGET = 0.005  # the mean best val_accuracy, within this of the unpruned sweeps'
 
 def sweep(folder: str, prune: str, trials: int, epochs: int, seed: int) -> dict:
     """Epochs spent, best objective, pruned trials and seconds of one sweep."""
@@ -62,10 +66,16 @@ def main() -> None:
     plain, pruned = (summed(runs[k]) for k in ("none", "median"))
     saved = 1 - pruned["epochs"] / plain["epochs"]
     print(f"over {args.seeds} seeds: epochs {plain['epochs']} -> {pruned['epochs']}, "
-          f"saved {saved:.0%} (target >= 40%); seconds {plain['seconds']:.0f} -> "
+          f"saved {saved:.0%} (target >= {SAVED_TARGET:.0%}); seconds {plain['seconds']:.0f} -> "
           f"{pruned['seconds']:.0f}")
+    difference = pruned["best"] - plain["best"]
     print(f"mean best val_accuracy {plain['best']:.4f} -> {pruned['best']:.4f}, difference "
-          f"{pruned['best'] - plain['best']:+.4f} (target within 0.005)")
+          f"{difference:+.4f} (target within {BEST_TARGET:g})")
+    finish("pruning", [
+        Check(f"epochs saved {saved:.1%} (target >= {SAVED_TARGET:.0%})", saved >= SAVED_TARGET),
+        Check(f"mean best val_accuracy {difference:+.4f} (target within {BEST_TARGET:g})",
+              abs(difference) <= BEST_TARGET),
+    ])
 
 
 def summed(results: list[dict]) -> dict:

@@ -15,7 +15,8 @@ call is charged only its own CPU (a storage call the sampler makes counts as sto
 CPU, not wall, so that a noisy machine does not charge waiting for a core to a call. The
 own work is checked against the 2 ms target and for growth from start to end; tuneyard's
 CPU in all is also set beside plain Optuna's on SQLite (its extra storage calls are in
-there: user attributes, the ledger's reads).
+there: user attributes, the ledger's reads). The last line is the verdict: every tuneyard
+run's own work within 2 ms a trial in all three windows; the exit status is 1 when not.
 
     .venv/bin/python bench/scale.py                # grid, random 10,000; tpe 1,000 (~15 min)
     .venv/bin/python bench/scale.py --quick        # 1,000 and 300
@@ -35,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from verdict import Check, finish  # bench/verdict.py, beside this file
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 WINDOW = 50
@@ -256,13 +259,16 @@ def print_run(label: str, trials: int, result: dict) -> None:
         print(f"{head} {part:>9} {cells}{tail}", flush=True)
 
 
-def verdict(label: str, result: dict) -> str:
-    """Whether the own work stays within the target and flat from start to end."""
+def own_work(label: str, result: dict) -> tuple[str, Check]:
+    """Whether the own work stays within the target, and its growth from start to end:
+    the line to print, and the check for the verdict."""
     own = [result[w]["own"] for w in ("start", "middle", "end")]
     within = max(own) <= OWN_TARGET_MS
-    return (f"  own work of {label}: {own[0]:.2f} -> {own[2]:.2f} ms/trial (start -> end): "
+    text = (f"  own work of {label}: {own[0]:.2f} -> {own[2]:.2f} ms/trial (start -> end): "
             f"{'within' if within else 'OVER'} the {OWN_TARGET_MS:g} ms target, "
             f"{own[2] - own[0]:+.2f} ms from start to end")
+    return text, Check(f"own work of {label} at most {max(own):.2f} ms/trial "
+                       f"(target <= {OWN_TARGET_MS:g} ms)", within)
 
 
 def main() -> None:
@@ -281,6 +287,7 @@ def main() -> None:
             "tpe": ["tuneyard:tpe", "shared:tpe"]}
     plain = {"grid": "random", "random": "random", "tpe": "tpe"}
     print(f"{'run':22} {'trials':>7} {'ms/trial':>9} {'start':>8} {'middle':>8} {'end':>8}")
+    checks = []
     for backend in [args.only] if args.only else ["grid", "random", "tpe"]:
         trials = args.trials or ((300 if backend == "tpe" else 1000) if args.quick
                                  else (1000 if backend == "tpe" else 10_000))
@@ -291,11 +298,14 @@ def main() -> None:
             print_run(label, trials, rows[label])
         base = rows.get(f"optuna-sqlite:{plain[backend]}")
         for label in [lb for lb in plan[backend] if lb in rows]:
-            print(verdict(label, rows[label]), flush=True)
+            text, check = own_work(label, rows[label])
+            print(text, flush=True)
+            checks.append(check)
             if base is not None:
                 excess = {k: rows[label][k]["cpu"] - base[k]["cpu"] for k in ("start", "middle", "end")}
                 print(f"  CPU of {label} over plain Optuna on SQLite: start {excess['start']:+.2f}, "
                       f"middle {excess['middle']:+.2f}, end {excess['end']:+.2f} ms/trial", flush=True)
+    finish("scale", checks)
 
 
 if __name__ == "__main__":
