@@ -6,7 +6,9 @@ goes last): a bare build+fit loop, `tune` on the shipped `mnist_mlp`, and `tune`
 user workload defined outside the package (a module in a temp folder beside its space
 file, named `plugin_mnist:PluginMlp`, resolved the way a user's is). Prints each total,
 each ratio to bare, and the milliseconds per save of best.keras (timed around every save
-the sweeps made: one per improving trial).
+the sweeps made: one per improving trial). Target: plug-in / shipped 1.00 within noise (the
+noise band is half the range of the per-round ratios, so it needs 2 rounds or more); the
+last line is the verdict, and the exit status 1 when it is missed.
 
     .venv/bin/python bench/plugin_overhead.py [--data-dir ../shared/data] [--rounds 3]
 """
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import overhead  # noqa: E402  (bench/overhead.py: data, proposals and the bare loop)
+from verdict import Check, finish  # noqa: E402
 
 PLUGIN = '''\
 """A user's workload, outside tuneyard: the MNIST MLP under another name."""
@@ -112,11 +115,23 @@ def main() -> None:
               f"overhead {(median - bare) / overhead.TRIALS * 1000:6.0f} ms per trial")
     shipped, plug = (statistics.median(seconds[n]) for n in ("shipped", "plug-in"))
     print(f"plug-in / shipped: {plug / shipped:.3f}  (target: 1.00 within noise)")
+    check = same_cost(seconds["plug-in"], seconds["shipped"])
     if SAVES:
         print(f"best.keras saves: {len(SAVES)} over {2 * args.rounds} sweeps "
               f"({len(SAVES) / (2 * args.rounds):.1f} improving trials per 10), "
               f"{statistics.median(SAVES) * 1000:.0f} ms median per save "
               f"(max {max(SAVES) * 1000:.0f} ms)")
+    finish("plugin_overhead", [check])
+
+
+def same_cost(plug: list[float], shipped: list[float]) -> Check:
+    """Plug-in / shipped per round: its median is 1.00 within the noise band (half their range)."""
+    ratios = [p / s for p, s in zip(plug, shipped, strict=True)]
+    median, noise = statistics.median(ratios), (max(ratios) - min(ratios)) / 2
+    what = f"plug-in / shipped per round: median {median:.3f} ± {noise:.3f} (target 1.00 within noise)"
+    if len(ratios) < 2:
+        return Check(what, False, "inconclusive: one round measures no noise band (use --rounds 3)")
+    return Check(what, abs(median - 1) <= noise)
 
 
 if __name__ == "__main__":
