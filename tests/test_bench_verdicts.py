@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 # Not benchmarks with a target: the helper itself, and a diagnostic that scores a study's
 # kept model on two parts of the CIFAR-10 copy (it measures an effect; nothing to meet).
@@ -22,34 +24,36 @@ def ending(checks: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
-def test_a_met_target_exits_0_with_the_verdict_as_the_last_line():
-    done = ending(
-        "[Check('ratio 1.01 (target <= 1.03)', True), Check('growth 40 MB (target < 100 MB)', True)]"
-    )
-    assert done.returncode == 0
-    assert done.stdout.splitlines()[-1] == (
-        "verdict x: ratio 1.01 (target <= 1.03): met; growth 40 MB (target < 100 MB): met -> met"
-    )
+MET = "Check('ratio 1.01 (target <= 1.03)', True)"
+CASES = {
+    # every check met: exit 0, the verdict as the last line
+    "met": (
+        f"[{MET}, Check('growth 40 MB (target < 100 MB)', True)]",
+        0,
+        "verdict x: ratio 1.01 (target <= 1.03): met; growth 40 MB (target < 100 MB): met -> met",
+    ),
+    # one missed check misses the whole target
+    "one missed": (
+        f"[{MET}, Check('saved 0% (target >= 40%)', False)]",
+        1,
+        "verdict x: ratio 1.01 (target <= 1.03): met; saved 0% (target >= 40%): NOT met -> NOT met",
+    ),
+    # an inconclusive check says why and is never a pass
+    "inconclusive": (
+        "[Check('overhead (target <= 1/3)', False, 'inconclusive: one round')]",
+        1,
+        "verdict x: overhead (target <= 1/3): NOT met (inconclusive: one round) -> NOT met",
+    ),
+    # a bench that measured nothing has missed its target
+    "nothing": ("[]", 1, "verdict x: nothing measured -> NOT met"),
+}
 
 
-def test_one_missed_check_misses_the_target_and_exits_1():
-    done = ending("[Check('ratio 1.01 (target <= 1.03)', True), Check('saved 0% (target >= 40%)', False)]")
-    assert done.returncode == 1
-    assert done.stdout.splitlines()[-1].endswith("saved 0% (target >= 40%): NOT met -> NOT met")
-
-
-def test_an_inconclusive_check_says_why_and_is_not_a_pass():
-    done = ending("[Check('overhead (target <= 1/3)', False, 'inconclusive: one round')]")
-    assert done.returncode == 1
-    assert done.stdout.splitlines()[-1] == (
-        "verdict x: overhead (target <= 1/3): NOT met (inconclusive: one round) -> NOT met"
-    )
-
-
-def test_a_bench_that_measured_nothing_has_missed_its_target():
-    done = ending("[]")
-    assert done.returncode == 1
-    assert done.stdout.splitlines()[-1] == "verdict x: nothing measured -> NOT met"
+@pytest.mark.parametrize("case", CASES)
+def test_the_verdict_is_the_last_line_and_the_exit_status_says_whether_it_is_met(case):
+    checks, status, last = CASES[case]
+    done = ending(checks)
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (status, last)
 
 
 def test_every_bench_with_a_target_ends_through_finish():
