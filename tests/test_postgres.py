@@ -81,7 +81,7 @@ def start_three(url, backend, budget):
     study = f"pg-{backend}"
     first = start("run", "--space", "pg_tiny", "--backend", backend, "--trials", budget,
                   "--subset", 100, "--storage", url, "--study", study)
-    workers = [start("worker", "--study", study, "--storage", url, "--worker-id", i,
+    workers = [start("worker", "--study", study, "--storage", url,
                      "--wait", 60) for i in (1, 2)]
     return study, first, workers
 
@@ -169,7 +169,7 @@ def test_a_worker_elsewhere_runs_a_user_workload_from_the_study_s_space(url, tmp
     first = start("run", "--space", space, "--backend", "tpe", "--trials", 4, "--subset", 100,
                   "--storage", url, "--study", study)
     worker = subprocess.Popen([*TUNE, *map(str, ["worker", "--study", study, "--storage", url,
-                                                 "--worker-id", 1, "--wait", 60])], cwd=elsewhere,
+                                                 "--wait", 60])], cwd=elsewhere,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     outputs = finish([first, worker])
     assert first.returncode == 0 and worker.returncode == 0, outputs
