@@ -26,7 +26,7 @@ from tuneyard.errors import TuneyardError
 class WorkerSpec:
     """What a worker process needs: picklable, no live objects."""
 
-    options: Any  # runner.SweepOptions
+    options: Any  # engine.options.SweepOptions
     threads: int
     storage_url: str
     study_name: str
