@@ -51,3 +51,11 @@ def test_a_refused_login_skips_outside_ci_and_fails_under_it(tmp_path, ci, outco
     done = probe(tmp_path, "postgresql://no_such_role@127.0.0.1:5432/postgres", ci)
     assert done.returncode == code and outcome in done.stdout, done.stdout
     assert "no PostgreSQL server accepts a login at 127.0.0.1:5432 as no_such_role" in done.stdout
+
+
+@pytest.mark.parametrize(("ci", "outcome", "code"), [(None, "1 skipped", 0), ("1", "1 failed", 1)])
+def test_no_psycopg2_skips_outside_ci_and_fails_under_it(tmp_path, ci, outcome, code):
+    (tmp_path / "psycopg2.py").write_text("raise ImportError('psycopg2 stand-in: not installed')\n")
+    done = probe(tmp_path, NO_SERVER, ci)  # the working directory comes first on the path
+    assert done.returncode == code and outcome in done.stdout, done.stdout
+    assert "psycopg2 is not installed (psycopg2 stand-in: not installed)" in done.stdout
