@@ -256,13 +256,13 @@ class ActivitySampler(threading.Thread):
 
 
 def child_env(folder: Path, index: int) -> dict:
-    """A child's environment: tuneyard importable, quiet, its own results folder.
+    """A child's environment: tuneyard importable, its own results folder.
 
     Heartbeats keep their defaults (60 s, grace 180 s), a real worker's: an instant trial
     never needs a second beat, and a shorter grace would risk failing a trial whose worker
     is merely descheduled (32 processes on a few cores), which would then run twice.
     """
-    return {**os.environ, "PYTHONPATH": str(SRC), "TUNEYARD_QUIET": "1",
+    return {**os.environ, "PYTHONPATH": str(SRC),
             "TUNEYARD_RESULTS_DIR": str(folder / f"results-{index}")}
 
 

@@ -236,7 +236,7 @@ def windows(stamps: list[list[float]]) -> dict[str, dict[str, float]]:
 
 def measure(label: str, trials: int) -> dict:
     """One run in a fresh process: its windows, and its wall seconds."""
-    env = {**os.environ, "PYTHONPATH": str(SRC), "TUNEYARD_QUIET": "1"}
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
     started = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--child", label, "--trials", str(trials)],
                          capture_output=True, text=True, env=env, check=True)

@@ -219,33 +219,6 @@ def test_a_race_grid_that_its_epoch_budget_buys_whole_is_still_shuffled(space_pa
     assert backend.shuffled and len({p["learning_rate"] for p in first}) > 1
 
 
-def test_a_shared_grid_started_by_an_older_tuneyard_resumes_its_queued_points(space_path):
-    # Before slots, the study's creator queued every point as a WAITING trial (grid_index,
-    # fixed_params) in the seeded order, and workers popped them. Such a study, three
-    # points run and five still queued, resumed with a budget grown to 10.
-    import optuna
-    from optuna.trial import TrialState
-
-    made, _ = sweep(space_path, "grid-shared", trials=1, seed=5, study="made")
-    storage = made.store.study._storage
-    old = optuna.create_study(storage=storage, study_name="old", direction="minimize")
-    for key, value in made.store.study.user_attrs.items():
-        old.set_user_attr(key, value)
-    grid = Grid(load_space(space_path))
-    order = [int(i) for i in np.random.default_rng(5).permutation(grid.size)]
-    for index in order[:8]:
-        old.enqueue_trial(grid.point(index), user_attrs={"grid_index": index})
-    for _ in range(3):
-        trial = old.ask()
-        old.tell(trial, 1.0)
-    runner, frame = sweep(space_path, "grid-shared", trials=10, seed=5, study="old")
-    trials = sorted(runner.store.trials(), key=lambda t: t.number)
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 10
-    assert [t.user_attrs["grid_index"] for t in trials] == order[:10]  # each point once, in order
-    assert [t.params for t in trials[3:8]] == [grid.point(i) for i in order[3:8]]
-    assert len(frame) == 10
-
-
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)
 def test_a_trial_whose_worker_dies_before_it_trains_is_queued_again(space_path, backend, monkeypatch):
     # A worker asks for a trial (parameters drawn, or a grid slot taken) and is killed

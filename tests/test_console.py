@@ -152,3 +152,10 @@ def test_delete_asks_then_removes_the_study_and_its_folder_only(space_path, resu
         refused = cli.invoke(app, args)
         assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1
     assert outside.exists()
+
+
+def test_tune_worker_has_no_worker_id_option(tmp_path):
+    # It did nothing (a trial's draws are seeded by the study's seed and its number): gone.
+    result = CliRunner().invoke(app, ["worker", "--study", "s", "--storage", f"sqlite:///{tmp_path / 'x.db'}",
+                                      "--worker-id", "1", "--wait", "0"])
+    assert result.exit_code == 2 and "No such option: --worker-id" in result.output, result.output

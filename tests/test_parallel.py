@@ -133,12 +133,19 @@ def test_two_workers_spend_exactly_the_budget_on_distinct_points(space_path, bac
     assert not (runner.folder / "workers.json").exists()  # the pool cleaned up
 
 
-def test_tpe_always_uses_the_constant_liar(space_path):
-    # With workers, or with other runners on the same study, running trials count as lies.
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tpe_always_uses_the_constant_liar(space_path, workers):
+    # With workers, or with other runners on the same study, running trials count as lies:
+    # the study a TPE sweep draws from has a TPE sampler with the constant liar on.
+    import optuna
+
     from tuneyard.backends.tpe import TPEBackend
 
-    assert TPEBackend.make_sampler(load_space(space_path), 0, parallel=True)._constant_liar
-    assert TPEBackend.make_sampler(load_space(space_path), 0)._constant_liar
+    made = TPEBackend.make_sampler(load_space(space_path), 0, trials=4)
+    assert isinstance(made, optuna.samplers.TPESampler) and made._constant_liar
+    runner, _ = sweep(space_path, "tpe", trials=2, workers=workers)
+    used = runner.store.study.sampler
+    assert isinstance(used, optuna.samplers.TPESampler) and used._constant_liar
 
 
 def test_progress_and_csv_after_every_trial_with_workers(space_path, results_in_tmp):

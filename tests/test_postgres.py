@@ -1,8 +1,9 @@
 """Shared studies on a real PostgreSQL server: real `tune` processes, real Keras, real SIGKILL.
 
-Needs a server on 127.0.0.1:5432 that user postgres can reach without a password
-(.ci/run starts the machine's one); skipped with the reason otherwise. Each test
-works in its own database, dropped afterwards.
+Needs a server that user postgres can reach without a password: the machine's one on
+127.0.0.1:5432 (.ci/run starts it), or TUNEYARD_TEST_POSTGRES. Without one the tests
+skip saying why, and fail under CI (tests/pg_server.py). Each test works in its own
+database, dropped afterwards.
 """
 
 import json
@@ -11,13 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
+from pg_server import database_url, fresh_database, require_server
 
-psycopg2 = pytest.importorskip("psycopg2")
-
-SERVER = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 TUNE = [sys.executable, "-c", "from tuneyard.cli.main import app; app(prog_name='tune')"]
 # Real Keras but cheap: 100 samples, one epoch, LSTMs of 8 or 16 units (8 grid points).
 SPACE = """\
@@ -37,28 +35,14 @@ hyperparameters:
 SPACE_PARAMS = 6
 
 
-def _server_problem() -> str | None:
-    try:
-        psycopg2.connect(connect_timeout=3, **SERVER).close()
-    except Exception as exc:
-        return str(exc).strip().splitlines()[0]
-    return None
-
-
 @pytest.fixture(scope="module")
 def server():
-    problem = _server_problem()
-    if problem:
-        pytest.skip(f"no PostgreSQL server reachable on 127.0.0.1:5432: {problem}")
+    require_server()
 
 
 @pytest.fixture
 def url(server, tmp_path, monkeypatch):
     """A fresh database for one test, and the environment its workers share."""
-    name = f"tuneyard_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(**SERVER)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
     spaces = tmp_path / "spaces"
     spaces.mkdir()
     (spaces / "pg_tiny.yaml").write_text(SPACE)
@@ -66,9 +50,8 @@ def url(server, tmp_path, monkeypatch):
                        "TUNEYARD_GRACE": "4", "TF_NUM_INTRAOP_THREADS": "1",
                        "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}.items():
         monkeypatch.setenv(key, value)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with fresh_database("tuneyard_test") as name:
+        yield database_url(name)
 
 
 def start(*args):
@@ -81,7 +64,7 @@ def start_three(url, backend, budget):
     study = f"pg-{backend}"
     first = start("run", "--space", "pg_tiny", "--backend", backend, "--trials", budget,
                   "--subset", 100, "--storage", url, "--study", study)
-    workers = [start("worker", "--study", study, "--storage", url, "--worker-id", i,
+    workers = [start("worker", "--study", study, "--storage", url,
                      "--wait", 60) for i in (1, 2)]
     return study, first, workers
 
@@ -169,7 +152,7 @@ def test_a_worker_elsewhere_runs_a_user_workload_from_the_study_s_space(url, tmp
     first = start("run", "--space", space, "--backend", "tpe", "--trials", 4, "--subset", 100,
                   "--storage", url, "--study", study)
     worker = subprocess.Popen([*TUNE, *map(str, ["worker", "--study", study, "--storage", url,
-                                                 "--worker-id", 1, "--wait", 60])], cwd=elsewhere,
+                                                 "--wait", 60])], cwd=elsewhere,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     outputs = finish([first, worker])
     assert first.returncode == 0 and worker.returncode == 0, outputs

@@ -1,14 +1,13 @@
 """tuneyard: one hyperparameter search space, every search strategy, one leaderboard.
 
 The public names are loaded on first use, so `import tuneyard` imports neither
-TensorFlow nor Optuna nor pandas:
+TensorFlow nor Optuna nor pandas, and changes nothing global (the `tune` command and
+tuneyard's worker processes keep TensorFlow's import lines off stderr; see quiet_import):
 
 - `tuneyard.search(build_model, data=(x, y), space={...}, backend="tpe", trials=30)`
 - `tuneyard.Workload`, `tuneyard.Dataset`: the contract of a workload of your own
 - `tuneyard.load_space(name_or_path)`, `tuneyard.Space`
 """
-
-from tuneyard import quiet_import
 
 __version__ = "0.1.0"
 
@@ -19,8 +18,6 @@ _LAZY = {"search": "tuneyard.api", "SearchResult": "tuneyard.api",
          "TuneyardError": "tuneyard.errors", "DataError": "tuneyard.errors",
          "Workload": "tuneyard.workloads.base", "Dataset": "tuneyard.workloads.base",
          "Space": "tuneyard.space.core", "load_space": "tuneyard.space.file"}
-
-quiet_import.install()
 
 
 def __getattr__(name: str):

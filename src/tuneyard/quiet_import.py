@@ -3,8 +3,11 @@
 On CPUs with AVX512_VNNI TensorFlow turns oneDNN on and says so on stderr while it
 is imported, through absl before its logging is set up, so TF_CPP_MIN_LOG_LEVEL
 does not hide it. Bad input must get one line, so the import of `tensorflow` runs
-with file descriptor 2 pointed at /dev/null, wherever it happens (the CLI, worker
-processes, Keras Tuner). `--verbose` (TF_CPP_MIN_LOG_LEVEL=0) shows everything.
+with file descriptor 2 pointed at /dev/null, wherever it happens in a process of
+tuneyard's own: the `tune` command installs the hook (cli/main.py), and so does each
+worker process (engine/worker_process.py); `import tuneyard` does not, so a user's
+program keeps its import system and stderr as they were. `--verbose`
+(TF_CPP_MIN_LOG_LEVEL=0) shows everything.
 An import that fails still raises its exception as usual.
 """
 

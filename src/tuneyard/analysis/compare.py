@@ -36,6 +36,7 @@ from tuneyard.analysis.factor import (  # noqa: F401  (re-exported: the comparis
     parse_fixed,
 )
 from tuneyard.engine.training import Trainer, execution_seed
+from tuneyard.space.data import load_space_data
 from tuneyard.store.paths import check_study_name, study_dir
 
 
@@ -114,10 +115,8 @@ def compare_factor(space_name: str, vary: str, *, sets: list[str] | None = None,
 def train(space: Any, result: Comparison, *, subset: int | None, data_dir: str | None,
           events: CompareEvents | None = None) -> None:
     """Train and score every variant of `result` in turn, telling `events` as it goes."""
-    from tuneyard.analysis.evaluate import load_data
-
     events = events or CompareEvents()
-    workload, dataset = load_data(space, subset, result.seed, data_dir)
+    workload, dataset = load_space_data(space, data_dir=data_dir, subset=subset, seed=result.seed)
     # Same epochs for every variant: early stopping would hide the gap a comparison shows.
     fixed = dataclasses.replace(space, training=dataclasses.replace(space.training, patience=0))
     trainer = SameSeedTrainer(fixed, workload, dataset, seed=result.seed, seed_point=result.params)

@@ -23,6 +23,7 @@ import numpy as np
 from tuneyard.atomic import write_json
 from tuneyard.engine.proposal import COMPLETE, Proposal
 from tuneyard.errors import StoreError
+from tuneyard.space.data import load_space_data
 from tuneyard.store.optuna_store import Store, maximizes, study_dir
 
 EVALUATION_ATTR = "evaluation"
@@ -120,8 +121,8 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
     space = space_of_study(config)
     say = say or (lambda line: None)
     say(f"loading the data of {space.workload} ...")
-    workload, dataset = load_data(space, config.get("subset"), seed,
-                                  data_dir or config.get("data_dir"))
+    workload, dataset = load_space_data(space, data_dir=data_dir or config.get("data_dir"),
+                                        subset=config.get("subset"), seed=seed)
     if kept and kept["trial"] == trial.number:
         say(f"loading the model the sweep kept for trial {trial.number}")
         return TrialModel(kept["path"], "saved", trial.value, epochs, workload, dataset)
@@ -132,13 +133,6 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
         raise StoreError(f"retraining trial {trial.number} of '{store.name}' failed: "
                          f"{result.error or result.warning or result.status}")
     return TrialModel(scratch, "retrained", result.value, epochs, workload, dataset)
-
-
-def load_data(space: Any, subset: int | None, seed: int, data_dir: str | None) -> tuple:
-    """The space's workload and its dataset, split as a sweep with this seed splits it."""
-    from tuneyard.space.data import load_space_data
-
-    return load_space_data(space, data_dir=data_dir, subset=subset, seed=seed)
 
 
 def _predict(path: str, x: np.ndarray) -> np.ndarray:

@@ -12,15 +12,13 @@ results/<study>/regularisation/).
 
 from __future__ import annotations
 
-from typing import Any
-
 from tuneyard.analysis.compare import BASELINES, CompareEvents, Comparison, summarise, train
 from tuneyard.analysis.compare import Variant as _Variant
 from tuneyard.errors import TuneyardError
 from tuneyard.store.paths import check_study_name, study_dir
 
 __all__ = ["BASELINES", "Comparison", "Variant", "base_params", "compare", "summarise",
-           "table_rows", "variants", "write"]
+           "variants", "write"]
 DEFAULT_LR = 1e-3
 
 
@@ -104,13 +102,6 @@ def _study_best(study: str, storage: str | None) -> tuple[dict, dict]:
     store = Store(storage, study, readonly=True)
     store.load()
     return dict(best_trial(store).params), store.config
-
-
-def table_rows(result: Comparison) -> tuple[list[str], list[list[Any]]]:
-    """Headers and rows of the comparison table."""
-    from tuneyard.report.compare_figure import table_rows as rows
-
-    return rows(result)
 
 
 def write(result: Comparison) -> None:

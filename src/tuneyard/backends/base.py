@@ -35,12 +35,11 @@ class Backend(ABC):
         self.options = options or {}
 
     @classmethod
-    def make_sampler(cls, space: Space, seed: int, parallel: bool = False,
-                     trials: int | None = None) -> Any:
+    def make_sampler(cls, space: Space, seed: int, trials: int | None = None) -> Any:
         """The Optuna sampler the study is opened with (cheap RandomSampler by default).
 
-        `parallel` is True when several trials run at once (`--workers N`); `trials` is
-        how many the budget is expected to hold.
+        `trials` is how many the budget is expected to hold. The same sampler serves one
+        trial at a time, `--workers N` and a shared study.
         """
         import optuna
 

@@ -119,22 +119,7 @@ class SharedGridBackend(GridBackend):
                 self._slots += 1
             elif "failed_trial" in attrs:
                 self._retries[self._scanned] = trial_id
-            elif "fixed_params" in attrs:  # rare: read whole only here
-                self._note_queued_point(storage.get_trial(trial_id))
             self._scanned += 1
-
-    def _note_queued_point(self, trial) -> None:
-        """A point an older tuneyard queued ahead (a WAITING trial with its grid_index, in
-        the same seeded order): it holds its place in the order like a slot, and one still
-        waiting is run as a retry is, so a study started before slots resumes without
-        running a point twice."""
-        from optuna.trial import TrialState
-
-        if trial.user_attrs.get("grid_index") is None:
-            return  # enqueued by hand, not a point of the order
-        self._slots += 1
-        if trial.state == TrialState.WAITING:
-            self._retries[trial.number] = trial._trial_id
 
     def _pop_retry(self) -> Proposal | None:
         """A point queued again (its worker died, or Ctrl-C cut it off), claimed atomically."""

@@ -11,7 +11,6 @@ roughly one bracket round's promotions, not the whole sweep.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from tuneyard.backends.kt_backend import KerasTunerBackend
@@ -158,10 +157,6 @@ class HyperbandBackend(KerasTunerBackend):
         for path in self.models.glob("*.keras"):
             if path.stem not in needed:
                 path.unlink(missing_ok=True)
-
-    def disk_bytes(self) -> int:
-        """Bytes the saved models take now."""
-        return sum(p.stat().st_size for p in Path(self.models).glob("*.keras"))
 
     def describe(self) -> str:
         text = super().describe()

@@ -39,19 +39,15 @@ def quiet():
             logger.setLevel(level)
 
 
-def _write_json(path: str, state: dict) -> None:
-    write_json(path, state)
-
-
 class _AtomicFiles:
     """Mixed into a Keras Tuner oracle: its files are replaced whole, never half-written."""
 
     def save(self):
-        _write_json(self._get_oracle_fname(), self.get_state())
+        write_json(self._get_oracle_fname(), self.get_state())
 
     def _save_trial(self, trial):
-        _write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
-                    trial.get_state())
+        write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+                   trial.get_state())
 
 
 def make_oracle(kind: str, folder: Path, **kwargs: Any) -> Any:

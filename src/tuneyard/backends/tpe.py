@@ -54,8 +54,7 @@ class TPEBackend(Backend):
     optuna_native = True
 
     @classmethod
-    def make_sampler(cls, space: Space, seed: int, parallel: bool = False,
-                     trials: int | None = None) -> Any:
+    def make_sampler(cls, space: Space, seed: int, trials: int | None = None) -> Any:
         import optuna
 
         # Constant liar: trials still running count as bad ones, so N workers, or other

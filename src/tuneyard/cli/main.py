@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from tuneyard import quiet_import
 from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code, summary_line
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
@@ -18,6 +19,9 @@ __all__ = ["app", "main"]
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asks for it; set before any import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# And the lines it writes on fd 2 while it is imported: this process is the command's own, so
+# the hook goes here (and in worker processes), never in `import tuneyard`.
+quiet_import.install()
 
 
 @app.command()

@@ -23,8 +23,6 @@ def worker(
     space: Annotated[str | None, typer.Option(
         help="Space file, when not found by the study's space name.")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the study to be created.")] = 60.0,
-    worker_id: Annotated[int | None, typer.Option(
-        hidden=True, help="Ignored: a trial's draws are seeded by the study seed and its number.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
     trial_timeout: Annotated[str | None, typer.Option(
         help="Stop a trial past this long (e.g. 20m) and record it FAIL (default: the study's).")] = None,

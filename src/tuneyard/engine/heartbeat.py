@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 # A trial told FAIL because other workers had already taken the whole budget.
@@ -71,36 +70,3 @@ def retry_later(study: Any, frozen: Any) -> None:
     callback = study._storage.get_heartbeat_stale_trial_callback()
     if callback is not None:
         callback(study, frozen)
-
-
-@dataclass
-class Tally:
-    """The study's trials sorted by what they mean for the budget.
-
-    `claimed` are the trials that spend the budget, finished or not: all but a FAIL
-    that was queued again (its retry takes its place) and surplus trials.
-    """
-
-    claimed: list = field(default_factory=list)
-    finished: int = 0
-    waiting: int = 0
-    running: int = 0
-
-    @classmethod
-    def of(cls, trials: list) -> Tally:
-        """Count `trials` (FrozenTrials of one study)."""
-        retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
-        out = cls()
-        for t in trials:
-            state = t.state.name
-            if state == "FAIL" and (t.number in retried or t.user_attrs.get(SURPLUS)):
-                continue
-            out.claimed.append(t.number)
-            out.waiting += state == "WAITING"
-            out.running += state == "RUNNING"
-            out.finished += state in ("COMPLETE", "PRUNED", "FAIL")
-        return out
-
-    def within_budget(self, number: int, budget: int) -> bool:
-        """Whether trial `number` is one of the first `budget` claimed trials."""
-        return number in sorted(self.claimed)[:budget]

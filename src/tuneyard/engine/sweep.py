@@ -140,8 +140,7 @@ class Sweep:
         finished = self._spent_before()
         self.executor = Idle() if finished else self._executor(pruner if o.prune != "none" else None)
         # Same sampler, hence the same TPE start-up sizing, in every mode.
-        sampler = self.backend_cls.make_sampler(self.space, o.seed, parallel=o.workers > 1 or self.shared,
-                                                trials=self.expected_trials())
+        sampler = self.backend_cls.make_sampler(self.space, o.seed, trials=self.expected_trials())
         if self.shared:
             open_shared(self, sampler, pruner, events)
         else:

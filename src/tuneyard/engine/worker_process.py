@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tuneyard import quiet_import
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.proposal import failed
 from tuneyard.errors import TuneyardError
@@ -25,7 +26,7 @@ from tuneyard.errors import TuneyardError
 class WorkerSpec:
     """What a worker process needs: picklable, no live objects."""
 
-    options: Any  # runner.SweepOptions
+    options: Any  # engine.options.SweepOptions
     threads: int
     storage_url: str
     study_name: str
@@ -47,6 +48,7 @@ def _limit_threads(threads: int) -> None:
 def worker_main(conn: Any, spec: WorkerSpec) -> None:
     """A worker process: build the trainer once, then run trials until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet_import.install()  # a process of tuneyard's own, whoever started it: TensorFlow loads quietly
     _exit_with_parent()
     try:
         trainer = spec.trainer or _real_trainer(spec)

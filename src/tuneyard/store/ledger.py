@@ -87,10 +87,9 @@ class Ledger:
                 self._next += 1
 
     def _read_open_at_once(self) -> None:
-        """With trials queued (retries; a study made by an older tuneyard, whose shared grid
-        queued every point) the open trials may be many: one read
-        of them all (Optuna's cache fetches only unfinished trials), then the ones that
-        have finished since, which that read left in the cache."""
+        """With trials queued (retries) the open trials may be many: one read of them all
+        (Optuna's cache fetches only unfinished trials), then the ones that have finished
+        since, which that read left in the cache."""
         from optuna.trial import TrialState
 
         storage, seen = self.store.study._storage, set()

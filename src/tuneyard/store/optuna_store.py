@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult
+from tuneyard.engine.proposal import COMPLETE, Proposal, TrialResult
 from tuneyard.errors import StoreError
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
@@ -510,5 +510,3 @@ def study_names(storage: Any) -> list[str]:
     """Names of every study in a storage."""
     return sorted(s.study_name for s in storage.get_all_studies())
 
-
-FINISHED = (COMPLETE, FAIL, PRUNED)

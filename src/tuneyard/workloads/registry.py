@@ -32,11 +32,6 @@ def register_in_process(name: str, workload: Workload) -> None:
     _IN_PROCESS[name] = workload
 
 
-def in_process_only(name: str) -> bool:
-    """Whether `name` is a workload only this process knows (a notebook's build function)."""
-    return name in _IN_PROCESS
-
-
 @functools.cache
 def installed_workloads() -> dict[str, str]:
     """Entry-point name -> "module:object" for every workload installed."""
