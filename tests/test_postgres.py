@@ -15,6 +15,8 @@ import uuid
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here trains or takes over a second
+
 psycopg2 = pytest.importorskip("psycopg2")
 
 SERVER = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
