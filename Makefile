@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
-.PHONY: install test wheel-check lint format bench sweep-mnist sweep-cifar sweep-cifar-resnet sweep-sine sweep-sine-window sweeps race-sine race-mnist example clean
+.PHONY: install test test-fast wheel-check lint format bench sweep-mnist sweep-cifar sweep-cifar-resnet sweep-sine sweep-sine-window sweeps race-sine race-mnist example clean
 
 install: $(VENV)/.installed
 
@@ -17,8 +17,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The whole suite, every test (CI runs it): TUNEYARD_FULL_SUITE makes the run fail if any test
+# is deselected (tests/conftest.py).
 test: install
-	$(BIN)/pytest -q
+	TUNEYARD_FULL_SUITE=1 $(BIN)/pytest -q
+
+# The inner loop: every test not marked slow (no TensorFlow training, none over about a second),
+# in about a minute on 2 cores. `make test` still runs them all.
+test-fast: install
+	$(BIN)/pytest -q -m "not slow"
 
 # Build the wheel, install it in a clean Python 3.13 venv, list the spaces and run a sine trial
 # from another folder (WHEEL_PYTHON=/path/to/python for another interpreter).

@@ -19,3 +19,20 @@ def results_in_tmp(tmp_path, monkeypatch):
     folder = tmp_path / "results"
     monkeypatch.setenv("TUNEYARD_RESULTS_DIR", str(folder))
     return folder
+
+
+# `make test` is the full suite: under TUNEYARD_FULL_SUITE a run that deselects any test (a `-m`
+# or `-k` slipped into the target or addopts) fails, so CI cannot go green on part of the suite.
+_DESELECTED: list = []
+
+
+def pytest_deselected(items):
+    """Counts the tests a `-m`/`-k` left out, for the full-suite check below."""
+    _DESELECTED.extend(items)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fails a full-suite run (TUNEYARD_FULL_SUITE=1) that did not select every collected test."""
+    if os.environ.get("TUNEYARD_FULL_SUITE") and _DESELECTED:
+        print(f"\nerror: the full suite deselected {len(_DESELECTED)} tests; `make test` runs them all")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

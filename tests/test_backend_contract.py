@@ -31,6 +31,11 @@ def space_path(tmp_path):
 MODES = [*BACKEND_NAMES, *(f"{name}-shared" for name in SHARED_BACKENDS)]
 
 
+def modes(*slow):
+    """MODES, those measured over a second for a test marked slow (`make test-fast` leaves them out)."""
+    return [pytest.param(mode, marks=pytest.mark.slow) if mode in slow else mode for mode in MODES]
+
+
 def sweep(space_path, backend, trials, seed=0, study=None, trainer=None, **extra):
     backend, _, shared = backend.partition("-")
     options = SweepOptions(space=space_path, backend=backend, trials=trials, seed=seed,
@@ -44,7 +49,7 @@ def stored_params(runner):
     return [t.params for t in sorted(runner.store.trials(), key=lambda t: t.number)]
 
 
-@pytest.mark.parametrize("backend", MODES)
+@pytest.mark.parametrize("backend", modes("grid", "random", "bayes"))
 def test_budget_is_respected_and_every_trial_is_stored(space_path, backend):
     runner, frame = sweep(space_path, backend, trials=7)
     assert len(runner.store.trials()) == 7
@@ -52,7 +57,7 @@ def test_budget_is_respected_and_every_trial_is_stored(space_path, backend):
     assert list(frame["rank"]) == list(range(1, 8))
 
 
-@pytest.mark.parametrize("backend", MODES)
+@pytest.mark.parametrize("backend", modes("grid", "bayes", "tpe-shared"))
 def test_values_lie_inside_the_space_and_conditionals_hold(space_path, backend):
     runner, _ = sweep(space_path, backend, trials=12)
     space = load_space(space_path)
@@ -61,6 +66,7 @@ def test_values_lie_inside_the_space_and_conditionals_hold(space_path, backend):
 
 
 @pytest.mark.parametrize("backend", MODES)
+@pytest.mark.slow
 def test_same_seed_same_proposals_other_seed_other_proposals(space_path, backend):
     first, _ = sweep(space_path, backend, trials=6, seed=3, study="a")
     again, _ = sweep(space_path, backend, trials=6, seed=3, study="b")
@@ -69,7 +75,7 @@ def test_same_seed_same_proposals_other_seed_other_proposals(space_path, backend
     assert stored_params(first) != stored_params(other)
 
 
-@pytest.mark.parametrize("backend", MODES)
+@pytest.mark.parametrize("backend", modes("grid-shared", "tpe-shared"))
 def test_a_failing_trial_is_recorded_and_the_search_goes_on(space_path, backend):
     trainer = CheapTrainer(fail_when=lambda p: p["optimizer"] == "sgd")
     runner, frame = sweep(space_path, backend, trials=9, trainer=trainer)
@@ -80,7 +86,7 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(space_path, backend)
     assert frame["status"].iloc[0] == "COMPLETE"
 
 
-@pytest.mark.parametrize("backend", MODES)
+@pytest.mark.parametrize("backend", modes("tpe", "random", "bayes", "tpe-shared"))
 def test_resume_runs_the_rest_of_the_budget(space_path, backend):
     first, _ = sweep(space_path, backend, trials=4)
     kept = stored_params(first)
@@ -89,7 +95,7 @@ def test_resume_runs_the_rest_of_the_budget(space_path, backend):
     assert stored_params(second)[:4] == kept
 
 
-@pytest.mark.parametrize("backend", MODES)
+@pytest.mark.parametrize("backend", modes("tpe", "bayes", "random-shared"))
 def test_an_interrupted_sweep_resumes_without_losing_or_repeating(space_path, backend):
     with pytest.raises(KeyboardInterrupt):
         sweep(space_path, backend, trials=8, trainer=CheapTrainer(interrupt_at=4))
@@ -108,6 +114,7 @@ def test_an_interrupted_sweep_resumes_without_losing_or_repeating(space_path, ba
 
 
 @pytest.mark.parametrize("backend", ["grid", "grid-shared"])
+@pytest.mark.slow
 def test_grid_covers_every_point_exactly_once(space_path, backend):
     space = load_space(space_path)
     size = Grid(space).size
@@ -118,6 +125,7 @@ def test_grid_covers_every_point_exactly_once(space_path, backend):
     assert len(frame) == size and points == expected
 
 
+@pytest.mark.slow
 def test_a_shared_grid_queues_nothing_ahead_and_walks_its_seeded_order(space_path):
     # Each trial is a slot numbered as it is created: no WAITING queue of every point, so an
     # ask does not read the whole budget; the n-th slot runs the n-th point of the order.
@@ -148,6 +156,7 @@ def test_too_many_failures_in_a_row_stop_the_sweep(space_path):
     assert sum(t.state.name == "FAIL" for t in runner.store.trials()) == 5
 
 
+@pytest.mark.slow
 def test_leaderboard_csv_is_current_after_every_trial(space_path, results_in_tmp):
     """Trials that take a while (here 0.6 s, far more than a 4-row CSV costs, and more than
     the least time between rewrites) each see the CSV hold every trial before them; the
@@ -192,6 +201,7 @@ def test_a_study_name_reused_for_another_space_or_backend_is_refused(space_path)
         sweep(space_path, "grid", trials=2, study="shared")
 
 
+@pytest.mark.slow
 def test_fresh_starts_over(space_path):
     sweep(space_path, "tpe", trials=3)
     runner, frame = sweep(space_path, "tpe", trials=2, fresh=True)
@@ -220,6 +230,7 @@ def test_a_race_grid_that_its_epoch_budget_buys_whole_is_still_shuffled(space_pa
 
 
 @pytest.mark.parametrize("backend", SHARED_BACKENDS)
+@pytest.mark.slow
 def test_a_trial_whose_worker_dies_before_it_trains_is_queued_again(space_path, backend, monkeypatch):
     # A worker asks for a trial (parameters drawn, or a grid slot taken) and is killed
     # before its trial starts training: the trial must go stale like any other, or the
@@ -250,6 +261,7 @@ def test_a_trial_whose_worker_dies_before_it_trains_is_queued_again(space_path, 
         assert dict(proposal.params) in done  # the dead worker's point ran, on the survivor
 
 
+@pytest.mark.slow
 def test_a_runner_that_finds_the_study_before_its_config_waits_for_it(space_path, monkeypatch):
     # Two commands started together: one creates the study, then writes its config; the
     # other may find the study in between. It waits for the config; a study that never

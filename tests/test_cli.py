@@ -27,6 +27,7 @@ def test_help_is_instant_and_does_not_import_tensorflow():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_run_then_leaderboard_end_to_end(results_in_tmp, tmp_path):
     run = tune("run", "--space", "sine_lstm", "--backend", "tpe", "--trials", 3, "--epochs", 1)
     assert "study sine_lstm-tpe-s0" in run.stdout and "leaderboard of sine_lstm-tpe-s0" in run.stdout
@@ -54,6 +55,7 @@ def test_run_then_leaderboard_end_to_end(results_in_tmp, tmp_path):
     assert len(list(csv.DictReader(csv_path.open()))) == 4
 
 
+@pytest.mark.slow
 def test_spaces_and_show_space():
     listing = tune("spaces")
     for name in ("mnist_mlp", "cifar_cnn", "sine_lstm"):
@@ -73,7 +75,15 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(b[0][:3]) for b in BAD])
+# Measured over a second: the --subset case loads the sine data, the leaderboard one opens a store.
+SLOW_BAD = (4, 5)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [pytest.param(*b, marks=pytest.mark.slow) if i in SLOW_BAD else b for i, b in enumerate(BAD)],
+    ids=[" ".join(b[0][:3]) for b in BAD],
+)
 def test_bad_input_gets_one_line_and_exit_code_2(args, message):
     done = tune(*args, check=False)
     assert done.returncode == 2, done.stderr
@@ -95,6 +105,7 @@ def test_malformed_space_file_names_file_line_and_field(tmp_path):
     assert f"{bad}:{line}: objective.direction: must be maximize or minimize" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_data_dir_without_the_dataset_names_the_file(tmp_path):
     done = tune("run", "--space", "mnist_mlp", "--data-dir", tmp_path, "--trials", 1, check=False)
     assert done.returncode == 2
@@ -104,6 +115,7 @@ def test_a_data_dir_without_the_dataset_names_the_file(tmp_path):
     assert "mnist_mlp-tpe-s0" not in studies.stdout  # nothing half-made was left behind
 
 
+@pytest.mark.slow
 def test_a_study_name_reused_for_another_space_is_refused(results_in_tmp):
     tune("run", "--space", "sine_lstm", "--trials", 1, "--epochs", 1, "--study", "mine")
     done = tune("run", "--space", "mnist_mlp", "--trials", 1, "--study", "mine", check=False)

@@ -47,6 +47,7 @@ class Recorder(Events):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.slow
 def test_every_trial_reports_its_start_and_each_epoch_before_it_ends(space_path, workers):
     events = Recorder()
     cheap_study(space_path, trials=2, events=events, workers=workers)
@@ -135,6 +136,7 @@ def test_show_space_json_and_version(space_path):
     assert version.exit_code == 0 and version.stdout.strip() == f"tuneyard {__version__}"
 
 
+@pytest.mark.slow
 def test_delete_asks_then_removes_the_study_and_its_folder_only(space_path, results_in_tmp):
     runner, _ = cheap_study(space_path, name="to-go")
     cheap_study(space_path, name="to-stay")

@@ -151,6 +151,7 @@ def test_the_first_bad_value_of_a_large_array_is_found_past_the_first_block():
     ("label", 2, "workload blobs_model:Blobs: y_train[5] is 7; labels must be integers in 0..2"),
     ("half", 1, "workload blobs_model:Blobs: y_train[9] is 0.5; labels must be integers in 0..2"),
 ])
+@pytest.mark.slow
 def test_bad_workload_data_stops_tune_run_before_any_trial(project, results_in_tmp, bad, workers,
                                                           expected):
     done = tune("run", "--space", "blobs.yaml", "--backend", "grid", "--workers", workers,
@@ -161,6 +162,7 @@ def test_bad_workload_data_stops_tune_run_before_any_trial(project, results_in_t
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.slow
 def test_labels_past_the_models_output_stop_the_sweep_and_the_trial_runs_again(
         project, results_in_tmp, workers):
     done = tune("run", "--space", "blobs.yaml", "--backend", "grid", "--workers", workers,
@@ -174,6 +176,7 @@ def test_labels_past_the_models_output_stop_the_sweep_and_the_trial_runs_again(
     assert sorted(t.params["units"] for t in done_) == [4, 8]
 
 
+@pytest.mark.slow
 def test_evaluate_checks_the_data_too(project, results_in_tmp):
     assert tune("run", "--space", "blobs.yaml", "--backend", "grid", cwd=project).returncode == 0
     line = one_line(tune("evaluate", "blobs-grid-s0", cwd=project, env={"BAD": "nan"}))
@@ -199,6 +202,7 @@ def on_small_disk(project, results, script: str, env: dict | None = None):
                           env={**os.environ, "TUNEYARD_RESULTS_DIR": str(results), **(env or {})})
 
 
+@pytest.mark.slow
 def test_a_model_too_big_for_the_disk_keeps_its_trials_result(project, tmp_path):
     reason = _tmpfs_allowed()
     if reason:

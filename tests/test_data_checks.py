@@ -56,6 +56,7 @@ def test_non_integer_float_label_is_refused(tmp_path, value):
     assert f"y_train[11] is {np.float64(value)}; labels must be integers" in load_error("mnist_mlp", tmp_path)
 
 
+@pytest.mark.slow
 def test_whole_float_labels_and_a_label_column_are_accepted(tmp_path):
     write_mnist(
         tmp_path,
@@ -123,6 +124,7 @@ def test_cifar_label_count_names_the_batch_file(tmp_path):
     assert f"{path}: labels has {BATCH_ROWS + 1} labels but 'data' has {BATCH_ROWS} images" in message
 
 
+@pytest.mark.slow
 def test_cli_refuses_bad_labels_in_one_line_without_a_study(tmp_path, results_in_tmp):
     data = tmp_path / "data"
     data.mkdir()

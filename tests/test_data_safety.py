@@ -19,6 +19,8 @@ import time
 import optuna
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here trains or takes over a second
+
 TUNE = [sys.executable, "-m", "tuneyard"]
 SINE = ["--space", "sine_lstm", "--epochs", 1, "--subset", 100]
 RULE = "a study name is one folder name"

@@ -28,6 +28,7 @@ def sweep(tmp_path_factory):
     return storage
 
 
+@pytest.mark.slow
 def test_evaluate_retrains_the_best_trial_and_stores_the_test_scores(sweep, results_in_tmp):
     study = optuna.load_study(study_name="tiny", storage=sweep)
     best = min((t for t in study.trials if t.value is not None), key=lambda t: t.value)
@@ -43,6 +44,7 @@ def test_evaluate_retrains_the_best_trial_and_stores_the_test_scores(sweep, resu
     assert on_disk["mse"] == result["mse"]
 
 
+@pytest.mark.slow
 def test_cli_evaluate_prints_the_scores(sweep):
     result = CliRunner().invoke(app, ["evaluate", "tiny", "--storage", sweep])
     assert result.exit_code == 0, result.output
@@ -67,6 +69,7 @@ def test_score_of_a_classifier_uses_the_argmax_and_class_names():
     assert out["class_names"] == ["no", "yes"] and out["accuracy"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow  # uses the module's trained sweep: trains it when run alone
 def test_bad_input(sweep, tmp_path):
     storage = f"sqlite:///{tmp_path / 'other.db'}"
     optuna.create_study(storage=storage, study_name="empty")

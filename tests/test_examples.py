@@ -43,6 +43,7 @@ def leaderboard(results, study):
 @pytest.mark.parametrize("backend,flags,expected", [
     ("grid", ["--trials", 2, "--epochs", 1], 2),
 ])
+@pytest.mark.slow
 def test_digits_example_runs_through_the_cli(tmp_path, results_in_tmp, backend, flags, expected):
     out = tune("run", "--space", DIGITS, "--backend", backend, *flags, "--subset", 300,
                cwd=tmp_path, results=results_in_tmp)
@@ -59,6 +60,7 @@ def test_digits_example_runs_through_the_cli(tmp_path, results_in_tmp, backend, 
     assert (results_in_tmp / study / "best.keras").is_file()
 
 
+@pytest.mark.slow
 def test_breast_cancer_example_evaluates_with_roc_auc(tmp_path, results_in_tmp):
     tune("run", "--space", BREAST_CANCER, "--backend", "tpe", "--trials", 2, "--epochs", 3,
          cwd=tmp_path, results=results_in_tmp)

@@ -51,6 +51,7 @@ def interrupted(trial):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.slow
 def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
         results_in_tmp, tmp_path, workers):
     study = f"sine-ctrl-c-{workers}"
@@ -90,6 +91,7 @@ def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
     assert len(rows(csv_path)) == len(after)
 
 
+@pytest.mark.slow
 def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp, tmp_path):
     study = "sine-sigkill"
     csv_path = results_in_tmp / study / "leaderboard.csv"
@@ -113,6 +115,7 @@ def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp
     assert sum(r["status"] == "COMPLETE" for r in table) == 2
 
 
+@pytest.mark.slow
 def test_two_runners_on_one_sqlite_study_do_not_corrupt_it(results_in_tmp, tmp_path):
     command = [*SWEEP, "--epochs", 1, "--trials", 2, "--study", "sine-twice"]
     first, second = start(*command, cwd=tmp_path), start(*command, cwd=tmp_path)
@@ -140,6 +143,7 @@ def test_a_second_runner_of_a_grid_study_is_refused_in_one_line(results_in_tmp, 
         f"(pid {os.getpid()}); wait for it to finish or stop it")
 
 
+@pytest.mark.slow
 def test_a_one_worker_sweep_longer_than_a_process_share_runs_in_fresh_processes(
         results_in_tmp, tmp_path):
     # Real Keras in worker processes: the second replaces the first after 2 trials, so

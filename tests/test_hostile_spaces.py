@@ -302,6 +302,7 @@ def user_folder(tmp_path):
     return folder, elsewhere
 
 
+@pytest.mark.slow
 def test_files_named_like_libraries_beside_the_space_are_not_imported(user_folder, results_in_tmp):
     folder, elsewhere = user_folder
     run = subprocess.Popen(

@@ -8,6 +8,7 @@ the same seed draws at random).
 """
 
 import numpy as np
+import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.backends.kt_backend import BayesBackend
@@ -16,6 +17,7 @@ from tuneyard.space.file import load_space
 from tuneyard.space.keras_tuner import from_kt_values
 
 
+@pytest.mark.slow
 def test_every_point_the_gaussian_process_can_pick_lies_inside_the_space(tmp_path):
     path = tmp_path / "cheap.yaml"
     path.write_text(SPACE)
@@ -39,6 +41,7 @@ def bayes_sweep(path, initial_points, trials=3):
     return sweep, sweep.run(), trainer.calls
 
 
+@pytest.mark.slow
 def test_past_its_random_start_bayes_proposes_the_gaussian_process_point(tmp_path):
     path = tmp_path / "cheap.yaml"
     path.write_text(SPACE)

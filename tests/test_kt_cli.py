@@ -26,6 +26,7 @@ def tune(*args):
     ("--factor", "1", "error: --factor must be an integer of at least 2, got 1"),
     ("--max-epochs", "0", "error: --max-epochs must be an integer of at least 1, got 0"),
 ])
+@pytest.mark.slow
 def test_bad_hyperband_settings(space_path, flag, value, message):
     code, lines = tune("--space", space_path, "--backend", "hyperband", flag, value)
     assert code == 2 and lines == [message]

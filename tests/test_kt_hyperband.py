@@ -50,6 +50,7 @@ def test_schedule_matches_keras_tuner_arithmetic():
 
 
 @pytest.mark.parametrize("max_epochs,factor", [(9, 3), (8, 2)])
+@pytest.mark.slow
 def test_epoch_budgets_follow_the_bracket_schedule(space_path, max_epochs, factor):
     seen: list = []
     trainer = SavingTrainer(seen)
@@ -69,6 +70,7 @@ def schedule_epochs(max_epochs, factor, bracket, rnd):
     return next(e for b, r, _, e in schedule(max_epochs, factor) if (b, r) == (bracket, rnd))
 
 
+@pytest.mark.slow
 def test_a_promoted_trial_continues_its_parent(space_path):
     trainer = SavingTrainer([])
     hyperband(space_path, trainer, max_epochs=9, factor=3)
@@ -85,6 +87,7 @@ def test_a_promoted_trial_continues_its_parent(space_path):
         assert (p.save_to is not None) == (p.extra["round"] < p.extra["bracket"])
 
 
+@pytest.mark.slow
 def test_models_that_cannot_be_promoted_are_deleted(space_path, results_in_tmp):
     seen: list = []
     hyperband(space_path, SavingTrainer(seen), max_epochs=9, factor=3)

@@ -59,6 +59,7 @@ def check_complete(sweep, budget):
 
 
 @pytest.mark.parametrize("backend", KT_BACKENDS)
+@pytest.mark.slow
 def test_interrupted_between_trials_resumes_to_the_budget(space_path, backend):
     budget = 10
     with pytest.raises(KeyboardInterrupt):
@@ -73,6 +74,7 @@ def test_interrupted_between_trials_resumes_to_the_budget(space_path, backend):
 
 
 @pytest.mark.parametrize("backend", KT_BACKENDS)
+@pytest.mark.slow
 def test_a_crash_after_recording_and_before_telling_loses_nothing(space_path, backend,
                                                                   monkeypatch):
     budget = 8
@@ -99,6 +101,7 @@ def test_a_crash_after_recording_and_before_telling_loses_nothing(space_path, ba
 
 
 @pytest.mark.parametrize("backend", KT_BACKENDS)
+@pytest.mark.slow
 def test_lost_oracle_files_do_not_repeat_finished_trials(space_path, backend, results_in_tmp):
     import shutil
 

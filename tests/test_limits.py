@@ -48,6 +48,7 @@ def test_more_workers_than_cores_is_refused_where_options_are_made(space_path):
         SweepOptions(space=space_path, workers=100000)
 
 
+@pytest.mark.slow
 def test_never_more_worker_processes_than_trials_left(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=1, workers=2),
                    trainer=CheapTrainer())
@@ -80,6 +81,7 @@ def stopped_in_process(space_path, busy):
 
 
 @pytest.mark.parametrize("busy", [False, True], ids=["sleeps", "busy-loop"])
+@pytest.mark.slow
 def test_a_trial_past_its_limit_is_stopped_in_process_and_the_sweep_goes_on(space_path, busy):
     statuses, errors, done = in_a_process(f"stopped_in_process({space_path!r}, {busy})")
     assert statuses == ["COMPLETE", "FAIL", "COMPLETE"]
@@ -103,6 +105,7 @@ def test_a_trial_past_its_limit_is_stopped_in_a_thread(space_path):
     assert list(out["frame"]["status"]) == ["FAIL", "COMPLETE"]
 
 
+@pytest.mark.slow
 def test_a_trial_past_its_limit_in_a_worker_process_is_killed(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, workers=2,
                                 trial_timeout=1.0), trainer=Hangs(hang_on=(0,)))
@@ -120,6 +123,7 @@ def cut_in_process(space_path):
     return [list(frame["status"]), list(frame["error"].fillna(""))]
 
 
+@pytest.mark.slow
 def test_the_timeout_ends_an_in_process_sweep_whose_trial_never_returns(space_path):
     statuses, errors = in_a_process(f"cut_in_process({space_path!r})")
     assert statuses == ["COMPLETE", "FAIL"]
@@ -133,6 +137,7 @@ def test_a_bad_trial_timeout_is_refused_naming_the_option(space_path):
         SweepOptions(space=space_path, trial_timeout="soon")
 
 
+@pytest.mark.slow
 def test_two_threads_searching_the_same_point_with_the_same_seed_get_the_same_value():
     # Keras' seed and session are global to a process: in-process trials of two threads take
     # turns, so each trial is the one its seed says (they got 0.55 and 0.40 before).

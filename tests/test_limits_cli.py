@@ -68,6 +68,7 @@ def rows(results: Path, study: str) -> list[dict]:
         return sorted(csv.DictReader(f), key=lambda r: int(r["trial"]))
 
 
+@pytest.mark.slow
 def test_a_hung_build_is_stopped_at_the_trial_timeout_and_the_sweep_goes_on(user_space, tmp_path,
                                                                             results_in_tmp):
     done = subprocess.run([*TUNE, "run", "--space", str(user_space), "--backend", "grid", "--trials", "2",
@@ -80,6 +81,7 @@ def test_a_hung_build_is_stopped_at_the_trial_timeout_and_the_sweep_goes_on(user
     assert hung["status"] == "FAIL" and "ran past --trial-timeout (2s)" in hung["error"]
 
 
+@pytest.mark.slow
 def test_sigterm_records_the_running_trial_as_interrupted(user_space, tmp_path,
                                                                             results_in_tmp):
     run = start(["run", "--space", user_space, "--backend", "grid", "--trials", 2, "--study", "term"],
@@ -93,6 +95,7 @@ def test_sigterm_records_the_running_trial_as_interrupted(user_space, tmp_path,
     assert trial["status"] == "FAIL" and trial["error"].startswith("interrupted by SIGTERM")
 
 
+@pytest.mark.slow
 def test_workers_of_a_killed_run_exit_quietly(user_space, tmp_path, results_in_tmp):
     # kill -9 of `tune run --workers 2`: its workers notice, end, and print no traceback.
     run = start(["run", "--space", user_space, "--backend", "grid", "--trials", 2, "--workers", 2,

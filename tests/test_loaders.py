@@ -69,6 +69,7 @@ def check_split(ds, pool_size):
     assert len(rows(ds.x_train) | rows(ds.x_val)) == pool_size
 
 
+@pytest.mark.slow
 def test_mnist_shapes_dtypes_and_scaling(mnist_dir):
     ds = get_workload("mnist_mlp").load(data_dir=str(mnist_dir), validation_split=0.2)
     assert ds.x_train.shape == (160, 28, 28) and ds.x_val.shape == (40, 28, 28)
@@ -242,6 +243,7 @@ def test_sine_points_set_the_series_length_and_the_test_stretch_follows_it():
             get_workload("sine_lstm").load(points=bad)
 
 
+@pytest.mark.slow
 def test_the_best_linear_filter_shows_what_a_window_allows():
     from tuneyard.workloads.sine import linear_bound
 

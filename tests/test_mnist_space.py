@@ -47,6 +47,7 @@ def test_the_course_space_still_has_none_of_it():
     assert names.isdisjoint({"batch_size", "lr_schedule", "dropout", "l2"})
 
 
+@pytest.mark.slow
 def test_cosine_decays_to_zero_over_decay_epochs_at_the_trials_batch_size():
     keras.utils.set_random_seed(0)
     data = tiny_mnist()
@@ -82,6 +83,7 @@ def test_no_schedule_keeps_a_constant_rate():
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
 
 
+@pytest.mark.slow
 def test_a_trial_of_the_shipped_space_trains_with_its_own_batch_size():
     space = load_space("mnist_mlp")
     params = {**PARAMS, "batch_size": 32}

@@ -86,6 +86,7 @@ def tiny(tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["other storage", "two sqlite stores in the results folder"])
+@pytest.mark.slow
 def test_deleting_a_study_named_like_a_store_keeps_that_store(results_in_tmp, tmp_path, layout):
     results_in_tmp.mkdir()
     default = results_in_tmp / "tuneyard.db"
@@ -105,6 +106,7 @@ def test_deleting_a_study_named_like_a_store_keeps_that_store(results_in_tmp, tm
     assert len(optuna.load_study(study_name="keep", storage=sqlite(default)).trials) == 3
 
 
+@pytest.mark.slow
 def test_a_study_named_like_the_wal_file_is_one_line_and_creates_nothing(results_in_tmp, tiny):
     results_in_tmp.mkdir()
     make_study(sqlite(results_in_tmp / "tuneyard.db"), "keep")  # a live store: its -wal is there
@@ -115,6 +117,7 @@ def test_a_study_named_like_the_wal_file_is_one_line_and_creates_nothing(results
     assert names_in(sqlite(results_in_tmp / "tuneyard.db")) == {"keep"}
 
 
+@pytest.mark.slow
 def test_a_study_named_like_the_store_on_another_storage_is_refused_not_chmod(results_in_tmp, tmp_path, tiny):
     results_in_tmp.mkdir()
     make_study(sqlite(results_in_tmp / "tuneyard.db"), "keep")
@@ -128,6 +131,7 @@ def test_a_study_named_like_the_store_on_another_storage_is_refused_not_chmod(re
     assert not other.exists()
 
 
+@pytest.mark.slow
 def test_a_name_that_is_a_file_of_the_results_folder_is_refused_everywhere(results_in_tmp, tmp_path, tiny):
     results_in_tmp.mkdir()
     notes = results_in_tmp / "notes"
@@ -210,6 +214,7 @@ def test_mask_secrets_hides_every_password_form():
         assert mask_secrets(plain) == plain
 
 
+@pytest.mark.slow
 def test_an_unreachable_server_never_shows_the_password(results_in_tmp, tiny):
     for args in (
         ("run", "--space", tiny, "--trials", 1, "--storage", UNREACHABLE),
@@ -231,6 +236,7 @@ def pg_database():
         yield name
 
 
+@pytest.mark.slow
 def test_the_workers_hint_the_csv_and_the_store_hold_no_password(results_in_tmp, tmp_path, tiny, pg_database):
     url = database_url(pg_database, password=SECRET)
     run = tune("run", "--space", tiny, "--trials", 1, "--study", "pw", "--storage", url)
@@ -284,6 +290,7 @@ def test_a_store_in_a_new_folder_inside_results_is_made(results_in_tmp):
     assert (results_in_tmp / "stores" / "x.db").is_file()
 
 
+@pytest.mark.slow
 def test_leaderboard_csv_is_not_written_through_a_study_folder_linked_out(results_in_tmp, tmp_path):
     results_in_tmp.mkdir()
     make_study(sqlite(results_in_tmp / "tuneyard.db"), "s", trials=2)

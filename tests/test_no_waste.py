@@ -26,6 +26,7 @@ class PoolWatch(Events):
         self.started.append(self.runner.executor.started)
 
 
+@pytest.mark.slow
 def test_no_process_is_started_once_every_trial_is_handed_out(space_path):
     # 3 trials on 2 workers that retire after 2 trials each: the worker that takes the
     # third trial retires with it, and no trial is left, so no process replaces it.
@@ -49,6 +50,7 @@ def test_epoch_budget_last_trial_starts_no_successor(space_path):
     assert watch.started[-1] <= 3  # 2 workers and the first trial's successor, no more
 
 
+@pytest.mark.slow
 def test_a_finished_study_starts_no_pool(space_path):
     options = dict(space=space_path, backend="random", trials=2, workers=2)
     Sweep(SweepOptions(**options), trainer=CheapTrainer()).run()
@@ -65,6 +67,7 @@ def test_a_finished_study_starts_no_pool(space_path):
     assert any("2 of 2 trials done" in m for m in messages)
 
 
+@pytest.mark.slow
 def test_a_grown_budget_still_runs_after_a_finished_one(space_path):
     options = dict(space=space_path, backend="random", workers=2)
     Sweep(SweepOptions(trials=2, **options), trainer=CheapTrainer()).run()

@@ -115,6 +115,7 @@ def check_hyperband_schedule(runner, frame, log):
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
+@pytest.mark.slow
 def test_two_workers_spend_exactly_the_budget_on_distinct_points(space_path, backend, tmp_path):
     hyperband = backend == "hyperband"
     trials = 23 if hyperband else 7  # Hyperband: one full iteration of max_epochs 9, factor 3
@@ -148,6 +149,7 @@ def test_tpe_always_uses_the_constant_liar(space_path, workers):
     assert isinstance(used, optuna.samplers.TPESampler) and used._constant_liar
 
 
+@pytest.mark.slow
 def test_progress_and_csv_after_every_trial_with_workers(space_path, results_in_tmp):
     seen = []
 
@@ -170,6 +172,7 @@ def test_progress_and_csv_after_every_trial_with_workers(space_path, results_in_
     assert statuses == ["COMPLETE"] * 5
 
 
+@pytest.mark.slow
 def test_failed_trials_are_recorded_and_the_search_goes_on(space_path):
     runner, frame = sweep(space_path, "grid", trials=12,
                           trainer=CheapTrainer(fail_when=fails_on_sgd))
@@ -178,6 +181,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(space_path):
     assert failed["error"].str.contains("cheap failure").all()
 
 
+@pytest.mark.slow
 def test_too_many_failures_in_a_row_stop_the_sweep_with_workers(space_path):
     with pytest.raises(SweepStopped, match="3 failed trials in a row; last error: ValueError"):
         sweep(space_path, "tpe", trials=20, max_failures=3,
@@ -206,6 +210,7 @@ def test_workers_must_be_positive(space_path):
         Sweep(SweepOptions(space=space_path, workers=0))
 
 
+@pytest.mark.slow
 def test_each_worker_process_is_replaced_after_its_share_of_trials(space_path):
     import os
     from collections import Counter
@@ -242,6 +247,7 @@ class DiesAfterTwoEpochs(CheapTrainer):
         return super().run(proposal, callbacks)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_s_trial_counts_the_epochs_it_reported(space_path):
     runner, frame = sweep(space_path, "grid", trials=6, trainer=DiesAfterTwoEpochs())
     killed = frame[frame["error"].fillna("").str.contains("signal 9")]

@@ -16,6 +16,8 @@ import time
 import pytest
 from pg_server import database_url, fresh_database, require_server
 
+pytestmark = pytest.mark.slow  # every test here trains or takes over a second
+
 TUNE = [sys.executable, "-c", "from tuneyard.cli.main import app; app(prog_name='tune')"]
 # Real Keras but cheap: 100 samples, one epoch, LSTMs of 8 or 16 units (8 grid points).
 SPACE = """\

@@ -17,6 +17,8 @@ from tuneyard.engine.proposal import Proposal
 from tuneyard.engine.pruning import make_pruner, pruning_callback
 from tuneyard.engine.sweep import Sweep, SweepOptions
 
+pytestmark = pytest.mark.slow  # every test here trains or takes over a second
+
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_pruned_trial_shows_pruned_with_the_epochs_it_ran(workers):

@@ -47,6 +47,7 @@ def options(spaces, **extra):
                            s.training.executions_per_trial), **extra)
 
 
+@pytest.mark.slow
 def test_every_backend_spends_the_budget_and_the_report_is_written(spaces):
     race = run_race(options(spaces))
     assert len(race.runs) == 6 * 2
@@ -77,12 +78,14 @@ def test_every_backend_spends_the_budget_and_the_report_is_written(spaces):
         assert image.size[0] > 400 and image.size[1] > 300
 
 
+@pytest.mark.slow
 def test_a_rerun_resumes_every_study_without_new_trials(spaces):
     first = run_race(options(spaces, entries=("grid", "tpe")))
     again = run_race(options(spaces, entries=("grid", "tpe")))
     assert [len(r.trials) for r in again.runs] == [len(r.trials) for r in first.runs]
 
 
+@pytest.mark.slow
 def test_the_last_trial_is_capped_to_the_epochs_left(spaces):
     sweep = Sweep(SweepOptions(space=spaces[0], backend="grid", trials=100, budget_epochs=7),
                   trainer=CheapTrainer())

@@ -34,6 +34,7 @@ def study(tmp_path):
     return storage
 
 
+@pytest.mark.slow
 def test_compare_trains_four_variants_from_a_study(study, results_in_tmp):
     result = compare(study="best", storage=study, epochs=2)
     assert result.params == {**BASELINES["sine_lstm"], "learning_rate": 3e-3,

@@ -66,6 +66,7 @@ def assert_png(path):
     assert float(np.std(image[..., :3])) > 0.02, f"{path} looks blank"
 
 
+@pytest.mark.slow
 def test_report_writes_every_figure_and_a_self_contained_page(storage, results_in_tmp):
     add_study(storage, "s", [0.05, 0.02, 0.08, 0.011, None, 0.03])
     made = build_report("s", storage, top=3)
@@ -86,6 +87,7 @@ def test_report_writes_every_figure_and_a_self_contained_page(storage, results_i
     assert not [p for p in made.folder.parent.iterdir() if p.name.startswith(".report")]
 
 
+@pytest.mark.slow
 def test_report_shows_a_stored_classifier_evaluation(storage, results_in_tmp):
     add_study(storage, "s", [0.05, 0.02, 0.03])
     store = Store(storage, "s")
@@ -107,6 +109,7 @@ def test_report_shows_a_stored_classifier_evaluation(storage, results_in_tmp):
     assert any("best is now trial 3" in n for n in build_report("s", storage).notes)
 
 
+@pytest.mark.slow
 def test_one_completed_trial_skips_importance_with_a_note(storage):
     add_study(storage, "one", [0.05, None])
     made = build_report("one", storage)
@@ -115,6 +118,7 @@ def test_one_completed_trial_skips_importance_with_a_note(storage):
     assert "at least 2 completed trials" in made.index.read_text()
 
 
+@pytest.mark.slow
 def test_identical_objectives_skip_importance(storage):
     add_study(storage, "flat", [0.05, 0.05, 0.05])
     made = build_report("flat", storage)
@@ -130,6 +134,7 @@ def test_no_completed_trial_writes_nothing(storage, results_in_tmp):
         (results_in_tmp / "failed").iterdir())
 
 
+@pytest.mark.slow
 def test_a_failed_rebuild_keeps_the_previous_report(storage, monkeypatch):
     add_study(storage, "s", [0.05, 0.02])
     first = build_report("s", storage)
@@ -173,6 +178,7 @@ def test_leaderboard_has_the_diagnosis_column(storage):
     assert list(frame["diagnosis"]) == ["still_improving", "still_improving"]
 
 
+@pytest.mark.slow
 def test_real_sweep_with_run_report(results_in_tmp):
     """One real (tiny) sine sweep: run --report, then report --evaluate and diagnose."""
     runner = CliRunner()

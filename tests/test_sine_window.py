@@ -46,6 +46,7 @@ def test_a_window_longer_than_the_samples_is_refused_naming_max_window(wide):
         SINE.build_model({"units": 8, "window": 120}, wide, {"batch_size": 32})
 
 
+@pytest.mark.slow
 def test_the_linear_bound_falls_with_the_window_and_stays_above_the_floor(wide):
     floor = wide.info["noise_floor_val"]
     bounds = {w: window_bound(wide, w) for w in (20, 50, 100)}
@@ -61,6 +62,7 @@ def test_the_linear_bound_falls_with_the_window_and_stays_above_the_floor(wide):
                                                     wide.y_val))
 
 
+@pytest.mark.slow
 def test_the_window_space_trains_a_trial_of_its_own_window():
     space = load_space("sine_window")
     assert (space.param("window").low, space.param("window").high) == (20, 100)
@@ -119,6 +121,7 @@ def test_a_trial_at_its_windows_linear_bound_is_told_the_window_not_the_search_l
     assert "max_window" in at_linear_bound(d, 0.0089, 0.0090, 100, longest=True).suggestion
 
 
+@pytest.mark.slow
 def test_the_study_diagnosis_uses_the_trials_own_window():
     from tuneyard.report.diagnosis import diagnose_trial, format_numbers, trial_diagnosis
     from tuneyard.space.file import space_text

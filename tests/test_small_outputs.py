@@ -46,6 +46,7 @@ class Seeded(CheapTrainer):
         return result
 
 
+@pytest.mark.slow
 def test_seeds_stay_whole_in_the_table_and_the_csv_when_a_trial_has_none(space_path, tmp_path):
     runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=2), trainer=Seeded())
     runner.run()

@@ -59,6 +59,7 @@ def test_bad_durations_are_refused_where_options_are_made(space_path, text):
         SweepOptions(space=space_path, timeout=text)
 
 
+@pytest.mark.slow
 def test_no_trial_starts_that_cannot_end_in_the_time_left(space_path):
     # 3 epochs x 0.2 s = 0.6 s a trial in a 2.5 s budget: trials start while one still fits.
     notes = Notes()
@@ -85,6 +86,7 @@ def test_before_any_trial_finished_one_starts(space_path):
     assert list(frame["status"]) == ["COMPLETE"]
 
 
+@pytest.mark.slow
 def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
     notes = Notes()
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, timeout=1.5,
@@ -100,6 +102,7 @@ def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
     assert (resumed["status"] == "COMPLETE").sum() == 3
 
 
+@pytest.mark.slow
 def test_a_cut_in_a_worker_pool(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=4, workers=2, timeout=1.0,
                                 timeout_grace=0.5), trainer=SlowTrainer(per_epoch=0.01, hang_on=0))

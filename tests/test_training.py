@@ -33,6 +33,7 @@ def trainer(executions=1, patience=0, subset=200):
     return Trainer(space, workload, data, seed=0)
 
 
+@pytest.mark.slow
 def test_a_trial_keeps_its_full_history_and_best_epoch_objective():
     result = trainer().run(Proposal(params=PARAMS, epochs=3))
     assert result.status == COMPLETE
@@ -59,6 +60,7 @@ def curves_callback():
     return Curves()
 
 
+@pytest.mark.slow
 def test_repeats_use_their_own_seeds_and_the_value_is_the_mean_of_their_best_epochs():
     curves = curves_callback()
     result = trainer(executions=2).run(Proposal(params=PARAMS, epochs=2), [curves])
@@ -75,12 +77,14 @@ def test_repeats_use_their_own_seeds_and_the_value_is_the_mean_of_their_best_epo
     assert result.history["val_mse"] == pytest.approx(mean_curve, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_same_seed_same_result():
     first = trainer().run(Proposal(params=PARAMS, epochs=1))
     again = trainer().run(Proposal(params=PARAMS, epochs=1))
     assert first.value == pytest.approx(again.value, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_nan_loss_ends_the_trial_as_failed_with_its_reason():
     wild = {**PARAMS, "optimizer": "sgd", "learning_rate": 1e3, "units": 32}
     result = trainer().run(Proposal(params=wild, epochs=3))
@@ -97,6 +101,7 @@ def test_an_exception_in_a_trial_is_a_failed_result_not_a_crash():
     assert result.status == FAIL and "ValueError" in result.error and "optimizer" in result.error
 
 
+@pytest.mark.slow
 def test_a_trial_that_fails_mid_training_reports_the_epochs_it_trained():
     import keras
 
@@ -110,6 +115,7 @@ def test_a_trial_that_fails_mid_training_reports_the_epochs_it_trained():
     assert result.epochs_run == 3  # a race's epoch budget pays for them
 
 
+@pytest.mark.slow
 def test_early_stopping_on_the_objective_stops_a_run_that_stopped_improving():
     jumpy = {**PARAMS, "learning_rate": 0.5}
     result = trainer(patience=1).run(Proposal(params=jumpy, epochs=30))
@@ -118,6 +124,7 @@ def test_early_stopping_on_the_objective_stops_a_run_that_stopped_improving():
     assert val[-1] >= min(val[:-1])  # it stopped because the objective did not improve
 
 
+@pytest.mark.slow
 def test_a_finished_trials_model_is_freed_before_the_next_trial_trains():
     import weakref
 
@@ -139,6 +146,7 @@ def test_a_finished_trials_model_is_freed_before_the_next_trial_trains():
     assert alive_at_start == [0, 0, 0]
 
 
+@pytest.mark.slow
 def test_a_sweep_longer_than_a_process_share_trains_in_workers_replaced_after_it():
     import os
     from collections import Counter
@@ -157,6 +165,7 @@ def test_a_sweep_longer_than_a_process_share_trains_in_workers_replaced_after_it
     assert not any(w.endswith(f":{os.getpid()}") for w in ran)
 
 
+@pytest.mark.slow
 def test_a_warm_start_continues_with_the_parents_weights_and_optimizer_state(tmp_path):
     import keras
 

@@ -114,6 +114,7 @@ def studies_in(results):
     ("bayes", ["--trials", 3], 3),
     ("hyperband", ["--max-epochs", 3, "--factor", 3], None),
 ])
+@pytest.mark.slow
 def test_a_user_workload_runs_on_every_backend(project, backend, options, expected):
     folder, elsewhere, results = project
     out = ok(tune("run", "--space", folder / "blobs.yaml", "--backend", backend, *options,
@@ -125,6 +126,7 @@ def test_a_user_workload_runs_on_every_backend(project, backend, options, expect
     assert (results / f"blobs-{backend}-s0" / "best.keras").is_file()
 
 
+@pytest.mark.slow
 def test_a_user_workload_runs_in_worker_processes(project):
     folder, elsewhere, results = project
     ok(tune("run", "--space", folder / "blobs.yaml", "--trials", 4, "--workers", 2, cwd=elsewhere))
@@ -132,6 +134,7 @@ def test_a_user_workload_runs_in_worker_processes(project):
     assert [r["status"] for r in rows] == ["COMPLETE"] * 4
 
 
+@pytest.mark.slow
 def test_export_and_evaluate_work_from_another_folder(project, tmp_path):
     folder, elsewhere, results = project
     ok(tune("run", "--space", folder / "blobs.yaml", "--trials", 3, cwd=elsewhere))
@@ -149,6 +152,7 @@ def test_export_and_evaluate_work_from_another_folder(project, tmp_path):
     assert "was not saved by the sweep" in retrained and (third / "o.keras").is_file()
 
 
+@pytest.mark.slow
 def test_a_build_that_raises_fails_its_trial_and_the_sweep_goes_on(project):
     folder, elsewhere, results = project
     space = folder / "unlucky.yaml"
@@ -198,6 +202,7 @@ def test_the_shipped_space_refuses_a_hyperparameter_its_workload_ignores(tmp_pat
         tune("show-space", text, cwd=tmp_path))
 
 
+@pytest.mark.slow
 def test_an_export_path_in_a_missing_folder_is_one_line(project):
     folder, elsewhere, results = project
     ok(tune("run", "--space", folder / "blobs.yaml", "--trials", 2, cwd=elsewhere))
@@ -209,6 +214,7 @@ def test_an_export_path_in_a_missing_folder_is_one_line(project):
 # --- the Python API ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_search_from_python_returns_the_leaderboard_and_best_model(results_in_tmp, tmp_path):
     code = textwrap.dedent('''
         import sys
@@ -254,6 +260,7 @@ def test_search_from_python_returns_the_leaderboard_and_best_model(results_in_tm
     assert "put it in a module" in one_line(tune("evaluate", study, cwd=tmp_path))
 
 
+@pytest.mark.slow
 def test_a_build_function_that_never_reads_a_hyperparameter_is_refused(results_in_tmp):
     import numpy as np
 

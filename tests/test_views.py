@@ -91,6 +91,7 @@ def test_the_strong_l2_case_really_disagrees():
     assert (loss_view.label, objective_view.label) == ("underfitting", "healthy")
 
 
+@pytest.mark.slow
 def test_one_diagnosis_in_every_view_judged_on_the_objective(space_path, results_in_tmp):
     runner, frame = run_sweep(space_path, "tpe", StrongL2Trainer(), trials=3, study="l2")
     url = runner.store.url
@@ -156,7 +157,10 @@ def test_a_maximised_objective_is_judged_by_its_error():
     assert "validation error" in d.reason
 
 
-@pytest.mark.parametrize("backend", BACKEND_NAMES)
+# random measured over a second (it loads Keras Tuner and TensorFlow first in this file).
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=pytest.mark.slow) if b == "random" else b for b in BACKEND_NAMES]
+)
 def test_plain_optuna_reads_every_backend(space_path, backend):
     runner, _ = run_sweep(space_path, backend, SeededTrainer(), study=f"plain-{backend}")
     study = optuna.load_study(study_name=f"plain-{backend}", storage=runner.store.url)
@@ -179,6 +183,7 @@ def test_plain_optuna_reads_every_backend(space_path, backend):
         assert frame[f"user_attrs_{column}"].notna().all(), column
 
 
+@pytest.mark.slow
 def test_one_csv_schema_for_every_backend(space_path, results_in_tmp):
     headers = {}
     for backend in BACKEND_NAMES:

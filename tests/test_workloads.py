@@ -101,6 +101,7 @@ def test_import_does_not_load_tensorflow():
 
 # Keras' own variable saving trips a numpy 2 deprecation; not ours to fix.
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.slow
 def test_saved_model_with_lr_decay_loads_in_a_fresh_process(sine_data, tmp_path):
     # A resumed Hyperband run reloads saved models before it builds any.
     options = {"batch_size": 32, "lr_decay": True}
@@ -114,6 +115,7 @@ def test_saved_model_with_lr_decay_loads_in_a_fresh_process(sine_data, tmp_path)
     )
 
 
+@pytest.mark.slow
 def test_mnist_one_layer_without_later_units(mnist_data):
     params = {"num_layers": 1, "units_1": 16, "learning_rate": 0.01, "optimizer": "sgd"}
     model = get_workload("mnist_mlp").build_model(params, mnist_data, OPTIONS)
@@ -125,6 +127,7 @@ def test_mnist_one_layer_without_later_units(mnist_data):
     assert not model.losses  # l2 defaults to 0: no penalty terms
 
 
+@pytest.mark.slow
 def test_mnist_three_layers_dropout_l2(mnist_data):
     params = {
         "num_layers": 3,
@@ -156,6 +159,7 @@ def test_mnist_missing_or_bad_params(mnist_data):
         mnist.build_model({"num_layers": 1, "units_1": 8, "optimizer": "lbfgs"}, mnist_data, {})
 
 
+@pytest.mark.slow
 def test_cifar_cnn_trains(cifar_data):
     params = {
         "conv_blocks": 2,
@@ -192,6 +196,7 @@ def test_cifar_course_names_and_adamw(cifar_data):
     assert isinstance(model.optimizer, keras.optimizers.AdamW)
 
 
+@pytest.mark.slow
 def test_cifar_resnet_trains_and_augments_only_in_training(cifar_data, tmp_path):
     params = {"width": 4, "blocks": 2, "translate": 0.1, "optimizer": "sgd", "learning_rate": 0.05,
               "l2": 1e-4, "dropout": 0.1, "lr_schedule": "cosine", "decay_epochs": 2}
@@ -230,6 +235,7 @@ def test_cifar_resnet_without_augmentation_and_bad_params(cifar_data):
             resnet.build_model({"width": 4, "blocks": 1, **bad}, cifar_data, OPTIONS)
 
 
+@pytest.mark.slow
 def test_sine_lstm_trains_with_mse_metric(sine_data):
     params = {"lstm_layers": 2, "units": 8, "optimizer": "adamw", "learning_rate": 1e-2}
     params["l2"] = 1e-4
@@ -241,6 +247,7 @@ def test_sine_lstm_trains_with_mse_metric(sine_data):
     assert model.predict(sine_data.x_val, verbose=0).shape == (len(sine_data.x_val), 1)
 
 
+@pytest.mark.slow
 def test_sine_without_lstm_is_a_feed_forward_model_on_the_window(sine_data):
     sine = get_workload("sine_lstm")
     linear = sine.build_model({"lstm_layers": 0, "units": 8}, sine_data, OPTIONS)
@@ -261,6 +268,7 @@ def test_sine_without_lstm_is_a_feed_forward_model_on_the_window(sine_data):
             sine.build_model({"units": 4, "lstm_layers": 0, **bad}, sine_data, OPTIONS)
 
 
+@pytest.mark.slow
 def test_lr_decay_option_floors_and_trains(sine_data):
     decay = {"rate": 0.5, "every_epochs": 1, "min_lr": 2e-3}
     options = {"batch_size": 32, "lr_decay": decay}
