@@ -100,6 +100,7 @@ class NoisyTrainer(CheapTrainer):
 """
 
 
+@pytest.mark.slow  # starts worker processes (seconds)
 def test_worker_processes_hide_the_import_lines_whoever_started_them(tmp_path):
     # The sweep runs as the API runs it (no CLI in the parent): its worker processes are
     # tuneyard's own and keep fd 2 quiet while TensorFlow loads, as they did.
