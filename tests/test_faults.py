@@ -4,7 +4,6 @@ Tiny sine sweeps (200 windows, 1-2 epochs): each trial is real Keras training.
 """
 
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -92,27 +91,56 @@ def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
 
 
 @pytest.mark.slow
-def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp, tmp_path):
-    study = "sine-sigkill"
+def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp, tmp_path,
+                                                                   monkeypatch):
+    # The victim is the worker of a trial that never returns (it wrote its pid): killed
+    # mid-trial for certain, whatever the machine's speed.
+    (tmp_path / "hangs_once.py").write_text(HANGS_ONCE)
+    (tmp_path / "hangs_once.yaml").write_text(HANGS_ONCE_SPACE)
+    marker = tmp_path / "hanging"
+    monkeypatch.setenv("HANG_MARKER", str(marker))
+    study = "sigkill"
     csv_path = results_in_tmp / study / "leaderboard.csv"
-    pids_path = results_in_tmp / study / "workers.json"
-    process = start(*SWEEP, "--workers", 2, "--study", study, cwd=tmp_path)
-    wait_for(lambda: len(rows(csv_path)) >= 1, process)
-
-    def busy():
-        state = json.loads(pids_path.read_text())
-        return [w for w in state["workers"] if w["trial"]]
-
-    wait_for(lambda: busy(), process)
-    victim = max(busy(), key=lambda w: w["since"])  # the newest trial: far from its end
-    os.kill(victim["pid"], signal.SIGKILL)
+    process = start("run", "--space", tmp_path / "hangs_once.yaml", "--backend", "grid", "--trials", 4,
+                    "--workers", 2, "--study", study, cwd=tmp_path)
+    wait_for(lambda: marker.exists() and marker.read_text(), process)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, (out, err)
     table = rows(csv_path)
     failed = [r for r in table if r["status"] == "FAIL"]
-    assert len(table) == 3 and len(failed) == 1
-    assert failed[0]["error"] == "worker process died (signal 9)"
-    assert sum(r["status"] == "COMPLETE" for r in table) == 2
+    assert len(table) == 4 and len(failed) == 1
+    assert failed[0]["error"] == "worker process died (signal 9)" and failed[0]["hang"] == "True"
+    assert sum(r["status"] == "COMPLETE" for r in table) == 3
+
+
+HANGS_ONCE = '''\
+import os, pathlib, time
+from tuneyard.testing import TinyRegression
+
+
+class HangsOnce(TinyRegression):
+    """TinyRegression; the first trial with hang: true writes its pid and never returns."""
+
+    name = "hangs_once"
+    optional = ("hang", "units")
+
+    def build_model(self, params, dataset, options):
+        marker = pathlib.Path(os.environ["HANG_MARKER"])
+        if params["hang"] and not marker.exists():
+            marker.write_text(str(os.getpid()))
+            while True:
+                time.sleep(0.1)
+        return super().build_model(params, dataset, options)
+'''
+HANGS_ONCE_SPACE = """\
+workload: hangs_once:HangsOnce
+objective: {metric: val_mse, direction: minimize}
+training: {epochs: 1, batch_size: 64}
+hyperparameters:
+  hang: {type: choice, values: [true, false], grid: [true, false]}
+  units: {type: int, low: 4, high: 8, grid: [4, 8]}
+"""
 
 
 @pytest.mark.slow
