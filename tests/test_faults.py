@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import hanging
 import optuna
 import pytest
 
@@ -95,13 +96,12 @@ def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp
                                                                    monkeypatch):
     # The victim is the worker of a trial that never returns (it wrote its pid): killed
     # mid-trial for certain, whatever the machine's speed.
-    (tmp_path / "hangs_once.py").write_text(HANGS_ONCE)
-    (tmp_path / "hangs_once.yaml").write_text(HANGS_ONCE_SPACE)
+    space = hanging.write(tmp_path, units=True)
     marker = tmp_path / "hanging"
     monkeypatch.setenv("HANG_MARKER", str(marker))
     study = "sigkill"
     csv_path = results_in_tmp / study / "leaderboard.csv"
-    process = start("run", "--space", tmp_path / "hangs_once.yaml", "--backend", "grid", "--trials", 4,
+    process = start("run", "--space", space, "--backend", "grid", "--trials", 4,
                     "--workers", 2, "--study", study, cwd=tmp_path)
     wait_for(lambda: marker.exists() and marker.read_text(), process)
     os.kill(int(marker.read_text()), signal.SIGKILL)
@@ -112,35 +112,6 @@ def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp
     assert len(table) == 4 and len(failed) == 1
     assert failed[0]["error"] == "worker process died (signal 9)" and failed[0]["hang"] == "True"
     assert sum(r["status"] == "COMPLETE" for r in table) == 3
-
-
-HANGS_ONCE = '''\
-import os, pathlib, time
-from tuneyard.testing import TinyRegression
-
-
-class HangsOnce(TinyRegression):
-    """TinyRegression; the first trial with hang: true writes its pid and never returns."""
-
-    name = "hangs_once"
-    optional = ("hang", "units")
-
-    def build_model(self, params, dataset, options):
-        marker = pathlib.Path(os.environ["HANG_MARKER"])
-        if params["hang"] and not marker.exists():
-            marker.write_text(str(os.getpid()))
-            while True:
-                time.sleep(0.1)
-        return super().build_model(params, dataset, options)
-'''
-HANGS_ONCE_SPACE = """\
-workload: hangs_once:HangsOnce
-objective: {metric: val_mse, direction: minimize}
-training: {epochs: 1, batch_size: 64}
-hyperparameters:
-  hang: {type: choice, values: [true, false], grid: [true, false]}
-  units: {type: int, low: 4, high: 8, grid: [4, 8]}
-"""
 
 
 @pytest.mark.slow

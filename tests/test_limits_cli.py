@@ -9,43 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import hanging
 import pytest
 
 TUNE = [sys.executable, "-m", "tuneyard"]
 
-WORKLOAD = '''\
-import os, pathlib, time
-from tuneyard.testing import TinyRegression
-
-
-class MaybeHangs(TinyRegression):
-    """TinyRegression, except that a trial with hang: true never returns from its build."""
-
-    name = "maybe_hangs"
-    optional = ("hang", "units")
-
-    def build_model(self, params, dataset, options):
-        if params["hang"]:
-            pathlib.Path(os.environ["HANG_MARKER"]).write_text(str(os.getpid()))
-            while True:
-                time.sleep(0.1)
-        return super().build_model(params, dataset, options)
-'''
-
-SPACE = """\
-workload: hangs:MaybeHangs
-objective: {metric: val_mse, direction: minimize}
-training: {epochs: 1, batch_size: 64}
-hyperparameters:
-  hang: {type: choice, values: [false, true], grid: [false, true]}
-"""
-
-
 @pytest.fixture
 def user_space(tmp_path):
-    (tmp_path / "hangs.py").write_text(WORKLOAD)
-    (tmp_path / "hangs.yaml").write_text(SPACE)
-    return tmp_path / "hangs.yaml"
+    return hanging.write(tmp_path)
 
 
 def start(args, tmp_path, **popen):
