@@ -172,11 +172,9 @@ class Sweep:
     def _spent_before(self) -> bool:
         """Whether the stored study (if any) has already spent its budget."""
         o = self.options
-        if o.fresh or self.shared or not self.store.exists():
+        ledger = None if self.shared else self._stored_ledger()
+        if ledger is None:
             return False
-        self.store.load()
-        ledger = Ledger(self.store)
-        ledger.refresh()
         repeats = self.space.training.executions_per_trial
         return ledger.done_count() >= self.budget or bool(
             o.budget_epochs and o.budget_epochs - ledger.epochs_spent() < repeats)
@@ -207,12 +205,18 @@ class Sweep:
 
     def _trials_left(self) -> int:
         """Trials of the budget not yet claimed by any runner (before this one asks)."""
+        ledger = self._stored_ledger()
+        return self.budget if ledger is None else self.budget - ledger.claimed_count()
+
+    def _stored_ledger(self) -> Ledger | None:
+        """The stored study's trials as they are before this run opens it (None: no study
+        yet, or --fresh, which deletes it)."""
         if self.options.fresh or not self.store.exists():
-            return self.budget
+            return None
         self.store.load()
         ledger = Ledger(self.store)
         ledger.refresh()
-        return self.budget - ledger.claimed_count()
+        return ledger
 
     def _one_worker_process(self) -> bool:
         """Whether a one-worker sweep runs its trials in a worker process, not here.
