@@ -11,6 +11,7 @@ from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
 from tuneyard.space.core import Space
 from tuneyard.space.grid_points import Grid
+from tuneyard.store.optuna_adapter import storage_of, study_id_of
 
 MAX_SHUFFLED_GRID = 20_000_000
 
@@ -108,7 +109,7 @@ class SharedGridBackend(GridBackend):
         the slots, note the retry copies. Each number is read once, so an ask costs the same
         at the first point and the ten-thousandth (Optuna's own WAITING query and trial
         count go through its cache of every trial)."""
-        storage, study_id = self.study._storage, self.study._study_id
+        storage, study_id = storage_of(self.study), study_id_of(self.study)
         while below is None or self._scanned < below:
             try:
                 trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self._scanned)
@@ -130,7 +131,7 @@ class SharedGridBackend(GridBackend):
         from tuneyard.engine.heartbeat import SURPLUS, beat_once
         from tuneyard.store.ledger import RUNNER, this_runner
 
-        storage = self.study._storage
+        storage = storage_of(self.study)
         for number, trial_id in sorted(self._retries.items()):
             del self._retries[number]
             try:  # False or an error: another worker took it first
@@ -157,7 +158,7 @@ class SharedGridBackend(GridBackend):
 
         if self._slots >= self._slots_allowed():
             return None  # every slot is taken: no trial to create only to mark it surplus
-        storage, study_id = self.study._storage, self.study._study_id
+        storage, study_id = storage_of(self.study), study_id_of(self.study)
         trial_id = storage.create_new_trial(study_id, template_trial=slot_template())
         beat_once(storage, trial_id)  # a worker killed from here on has its slot queued again
         number = storage.get_trial_number_from_id(trial_id)
@@ -179,7 +180,7 @@ class SharedGridBackend(GridBackend):
         maybe since this one joined), at most the grid's size."""
         from tuneyard.store.optuna_store import CONFIG_ATTR
 
-        stored = self.study._storage.get_study_user_attrs(self.study._study_id).get(CONFIG_ATTR, {})
+        stored = storage_of(self.study).get_study_user_attrs(study_id_of(self.study)).get(CONFIG_ATTR, {})
         return min(int(stored.get("budget") or self.budget), len(self.order))
 
     def _proposal(self, trial, index: int) -> Proposal:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from tuneyard.backends import kt_adapter
 from tuneyard.backends.kt_backend import KerasTunerBackend
 from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
@@ -44,13 +45,19 @@ def schedule(max_epochs: int, factor: int) -> list[tuple[int, int, int, int]]:
     while epochs >= 1:
         epochs /= factor
         brackets += 1
-    end_size = math.ceil(1 + math.log(max_epochs, factor))
     rows = []
     for bracket in range(brackets - 1, -1, -1):
         for rnd in range(bracket + 1):
-            size = math.ceil(end_size / (bracket + 1) * factor ** (bracket - rnd))
-            rows.append((bracket, rnd, size, math.ceil(max_epochs / factor ** (bracket - rnd))))
+            rows.append((bracket, rnd, round_size(max_epochs, factor, bracket, rnd),
+                         math.ceil(max_epochs / factor ** (bracket - rnd))))
     return rows
+
+
+def round_size(max_epochs: int, factor: int, bracket: int, rnd: int) -> int:
+    """Trials in round `rnd` of Hyperband bracket `bracket`: Keras Tuner's arithmetic
+    (its private `HyperbandOracle._get_size`, which tests/test_adapters.py pins to this)."""
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    return math.ceil(end_size / (bracket + 1) * factor ** (bracket - rnd))
 
 
 def iteration_trials(max_epochs: int, factor: int) -> int:
@@ -63,14 +70,15 @@ def needed_models(oracle: Any) -> set[str]:
     # A running trial (another worker's) saves its model when it ends: keep it.
     needed: set[str] = {t.trial_id for t in oracle.ongoing_trials.values()}
     trials = oracle.trials
-    for bracket in oracle._brackets:
+    for bracket in kt_adapter.brackets(oracle):
         rounds = bracket["rounds"]
         for rnd in range(len(rounds) - 1):
             children = rounds[rnd + 1]
             chosen = {info["past_id"] for info in children}
             needed.update(info["past_id"] for info in children
                           if info["id"] not in trials or trials[info["id"]].status not in ENDED)
-            left = oracle._get_size(bracket["bracket_num"], rnd + 1) - len(children)
+            size = round_size(oracle.max_epochs, oracle.factor, bracket["bracket_num"], rnd + 1)
+            left = size - len(children)
             if left <= 0:
                 continue
             candidates = [trials[i["id"]] for i in rounds[rnd]
@@ -126,7 +134,7 @@ class HyperbandBackend(KerasTunerBackend):
         return 0  # a schedule cannot be rebuilt from rows: Hyperband starts a new one
 
     def _locate(self, trial_id: str, values: dict) -> tuple[int, int]:
-        for bracket in self.oracle._brackets:
+        for bracket in kt_adapter.brackets(self.oracle):
             for rnd, infos in enumerate(bracket["rounds"]):
                 if any(info["id"] == trial_id for info in infos):
                     return bracket["bracket_num"], rnd

@@ -12,12 +12,11 @@ import contextlib
 import io
 import logging
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
-from tuneyard.atomic import write_json
+from tuneyard.backends import kt_adapter
 from tuneyard.engine.proposal import TrialResult
 
 PROJECT = "oracle"
@@ -39,30 +38,19 @@ def quiet():
             logger.setLevel(level)
 
 
-class _AtomicFiles:
-    """Mixed into a Keras Tuner oracle: its files are replaced whole, never half-written."""
-
-    def save(self):
-        write_json(self._get_oracle_fname(), self.get_state())
-
-    def _save_trial(self, trial):
-        write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
-                   trial.get_state())
-
-
 def make_oracle(kind: str, folder: Path, **kwargs: Any) -> Any:
     """A Keras Tuner oracle of `kind` (random, bayes, hyperband) keeping its files in `folder`."""
     from keras_tuner import oracles
 
     base = {"random": oracles.RandomSearchOracle, "bayes": oracles.BayesianOptimizationOracle,
             "hyperband": oracles.HyperbandOracle}[kind]
-    cls = type(f"Tuneyard{base.__name__}", (_AtomicFiles, base), {})
+    cls = type(f"Tuneyard{base.__name__}", (kt_adapter.AtomicFiles, base), {})
     if kind != "hyperband":
         kwargs.setdefault("max_trials", None)  # the runner keeps the budget; ids stay 0000, 0001
     with quiet():
         oracle = cls(max_retries_per_trial=0, max_consecutive_failed_trials=NEVER_STOP, **kwargs)
     oracle.verbose = 0
-    oracle._set_project_dir(str(folder), PROJECT)
+    kt_adapter.set_project_dir(oracle, folder, PROJECT)
     return oracle
 
 
@@ -115,19 +103,19 @@ def reconcile(oracle: Any, done_by_id: dict[str, dict], metric: str) -> dict[str
     """
     counts = {"replayed": 0, "requeued": 0}
     running = [t for t in oracle.trials.values() if t.status == "RUNNING"]
-    running += [oracle.trials[i] for i in oracle._retry_queue if oracle.trials[i] not in running]
+    queued = kt_adapter.retry_queue(oracle)
+    running += [oracle.trials[i] for i in queued if oracle.trials[i] not in running]
     for trial in running:
         row = done_by_id.get(trial.trial_id)
         if row is not None:
-            if trial.trial_id in oracle._retry_queue:
-                oracle._retry_queue.remove(trial.trial_id)
+            kt_adapter.unqueue(oracle, trial.trial_id)
             if trial.trial_id not in oracle.start_order:
                 oracle.start_order.append(trial.trial_id)
             status, value = row_outcome(row)
             finish(oracle, trial.trial_id, status, value, metric)
             counts["replayed"] += 1
-        elif trial.trial_id not in oracle._retry_queue:
-            oracle._retry_queue.append(trial.trial_id)
+        elif trial.trial_id not in queued:
+            kt_adapter.requeue(oracle, trial.trial_id)
             counts["requeued"] += 1
     return counts
 
@@ -139,7 +127,7 @@ def adopt(oracle: Any, rows: list[dict], metric: str) -> int:
     oracle then does not propose them again and a Bayesian one learns from
     them, instead of starting blind.
     """
-    from keras_tuner.src.engine import trial as trial_module
+    from keras_tuner.engine import trial as trial_module  # Keras Tuner: a heavy library
 
     for row in rows:
         hps = oracle.hyperparameters.copy()
@@ -148,7 +136,7 @@ def adopt(oracle: Any, rows: list[dict], metric: str) -> int:
         trial = trial_module.Trial(hyperparameters=hps, trial_id=trial_id, status="RUNNING")
         oracle.trials[trial_id] = trial
         oracle.start_order.append(trial_id)
-        oracle._record_values(trial)
+        kt_adapter.record_values(oracle, trial)
         status, value = row_outcome(row)
         finish(oracle, trial_id, status, value, metric)
     return len(rows)

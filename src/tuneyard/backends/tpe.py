@@ -8,6 +8,7 @@ from tuneyard.backends.base import Backend
 from tuneyard.engine.proposal import Proposal
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import suggest_space
+from tuneyard.store.optuna_adapter import reseed, storage_of, trial_id_of
 
 DEFAULT_STARTUP_TRIALS = 10  # Optuna's TPESampler default
 
@@ -25,15 +26,11 @@ def ask_seeded(study: Any, seed: int) -> Any:
     from tuneyard.store.ledger import RUNNER, this_runner
 
     trial = study.ask()
-    beat_once(study._storage, trial._trial_id)  # a shared study: its worker may die from here on
+    beat_once(storage_of(study), trial_id_of(trial))  # a shared study: its worker may die from here on
     # Who asked, before anything else: a trial whose process dies is then known as orphaned.
     trial.set_user_attr(RUNNER, this_runner())
     state = int(np.random.SeedSequence([seed, trial.number]).generate_state(1)[0])
-    sampler = study.sampler
-    for rng in (getattr(sampler, "_rng", None),
-                getattr(getattr(sampler, "_random_sampler", None), "_rng", None)):
-        if rng is not None:
-            rng.rng.seed(state)
+    reseed(study.sampler, state)
     return trial
 
 

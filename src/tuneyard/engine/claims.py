@@ -20,6 +20,7 @@ from typing import Any
 
 from tuneyard.engine.heartbeat import Heartbeat, fail_stale, retry_later
 from tuneyard.engine.proposal import Proposal
+from tuneyard.store.optuna_adapter import storage_of, trial_id_of
 
 POLL_SECONDS = 1.0
 # A heartbeat goes stale only after a grace of seconds (3 x the heartbeat), so looking for
@@ -74,7 +75,7 @@ class SharedClaims(LocalClaims):
 
     def started(self, proposal: Proposal) -> None:
         if proposal.trial is not None:
-            beat = Heartbeat(self.store.study._storage, proposal.trial._trial_id)
+            beat = Heartbeat(storage_of(self.store.study), trial_id_of(proposal.trial))
             self.beats[id(proposal)] = beat.__enter__()
 
     def ended(self, proposal: Proposal) -> None:

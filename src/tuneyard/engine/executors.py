@@ -30,6 +30,7 @@ from tuneyard.engine.in_process import timed_out
 from tuneyard.engine.proposal import Proposal, TrialResult, failed
 from tuneyard.engine.worker_process import WorkerSpec, worker_main
 from tuneyard.errors import TuneyardError
+from tuneyard.store.optuna_adapter import trial_id_of
 
 MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
 
@@ -122,7 +123,7 @@ class WorkerPool:
         if isinstance(worker, _Vacant):  # a trial came after all: the slot gets a process
             worker = self.workers[worker.index] = self._fresh(worker.index)
         self.more = more
-        trial_id = getattr(proposal.trial, "_trial_id", None)
+        trial_id = None if proposal.trial is None else trial_id_of(proposal.trial)
         worker.task = (proposal, time.perf_counter())
         worker.deadline = time.monotonic() + self.trial_timeout if self.trial_timeout else None
         worker.epochs_reported = 0

@@ -12,6 +12,8 @@ import threading
 import warnings
 from typing import Any
 
+from tuneyard.store.optuna_adapter import heartbeat_enabled, storage_of
+
 # A trial told FAIL because other workers had already taken the whole budget.
 SURPLUS = "surplus"
 
@@ -50,9 +52,7 @@ def beat_once(storage: Any, trial_id: int) -> None:
     trial, so a worker killed before its trial starts training would otherwise leave it
     RUNNING for good, and the other workers waiting on it.
     """
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    if is_heartbeat_enabled(storage):
+    if heartbeat_enabled(storage):
         storage.record_heartbeat(trial_id)
 
 
@@ -67,6 +67,6 @@ def fail_stale(study: Any) -> None:
 
 def retry_later(study: Any, frozen: Any) -> None:
     """Queue a failed trial again as the storage's retry callback would (Ctrl-C)."""
-    callback = study._storage.get_heartbeat_stale_trial_callback()
+    callback = storage_of(study).get_heartbeat_stale_trial_callback()
     if callback is not None:
         callback(study, frozen)

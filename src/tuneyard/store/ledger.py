@@ -16,6 +16,7 @@ import socket
 from typing import Any
 
 from tuneyard.engine.heartbeat import SURPLUS
+from tuneyard.store.optuna_adapter import storage_of, study_id_of, trial_id_of
 
 INTERRUPTED = "interrupted"
 RUNNER = "runner"  # user attribute: "host:pid" of the process that asked for the trial
@@ -71,7 +72,7 @@ class Ledger:
                 self._note(trial)
                 self._next = trial.number + 1
             return
-        storage, study_id = self.store.study._storage, self.store.study._study_id
+        storage, study_id = storage_of(self.store.study), study_id_of(self.store.study)
         with self.store.guard():
             if self._waiting:
                 self._read_open_at_once()
@@ -92,7 +93,7 @@ class Ledger:
         since, which that read left in the cache."""
         from optuna.trial import TrialState
 
-        storage, seen = self.store.study._storage, set()
+        storage, seen = storage_of(self.store.study), set()
         for trial in self.store.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,
                                                                          TrialState.WAITING)):
             if trial.number < self._next:  # a newer one is read in order, below
@@ -130,7 +131,7 @@ class Ledger:
         for retried in trial.system_attrs.get("retry_history", []):
             self._retire(retried)
         if state in ("RUNNING", "WAITING"):
-            self._open[number] = trial._trial_id
+            self._open[number] = trial_id_of(trial)
             if state == "WAITING":
                 self._waiting.add(number)
             if state == "RUNNING" and not trial.user_attrs.get(SURPLUS):

@@ -26,6 +26,7 @@ from tuneyard.store.faults import (
     storage_boundary,
     storage_error,
 )
+from tuneyard.store.optuna_adapter import reported_steps, storage_of, study_id_of, trial_id_of, write_running
 from tuneyard.store.paths import (
     check_not_store_file,
     check_study_name,
@@ -366,11 +367,11 @@ class Store:
         import optuna
         from optuna.trial import TrialState
 
-        storage = self.study._storage
+        storage = storage_of(self.study)
         with self.guard():
             try:
-                storage.set_trial_user_attr(trial._trial_id, "result", {"error": error})
-                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+                storage.set_trial_user_attr(trial_id_of(trial), "result", {"error": error})
+                storage.set_trial_state_values(trial_id_of(trial), TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # it ended meanwhile: nothing to repair
 
@@ -381,15 +382,15 @@ class Store:
         trial = proposal.trial
         # The epochs the pruning callback did not report (all of them without --prune),
         # so every trial of every backend has its learning curve in the dashboard.
-        reported = getattr(getattr(trial, "_cached_frozen_trial", None), "intermediate_values", {})
+        reported = reported_steps(trial)
         steps = objective_steps(proposal, result, self._judging or {})
         try:
-            write_running(self.study._storage, trial._trial_id, attrs,
+            write_running(storage_of(self.study), trial_id_of(trial), attrs,
                           {k: v for k, v in steps.items() if k not in reported})
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another worker failed it meanwhile (its heartbeat was late) and queued a retry,
             # which runs instead: the stored trial stays as it is.
-            return self.storage.get_trial(trial._trial_id)
+            return self.storage.get_trial(trial_id_of(trial))
         state = TrialState[result.status]
         values = result.value if state == TrialState.COMPLETE else None
         return self.study.tell(trial, values, state=state, skip_if_finished=True)
@@ -413,35 +414,9 @@ class Store:
             frozen.datetime_start = frozen.datetime_complete - datetime.timedelta(seconds=result.seconds)
         # What study.add_trial does, but keeping the id: reading all trials back
         # to find the new one would make every trial cost more than the last.
-        trial_id = self.storage.create_new_trial(self.study._study_id, template_trial=frozen)
+        trial_id = self.storage.create_new_trial(study_id_of(self.study), template_trial=frozen)
         frozen.number = self.storage.get_trial_number_from_id(trial_id)
         return frozen
-
-
-def write_running(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float]) -> None:
-    """Write a running trial's user attributes and intermediate values: on an RDB storage
-    in one transaction (a commit per attribute and per epoch would add milliseconds to
-    every trial, and a crash between them would leave half a result)."""
-    rdb = getattr(storage, "_backend", storage)
-    try:
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import RDBStorage, _create_scoped_session
-
-        one_go = isinstance(rdb, RDBStorage) and all(hasattr(rdb, name) for name in (
-            "_set_trial_intermediate_value_without_commit", "_set_trial_attr_without_commit"))
-    except ImportError:  # another Optuna layout: the public calls, one commit each
-        one_go = False
-    if not one_go:
-        for key, value in attrs.items():
-            storage.set_trial_user_attr(trial_id, key, value)
-        for step, value in steps.items():
-            storage.set_trial_intermediate_value(trial_id, step, value)
-        return
-    with _create_scoped_session(rdb.scoped_session, True) as session:
-        for key, value in attrs.items():
-            rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
-        for step, value in steps.items():
-            rdb._set_trial_intermediate_value_without_commit(session, trial_id, step, value)
 
 
 def set_metric_name(study: Any, metric: str) -> None:
