@@ -311,3 +311,18 @@ def test_the_scan_finds_what_it_looks_for():
     assert set(found) >= {"optuna.storages._heartbeat", "keras_tuner.src.engine", "._storage",
                           "'_rng'", "._brackets", "def _save_trial"}
     assert "._storage" in found and found.count("._storage") == 1  # not self._storage
+
+
+def test_pyproject_bounds_both_libraries_to_what_these_tests_pass_on():
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())
+    wanted = {Requirement(r).name: Requirement(r).specifier
+              for r in pyproject["project"]["dependencies"]}
+    for name in ("optuna", "keras-tuner"):
+        assert any(spec.operator in ("<", "<=", "~=", "==") for spec in wanted[name]), (
+            f"{name} has no upper bound: a release may drop a private name tuneyard uses")
+        assert version(name) in wanted[name], f"{name} {version(name)} is outside {wanted[name]}"
