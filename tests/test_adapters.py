@@ -118,6 +118,18 @@ def test_heartbeats_on_an_rdb_storage(optuna, tmp_path):
     assert states == ["FAIL", "WAITING"], states
     retry = study.trials[1]
     assert optuna.storages.RetryFailedTrialCallback.retried_trial_number(retry) == 0
+    # The system attributes the ledger (retry_history) and the shared grid (failed_trial) read.
+    assert retry.system_attrs["failed_trial"] == 0 and retry.system_attrs["retry_history"] == [0]
+
+
+def test_fixed_params_decide_what_a_trial_suggests(optuna, tmp_path):
+    # The shared grid fixes a slot's point in the system attribute Optuna's enqueue_trial uses.
+    study = rdb_study(optuna, tmp_path)
+    storage = optuna_adapter.storage_of(study)
+    trial_id = storage.create_new_trial(optuna_adapter.study_id_of(study))
+    storage.set_trial_system_attr(trial_id, "fixed_params", {"x": 0.3, "n": 4})
+    trial = optuna.trial.Trial(study, trial_id)
+    assert (trial.suggest_float("x", 0.0, 1.0), trial.suggest_int("n", 1, 8)) == (0.3, 4)
 
 
 @pytest.mark.parametrize("make", ["tpe", "random"])
