@@ -171,7 +171,7 @@ def test_cli_diagnose_prints_label_numbers_and_suggestion(storage):
 
 
 def test_leaderboard_has_the_diagnosis_column(storage):
-    from tuneyard.store.reading import study_frame
+    from tuneyard.analysis.reading import study_frame
 
     add_study(storage, "s", [0.05, 0.02])
     frame = study_frame("s", storage)

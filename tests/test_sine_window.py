@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tuneyard.engine.proposal import COMPLETE, Proposal
 from tuneyard.engine.training import Trainer
+from tuneyard.records.trial import COMPLETE, Proposal
 from tuneyard.space.file import load_space
 from tuneyard.workloads import get_workload
 from tuneyard.workloads.sine import fitted_filter, linear_bound, window_bound

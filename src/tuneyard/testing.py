@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from tuneyard.engine.epochs import EpochHook
-from tuneyard.engine.proposal import COMPLETE, FAIL, Proposal, TrialResult
+from tuneyard.records.trial import COMPLETE, FAIL, Proposal, TrialResult
 from tuneyard.workloads.base import Dataset, Workload
 
 

@@ -145,7 +145,7 @@ class SameSeedTrainer(Trainer):
 
 def _train(trainer: SameSeedTrainer, variant: Variant, epochs: int, metric: str) -> None:
     from tuneyard.analysis.diagnosis import diagnose
-    from tuneyard.engine.proposal import Proposal
+    from tuneyard.records.trial import Proposal
 
     trainer.used = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from tuneyard.atomic import write_json
-from tuneyard.engine.proposal import COMPLETE, Proposal
 from tuneyard.errors import StoreError
+from tuneyard.records.trial import COMPLETE, Proposal
 from tuneyard.space.data import load_space_data
-from tuneyard.store.optuna_store import Store, maximizes, study_dir
+from tuneyard.store.optuna_store import Store, maximizes
+from tuneyard.store.paths import study_dir
 
 EVALUATION_ATTR = "evaluation"
 

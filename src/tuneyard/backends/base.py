@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.records.trial import Proposal, TrialResult
 from tuneyard.space.core import Space
 
 

@@ -7,10 +7,13 @@ import json
 import numpy as np
 
 from tuneyard.backends.base import Backend
-from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
+from tuneyard.records.attributes import CONFIG_ATTR, RUNNER, SURPLUS, this_runner
+from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 from tuneyard.space.grid_points import Grid
+from tuneyard.space.optuna import suggest_space
+from tuneyard.store.beats import beat_once
 
 MAX_SHUFFLED_GRID = 20_000_000
 
@@ -127,9 +130,6 @@ class SharedGridBackend(GridBackend):
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
 
-        from tuneyard.engine.heartbeat import SURPLUS, beat_once
-        from tuneyard.store.ledger import RUNNER, this_runner
-
         storage = self.study._storage
         for number, trial_id in sorted(self._retries.items()):
             del self._retries[number]
@@ -153,8 +153,6 @@ class SharedGridBackend(GridBackend):
         import optuna
         from optuna.trial import TrialState
 
-        from tuneyard.engine.heartbeat import SURPLUS, beat_once
-
         if self._slots >= self._slots_allowed():
             return None  # every slot is taken: no trial to create only to mark it surplus
         storage, study_id = self.study._storage, self.study._study_id
@@ -177,14 +175,10 @@ class SharedGridBackend(GridBackend):
     def _slots_allowed(self) -> int:
         """The study's budget as stored now (a runner's --trials changes it for every worker,
         maybe since this one joined), at most the grid's size."""
-        from tuneyard.store.optuna_store import CONFIG_ATTR
-
         stored = self.study._storage.get_study_user_attrs(self.study._study_id).get(CONFIG_ATTR, {})
         return min(int(stored.get("budget") or self.budget), len(self.order))
 
     def _proposal(self, trial, index: int) -> Proposal:
-        from tuneyard.space.optuna import suggest_space
-
         return Proposal(params=suggest_space(trial, self.space), epochs=self.epochs,
                         key=f"grid-{trial.number}", extra={"grid_index": index}, trial=trial)
 
@@ -203,8 +197,6 @@ def slot_template():
     import datetime
 
     from optuna.trial import FrozenTrial, TrialState
-
-    from tuneyard.store.ledger import RUNNER, this_runner
 
     return FrozenTrial(
         number=-1, state=TrialState.RUNNING, value=None, values=None,

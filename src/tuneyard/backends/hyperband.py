@@ -14,8 +14,8 @@ import math
 from typing import Any
 
 from tuneyard.backends.kt_backend import KerasTunerBackend
-from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
+from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 
 ENDED = ("COMPLETED", "FAILED")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.atomic import write_json
-from tuneyard.engine.proposal import TrialResult
+from tuneyard.records.trial import TrialResult
 
 PROJECT = "oracle"
 TUNER_ID = "tuneyard"

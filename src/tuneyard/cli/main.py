@@ -198,8 +198,8 @@ def leaderboard(
     from pathlib import Path
 
     from tuneyard.analysis.leaderboard import write_csv
+    from tuneyard.analysis.reading import study_frame
     from tuneyard.cli.display import console, frame_records, frame_table, print_json
-    from tuneyard.store.reading import study_frame
     from tuneyard.store.targets import check_csv_target
 
     if top is not None and top < 1:
@@ -221,9 +221,9 @@ def leaderboard(
 @app.command()
 def studies(storage: Storage = None, json: Json = False):
     """List the studies in the store with their best value and trial counts."""
+    from tuneyard.analysis.reading import studies_frame
     from tuneyard.cli.display import console, frame_records, frame_table, print_json
     from tuneyard.store.optuna_store import NoStore, default_storage
-    from tuneyard.store.reading import studies_frame
     from tuneyard.store.urls import mask_secrets
 
     try:

@@ -76,7 +76,7 @@ def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None
     """Retrain the best trial and score it on the held-out test split."""
     from tuneyard.analysis.evaluate import evaluate_study, summary_lines
     from tuneyard.cli.display import console
-    from tuneyard.store.optuna_store import study_dir
+    from tuneyard.store.paths import study_dir
 
     result = evaluate_study(study, storage, data_dir,
                             say=lambda line: console.print(line, markup=False, highlight=False))

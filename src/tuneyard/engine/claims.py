@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from tuneyard.engine.heartbeat import Heartbeat, fail_stale, retry_later
-from tuneyard.engine.proposal import Proposal
+from tuneyard.records.trial import Proposal
 
 POLL_SECONDS = 1.0
 # A heartbeat goes stale only after a grace of seconds (3 x the heartbeat), so looking for

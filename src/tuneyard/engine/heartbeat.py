@@ -12,9 +12,6 @@ import threading
 import warnings
 from typing import Any
 
-# A trial told FAIL because other workers had already taken the whole budget.
-SURPLUS = "surplus"
-
 
 class Heartbeat:
     """Records a heartbeat for one trial now, then every interval until the block ends."""
@@ -40,20 +37,6 @@ class Heartbeat:
                 self.storage.record_heartbeat(self.trial_id)
             except Exception:  # a dropped connection: the next beat retries
                 continue
-
-
-def beat_once(storage: Any, trial_id: int) -> None:
-    """Record one heartbeat for a trial that has just become RUNNING, if the storage keeps them.
-
-    Called the moment a worker creates or claims a trial, as Optuna's optimize() does: a
-    trial has no heartbeat until its first one, and `fail_stale_trials` never fails such a
-    trial, so a worker killed before its trial starts training would otherwise leave it
-    RUNNING for good, and the other workers waiting on it.
-    """
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    if is_heartbeat_enabled(storage):
-        storage.record_heartbeat(trial_id)
 
 
 def fail_stale(study: Any) -> None:

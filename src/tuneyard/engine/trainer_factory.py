@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.records.trial import Proposal, TrialResult
 
 
 def check_params_read(space: Any, proposal: Proposal, result: TrialResult) -> None:

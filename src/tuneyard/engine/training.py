@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from tuneyard.engine.epochs import EpochHook
-from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.errors import StoreError
+from tuneyard.records.trial import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.space.core import Space
 from tuneyard.workloads.checks import LabelsBeyondModel, check_labels_fit_model
 

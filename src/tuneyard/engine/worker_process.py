@@ -18,8 +18,8 @@ from typing import Any
 
 from tuneyard import quiet_import
 from tuneyard.engine.epochs import EpochHook
-from tuneyard.engine.proposal import failed
 from tuneyard.errors import TuneyardError
+from tuneyard.records.trial import failed
 
 
 @dataclass

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.ledger import counts_toward_budget
 from tuneyard.backends import BACKEND_NAMES
-from tuneyard.engine.sweep import Events, Sweep, SweepOptions, counts_toward_budget
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions
 from tuneyard.errors import TuneyardError
 from tuneyard.space.core import Space
 from tuneyard.space.file import load_space
-from tuneyard.store.optuna_store import results_dir
+from tuneyard.store.paths import results_dir
 
 COURSE = "course"
 ENTRIES = (*BACKEND_NAMES, COURSE)

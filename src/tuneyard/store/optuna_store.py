@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuneyard.engine.proposal import COMPLETE, Proposal, TrialResult
 from tuneyard.errors import StoreError
+from tuneyard.records.attributes import CONFIG_ATTR
+from tuneyard.records.trial import COMPLETE, Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
 from tuneyard.store.faults import (
@@ -36,9 +37,6 @@ from tuneyard.store.paths import (
 from tuneyard.store.targets import check_store_folder
 from tuneyard.store.urls import mask_secrets
 
-__all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
-
-CONFIG_ATTR = "tuneyard"
 # A runner writes its config just after creating the study: one started at the same moment
 # may find the study before the config, so it waits this long before calling it foreign.
 CONFIG_WAIT_SECONDS = 5.0

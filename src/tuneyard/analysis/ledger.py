@@ -15,17 +15,11 @@ import os
 import socket
 from typing import Any
 
-from tuneyard.engine.heartbeat import SURPLUS
+from tuneyard.analysis.leaderboard import trial_row
+from tuneyard.records.attributes import INTERRUPTED, RUNNER, SURPLUS
 
-INTERRUPTED = "interrupted"
-RUNNER = "runner"  # user attribute: "host:pid" of the process that asked for the trial
 # A RUNNING trial that names no runner and started this long ago was left by a dead one.
 UNNAMED_STALE_SECONDS = 120
-
-
-def this_runner() -> str:
-    """This process, as written on the trials it asks for."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def is_interrupted(row: dict) -> bool:
@@ -119,8 +113,6 @@ class Ledger:
             self._next += 1
 
     def _note(self, trial: Any) -> None:
-        from tuneyard.analysis.leaderboard import trial_row
-
         number, state = trial.number, trial.state.name
         if number in self._finished:
             return
