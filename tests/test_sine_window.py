@@ -123,7 +123,7 @@ def test_a_trial_at_its_windows_linear_bound_is_told_the_window_not_the_search_l
 
 @pytest.mark.slow
 def test_the_study_diagnosis_uses_the_trials_own_window():
-    from tuneyard.report.diagnosis import diagnose_trial, format_numbers, trial_diagnosis
+    from tuneyard.analysis.trial_diagnosis import diagnose_trial, format_numbers, trial_diagnosis
     from tuneyard.space.file import space_text
 
     space = load_space("sine_window")

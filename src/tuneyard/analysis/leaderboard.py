@@ -20,8 +20,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
-from tuneyard.report.diagnosis import trial_diagnosis
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 FIXED = ("rank", "trial", "backend")

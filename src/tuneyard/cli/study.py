@@ -46,8 +46,8 @@ def diagnose(
     storage: Storage = None,
 ):
     """Label each trial's curves (healthy, overfitting, ...) with the numbers and a suggestion."""
+    from tuneyard.analysis.trial_diagnosis import diagnose_rows, format_numbers
     from tuneyard.cli.display import console
-    from tuneyard.report.diagnosis import diagnose_rows, format_numbers
     from tuneyard.store.optuna_store import Store
 
     store = Store(storage, study, readonly=True)

@@ -12,11 +12,13 @@ file. Progress goes to an `events` object; this module never prints.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from typing import Any
 
 from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
 from tuneyard.analysis.ledger import Ledger, counts_toward_budget
+from tuneyard.analysis.trial_diagnosis import Judge, judge_of, recorded_diagnosis
 from tuneyard.backends import get_backend
 from tuneyard.engine.capacity import cpu_cores
 from tuneyard.engine.claims import LocalClaims, SharedClaims
@@ -374,8 +376,9 @@ class Sweep:
         if self.ledger.within_budget(proposal.trial.number, self.budget):
             return True
         proposal.trial.set_user_attr(SURPLUS, True)
-        self.store.record(self.space, self.options.backend, proposal, TrialResult(
-            status=FAIL, error="not run: other runners took the budget"))
+        result = TrialResult(status=FAIL, error="not run: other runners took the budget")
+        self.store.record(self.space, self.options.backend, proposal, result,
+                          self._diagnosis(proposal, result))
         self.pending.pop(id(proposal), None)
         return False
 
@@ -463,10 +466,22 @@ class Sweep:
             return [report]
         return [report, pruning_callback(proposal.trial, self.space.metric)]
 
+    @functools.cached_property
+    def _judge(self) -> Judge:
+        """How this study's trials are diagnosed: its objective and its workload's hooks."""
+        return judge_of({**self.store.config, "metric": self.space.metric,
+                         "direction": self.space.direction, "workload": self.space.workload},
+                        self.space)
+
+    def _diagnosis(self, proposal: Proposal, result: TrialResult) -> tuple[str, dict]:
+        """A finished trial's diagnosis, judged once here; the store keeps it."""
+        return recorded_diagnosis(self._judge, proposal, result)
+
     def _record(self, proposal: Proposal, result: TrialResult) -> tuple[Any, dict]:
         """Write a trial's result: store, best model, CSV; its frozen trial and its row."""
         self.claims.ended(proposal)
-        frozen = self.store.record(self.space, self.options.backend, proposal, result)
+        frozen = self.store.record(self.space, self.options.backend, proposal, result,
+                                   self._diagnosis(proposal, result))
         self.pending.pop(id(proposal), None)
         self.ledger.note(frozen)
         try:

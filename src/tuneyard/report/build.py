@@ -68,9 +68,9 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
     from tuneyard.analysis.evaluate import load_evaluation, summary_lines
     from tuneyard.analysis.leaderboard import to_frame, trial_row
     from tuneyard.analysis.reading import param_order
+    from tuneyard.analysis.trial_diagnosis import diagnose_rows
     from tuneyard.report import figures as rf
     from tuneyard.report import figures_eval as re
-    from tuneyard.report.diagnosis import diagnose_rows
     from tuneyard.report.html import render
 
     config = store.config

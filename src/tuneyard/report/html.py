@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from tuneyard.report.diagnosis import format_numbers
+from tuneyard.analysis.trial_diagnosis import format_numbers
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;

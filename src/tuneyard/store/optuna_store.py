@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.errors import StoreError
-from tuneyard.records.attributes import CONFIG_ATTR
+from tuneyard.records.attributes import CONFIG_ATTR, DIAGNOSIS_ATTR
 from tuneyard.records.trial import COMPLETE, Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
@@ -236,14 +236,12 @@ class Store:
         except NoStore as exc:
             raise NoStore(f"no study '{study_name}': {exc}") from None
         self.study: Any = None
-        self._judging: dict | None = None
+        self._judging: dict | None = None  # the objective, for the intermediate values
 
-    def _diagnosis_config(self, space: Space) -> dict:
-        """What the diagnosis of a trial needs of the study: read once, not per trial."""
+    def _objective_config(self, space: Space) -> dict:
+        """The study's objective, read once, not per trial."""
         if self._judging is None:
-            stored = self.config if self.study is not None else {}
-            self._judging = {**stored, "metric": space.metric, "direction": space.direction,
-                             "workload": space.workload}
+            self._judging = {"metric": space.metric}
         return self._judging
 
     def close(self) -> None:
@@ -351,9 +349,12 @@ class Store:
         with self.guard():
             return self.study.get_trials(deepcopy=False, states=wanted)
 
-    def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
-        """Write one finished trial; returns its FrozenTrial."""
-        attrs = result_attrs(backend, proposal, result, self._diagnosis_config(space))
+    def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult,
+               diagnosis: tuple[str, dict]) -> Any:
+        """Write one finished trial with its diagnosis (label, details: judged by the
+        caller); returns its FrozenTrial."""
+        self._objective_config(space)
+        attrs = result_attrs(backend, proposal, result, diagnosis)
         with self.guard():
             if proposal.trial is not None:
                 return self._tell(proposal, attrs, result)
@@ -459,15 +460,13 @@ def maximizes(config: dict) -> bool:
 
 
 def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
-                 config: dict | None = None) -> dict:
+                 diagnosis: tuple[str, dict]) -> dict:
     """The user attributes stored with a trial.
 
     Flat ones, sortable in optuna-dashboard and `trials_dataframe()`: backend, epochs
-    (trained), seconds, seed (of its first execution), diagnosis (the label, judged once
-    here on the objective of `config`); the nested `result` keeps the rest.
+    (trained), seconds, seed (of its first execution), diagnosis (the label; its details
+    go inside `result`); the nested `result` keeps the rest.
     """
-    from tuneyard.report.diagnosis import diagnose_trial, stored_fields
-
     worker = {"worker": result.worker} if result.worker else {}
     attrs = {
         **worker,
@@ -484,8 +483,7 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
             "extra": proposal.extra, "versions": library_versions(),
         },
     }
-    attrs["diagnosis"], attrs["result"]["diagnosis"] = stored_fields(
-        diagnose_trial(attrs, config or {}, proposal.params))  # params: a searched sine window
+    attrs[DIAGNOSIS_ATTR], attrs["result"][DIAGNOSIS_ATTR] = diagnosis
     return attrs
 
 
