@@ -17,9 +17,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
-from tuneyard.analysis.evaluate import classification_scores, save_evaluation
 from tuneyard.cli.main import app
 from tuneyard.errors import StoreError
+from tuneyard.evaluation.evaluate import classification_scores, save_evaluation
 from tuneyard.report.build import build_report
 from tuneyard.store.optuna_store import Store
 

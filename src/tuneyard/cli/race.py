@@ -45,7 +45,7 @@ def race(
 
 def _run_and_report(options) -> None:
     from tuneyard.cli.display import console
-    from tuneyard.race.events import RaceEvents
+    from tuneyard.cli.race_progress import RaceEvents
     from tuneyard.race.run import run_race
 
     total = len(options.entries) * options.repeats * options.budget_epochs

@@ -74,8 +74,8 @@ def diagnose(
 @app.command()
 def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None):
     """Retrain the best trial and score it on the held-out test split."""
-    from tuneyard.analysis.evaluate import evaluate_study, summary_lines
     from tuneyard.cli.display import console
+    from tuneyard.evaluation.evaluate import evaluate_study, summary_lines
     from tuneyard.store.paths import study_dir
 
     result = evaluate_study(study, storage, data_dir,
@@ -154,11 +154,12 @@ def compare(
     data_dir: DataDir = None,
 ):
     """Train the same model once per value of one hyperparameter: curves side by side, test scores."""
-    from tuneyard.analysis.compare import compare_factor
-    from tuneyard.report.compare_figure import best_note
+    from tuneyard.evaluation.compare import compare_factor
+    from tuneyard.report.compare_figure import best_note, write
 
     result = compare_factor(space, vary, sets=set_, name=name, epochs=epochs, subset=subset,
                             seed=seed, data_dir=data_dir, events=CompareProgress())
+    write(result)
     _print_comparison(result, best_note(result), ("variant", f"best_{result.metric}", "loss_gap_pct",
                                                   "diagnosis", "seconds", "error"))
 
@@ -180,12 +181,13 @@ def compare_regularisation(
 ):
     """Train the course's baseline network with no regularisation, L2, dropout and both
     (a preset of `tune compare`)."""
-    from tuneyard.analysis.regularisation import compare
-    from tuneyard.report.regularisation_figure import gap_note
+    from tuneyard.evaluation.regularisation import compare
+    from tuneyard.report.regularisation_figure import gap_note, write
 
     result = compare(space, study=study, storage=storage, learning_rate=learning_rate, l2=l2,
                      dropout=dropout, epochs=epochs, subset=subset, seed=seed,
                      data_dir=data_dir, events=CompareProgress())
+    write(result)
     _print_comparison(result, gap_note(result))
 
 
@@ -198,8 +200,8 @@ def export(
     storage: Storage = None,
 ):
     """Write a trial's model to a .keras file: the one the sweep kept, or retrained."""
-    from tuneyard.analysis.export import export_model
     from tuneyard.cli.display import console
+    from tuneyard.evaluation.export import export_model
 
     made = export_model(study, out, trial=trial, storage=storage, data_dir=data_dir)
     console.print(made, markup=False, highlight=False)

@@ -46,7 +46,7 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
         raise StoreError(f"study '{study}' has no completed trial yet ({len(trials)} trials in "
                          "all); nothing to report, and nothing was written")
     if evaluate:
-        from tuneyard.analysis.evaluate import evaluate_study
+        from tuneyard.evaluation.evaluate import evaluate_study
 
         evaluate_study(study, storage, data_dir)
         store.load()
@@ -65,10 +65,10 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
 
 
 def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
-    from tuneyard.analysis.evaluate import load_evaluation, summary_lines
     from tuneyard.analysis.leaderboard import to_frame, trial_row
     from tuneyard.analysis.reading import param_order
     from tuneyard.analysis.trial_diagnosis import diagnose_rows
+    from tuneyard.evaluation.evaluate import load_evaluation, summary_lines
     from tuneyard.report import figures as rf
     from tuneyard.report import figures_eval as re
     from tuneyard.report.html import render

@@ -65,6 +65,10 @@ class Workload(ABC):
     task: str = "classification"  # or "regression"
     required: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ()
+    # Optional: the small network a comparison holds fixed while it varies a training setting
+    # (`tune compare`'s base point, `tune compare-regularisation`): its architecture's
+    # hyperparameters. Empty: a comparison takes the space's middle values instead.
+    course_network: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
     def load(
