@@ -82,6 +82,7 @@ class TinyRegression(Workload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """A compiled two-layer regressor (loss and metric mse)."""
+        # heavy: keras
         import keras
 
         model = keras.Sequential([keras.Input(shape=(8,)),

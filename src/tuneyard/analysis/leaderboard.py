@@ -118,6 +118,7 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
 
 def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bool) -> Any:
     """Ranked DataFrame with the CSV's columns (see the module's docstring)."""
+    # heavy: pandas
     import pandas as pd
 
     columns, records = ranked(rows, param_names, metric, maximize)

@@ -10,6 +10,7 @@ row is built once and kept; only the trials still running are read again.
 from __future__ import annotations
 
 import bisect
+import datetime
 import math
 import os
 import socket
@@ -84,6 +85,7 @@ class Ledger:
         """With trials queued (retries) the open trials may be many: one read of them all
         (Optuna's cache fetches only unfinished trials), then the ones that have finished
         since, which that read left in the cache."""
+        # heavy: optuna
         from optuna.trial import TrialState
 
         storage, seen = self.store.study._storage, set()
@@ -214,8 +216,6 @@ class Ledger:
 
     def orphans(self) -> list[Any]:
         """RUNNING trials whose runner process is gone (killed, crashed): they will never end."""
-        import datetime
-
         now = datetime.datetime.now()
         out = []
         for trial in self._trials.values():

@@ -41,6 +41,7 @@ class Backend(ABC):
         `trials` is how many the budget is expected to hold. The same sampler serves one
         trial at a time, `--workers N` and a shared study.
         """
+        # heavy: optuna
         import optuna
 
         return optuna.samplers.RandomSampler(seed=seed)

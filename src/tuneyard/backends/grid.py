@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import numpy as np
@@ -126,6 +127,7 @@ class SharedGridBackend(GridBackend):
 
     def _pop_retry(self) -> Proposal | None:
         """A point queued again (its worker died, or Ctrl-C cut it off), claimed atomically."""
+        # heavy: optuna
         import optuna
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
@@ -150,6 +152,7 @@ class SharedGridBackend(GridBackend):
 
     def _new_slot(self) -> Proposal | None:
         """Create a slot trial; its rank among the study's slots is its place in the order."""
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
@@ -194,8 +197,7 @@ def is_slot(system_attrs: dict) -> bool:
 def slot_template():
     """A RUNNING trial marked as a grid slot, written in the same insert that numbers it,
     so no worker ever counts the slots before its own without seeing this mark."""
-    import datetime
-
+    # heavy: optuna
     from optuna.trial import FrozenTrial, TrialState
 
     return FrozenTrial(

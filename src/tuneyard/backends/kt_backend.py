@@ -41,6 +41,7 @@ class KerasTunerBackend(Backend):
         return {}
 
     def _new_oracle(self) -> Any:
+        # heavy: keras_tuner
         import keras_tuner
 
         direction = "max" if self.space.maximize else "min"

@@ -52,6 +52,7 @@ class _AtomicFiles:
 
 def make_oracle(kind: str, folder: Path, **kwargs: Any) -> Any:
     """A Keras Tuner oracle of `kind` (random, bayes, hyperband) keeping its files in `folder`."""
+    # heavy: keras_tuner
     from keras_tuner import oracles
 
     base = {"random": oracles.RandomSearchOracle, "bayes": oracles.BayesianOptimizationOracle,
@@ -139,6 +140,7 @@ def adopt(oracle: Any, rows: list[dict], metric: str) -> int:
     oracle then does not propose them again and a Bayesian one learns from
     them, instead of starting blind.
     """
+    # heavy: keras_tuner
     from keras_tuner.src.engine import trial as trial_module
 
     for row in rows:

@@ -54,6 +54,7 @@ class TPEBackend(Backend):
 
     @classmethod
     def make_sampler(cls, space: Space, seed: int, trials: int | None = None) -> Any:
+        # heavy: optuna
         import optuna
 
         # Constant liar: trials still running count as bad ones, so N workers, or other

@@ -41,6 +41,7 @@ class Heartbeat:
 
 def fail_stale(study: Any) -> None:
     """Fail the RUNNING trials whose worker stopped beating (they are queued again)."""
+    # heavy: optuna
     import optuna
 
     with warnings.catch_warnings():

@@ -18,6 +18,7 @@ PRUNERS = ("none", "median", "hyperband")
 
 def make_pruner(name: str, max_epochs: int) -> Any:
     """The Optuna pruner called `name` for trials of at most `max_epochs` epochs."""
+    # heavy: optuna
     import optuna
 
     if name == "none":
@@ -39,6 +40,7 @@ def pruning_callback(trial: Any, metric: str) -> Any:
 
 @functools.cache
 def _callback_class() -> type:
+    # heavy: keras
     import keras
 
     class PruneOnReport(keras.callbacks.Callback):

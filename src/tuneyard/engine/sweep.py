@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from pathlib import Path
 from typing import Any
 
 from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
@@ -543,6 +544,4 @@ def _hms(seconds: float) -> str:
 
 
 def _abs(path: str | None) -> str | None:
-    from pathlib import Path
-
     return str(Path(path).resolve()) if path and not path.startswith("<") else None

@@ -31,6 +31,7 @@ from typing import Any
 from tuneyard.analysis.diagnosis import diagnose
 from tuneyard.analysis.factor import CompareError, factor_points, parse_fixed
 from tuneyard.engine.training import Trainer, execution_seed
+from tuneyard.evaluation.evaluate import score
 from tuneyard.records.trial import Proposal
 from tuneyard.space.data import load_space_data
 from tuneyard.space.file import load_space
@@ -154,9 +155,8 @@ def _train(trainer: SameSeedTrainer, variant: Variant, epochs: int, metric: str)
 
 def test_scores(workload: Any, dataset: Any, path: Path) -> dict:
     """The saved model's held-out test scores: test_accuracy (test_roc_auc) or test_mse."""
+    # heavy: keras
     import keras
-
-    from tuneyard.evaluation.evaluate import score
 
     keras.backend.clear_session()
     model = keras.models.load_model(str(path))

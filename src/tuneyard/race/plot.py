@@ -29,6 +29,7 @@ def anytime_plot(runs: list, entries: list[str], maximize: bool, metric: str, pa
                  title: str, floors: dict[int, float] | None = None,
                  course: str = "course") -> Path:
     """Draw and save the PNG; returns its path."""
+    # heavy: matplotlib
     import matplotlib
 
     matplotlib.use("Agg")

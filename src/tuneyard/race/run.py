@@ -18,12 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.leaderboard import trial_row
 from tuneyard.analysis.ledger import counts_toward_budget
 from tuneyard.backends import BACKEND_NAMES
+from tuneyard.backends.hyperband import schedule, settings
 from tuneyard.engine.sweep import Events, Sweep, SweepOptions
 from tuneyard.errors import TuneyardError
+from tuneyard.race.plot import anytime_plot
+from tuneyard.race.table import table, verdicts, write_table
 from tuneyard.space.core import Space
 from tuneyard.space.file import load_space, space_folder
+from tuneyard.store.optuna_store import Store
 from tuneyard.store.paths import results_dir
 from tuneyard.workloads.base import DataSetup
 from tuneyard.workloads.registry import get_workload
@@ -122,8 +127,6 @@ def least_budget(entry: str, space: Space, course: Space | None = None) -> tuple
                 f"{COURSE_TRIALS} trials x {t.executions_per_trial} executions x {t.epochs} epochs")
     repeats = space.training.executions_per_trial
     if entry == "hyperband":
-        from tuneyard.backends.hyperband import schedule, settings
-
         _, _, size, epochs = schedule(*settings(space, {}))[0]
         return (size * epochs * repeats, f"the first round of its first bracket: {size} trials x "
                 f"{epochs} epochs x {repeats} executions")
@@ -229,9 +232,6 @@ def _curves(trials: list) -> dict[int, list[float]]:
 
 def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | None:
     """A study as stored so far (None when it was never started)."""
-    from tuneyard.analysis.leaderboard import trial_row
-    from tuneyard.store.optuna_store import Store
-
     name = study_name(race.space, entry, seed)
     store = Store(race.options.storage, name)
     if not store.exists():
@@ -284,9 +284,6 @@ class RaceReport:
 
 def write_report(race: Race) -> RaceReport:
     """results/race-<space>/race.csv and anytime.png, plus the targets' verdicts."""
-    from tuneyard.race.plot import anytime_plot
-    from tuneyard.race.table import table, verdicts, write_table
-
     space, entries = race.space, list(race.options.entries)
     rows = table(race.runs, space.maximize, entries, COURSE)
     csv_path = race.folder / "race.csv"

@@ -46,6 +46,7 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
         raise StoreError(f"study '{study}' has no completed trial yet ({len(trials)} trials in "
                          "all); nothing to report, and nothing was written")
     if evaluate:
+        # heavy: numpy
         from tuneyard.evaluation.evaluate import evaluate_study
 
         evaluate_study(study, storage, data_dir)
@@ -65,6 +66,7 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
 
 
 def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
+    # heavy: matplotlib, numpy
     from tuneyard.analysis.leaderboard import to_frame, trial_row
     from tuneyard.analysis.reading import param_order
     from tuneyard.analysis.trial_diagnosis import diagnose_rows

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import NullFormatter
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -78,8 +79,6 @@ def _log_if_wide(ax: Any, values: list, ratio: float = 10.0) -> None:
 
 
 def _log_x(ax: Any) -> None:
-    from matplotlib.ticker import NullFormatter
-
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
 

@@ -174,6 +174,7 @@ def check_against_workload(space: Space, fail: Any = None) -> None:
     """Refuse a space the workload cannot honour: reserved names, hyperparameters it does
     not read, required ones missing. Imports the workload's module (not TensorFlow for the
     shipped ones)."""
+    # heavy: numpy
     from tuneyard.workloads import resolve_workload
 
     fail = fail or _Failer(space.path, None)

@@ -13,6 +13,7 @@ def beat_once(storage: Any, trial_id: int) -> None:
     trial, so a worker killed before its trial starts training would otherwise leave it
     RUNNING for good, and the other workers waiting on it.
     """
+    # heavy: optuna
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
     if is_heartbeat_enabled(storage):

@@ -8,10 +8,16 @@ error and library versions ride along as user attributes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
+import importlib.util
+import math
 import os
+import sqlite3
 import time
+import warnings
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +72,7 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
     writable) so a fault is one line before any training. A reader creates
     nothing: a missing file is NoStore, and a read-only one is opened read-only.
     """
+    # heavy: optuna
     import optuna
 
     # Optuna logs a line per trial and per study; the CLI's progress bar is the one display.
@@ -97,6 +104,7 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
 
 def _open_sqlite_for_reading(url: str, path: Path) -> Any:
     """Open an existing SQLite store without writing to it, whatever its permissions."""
+    # heavy: optuna
     import optuna
 
     if not path.exists():
@@ -132,8 +140,6 @@ def _created_once(open_rdb: Any) -> Any:
     """Open an RDBStorage, retried: processes starting together on an empty database
     (workers on a server, two `tune run`s on one SQLite file) race to create Optuna's
     tables, and all but one fail once."""
-    import time
-
     race_signs = ("duplicate key", "already exists", "UNIQUE constraint failed",
                   "database is locked")
     for attempt in range(4):
@@ -147,8 +153,6 @@ def _created_once(open_rdb: Any) -> Any:
 
 def _driver_url(url: str) -> str:
     """postgresql:// through psycopg2 when psycopg 3 (SQLAlchemy 2.1's default) is absent."""
-    import importlib.util
-
     if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
         return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     return url
@@ -160,8 +164,7 @@ def _heartbeat_kwargs() -> dict:
     Seconds from $TUNEYARD_HEARTBEAT (default 60) and $TUNEYARD_GRACE (default 3x the
     heartbeat); retries from $TUNEYARD_MAX_RETRY (default 3).
     """
-    import warnings
-
+    # heavy: optuna
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -187,10 +190,6 @@ def _prepare_sqlite(url: str) -> None:
     and a commit costs an append instead of rewriting journal pages: several
     times cheaper per trial. A crash of the process loses nothing committed.
     """
-    import contextlib
-    import sqlite3
-    import time
-
     path = url.removeprefix("sqlite:///")
     if path in ("", ":memory:"):
         return
@@ -212,8 +211,6 @@ def _prepare_sqlite(url: str) -> None:
 @functools.cache
 def library_versions() -> dict:
     """Versions of the libraries that decide a result, for reproducibility."""
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {}
     for name in ("tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy"):
         try:
@@ -267,6 +264,7 @@ class Store:
     def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool,
                        pruner: Any = None) -> Any:
         """Create or resume the study; refuse one made for another space or backend."""
+        # heavy: optuna
         import optuna
 
         if self.exists():
@@ -286,6 +284,7 @@ class Store:
 
     def delete(self) -> None:
         """Delete the study from the storage and its folder (only ever inside results/)."""
+        # heavy: optuna
         import optuna
 
         remove_inside_results(study_dir(self.name))
@@ -294,6 +293,7 @@ class Store:
 
     def _stored_config(self) -> dict | None:
         """The tuneyard config of the existing study; None if it has none after a short wait."""
+        # heavy: optuna
         import optuna
 
         deadline = time.monotonic() + CONFIG_WAIT_SECONDS
@@ -327,6 +327,7 @@ class Store:
 
     def load(self) -> Any:
         """Open an existing study for reading; StoreError listing the others if absent."""
+        # heavy: optuna
         import optuna
 
         if not self.exists():
@@ -343,6 +344,7 @@ class Store:
 
     def trials(self, states: tuple[str, ...] | None = None) -> list:
         """The study's trials (FrozenTrial), optionally only those in `states`."""
+        # heavy: optuna
         from optuna.trial import TrialState
 
         wanted = tuple(TrialState[s] for s in states) if states else None
@@ -362,6 +364,7 @@ class Store:
 
     def fail_orphan(self, trial: Any, error: str) -> None:
         """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
@@ -374,6 +377,7 @@ class Store:
                 pass  # it ended meanwhile: nothing to repair
 
     def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
@@ -394,6 +398,7 @@ class Store:
         return self.study.tell(trial, values, state=state, skip_if_finished=True)
 
     def _add(self, space: Space, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
@@ -423,6 +428,7 @@ def write_running(storage: Any, trial_id: int, attrs: dict, steps: dict[int, flo
     every trial, and a crash between them would leave half a result)."""
     rdb = getattr(storage, "_backend", storage)
     try:
+        # heavy: optuna
         from optuna.storages._rdb import models
         from optuna.storages._rdb.storage import RDBStorage, _create_scoped_session
 
@@ -445,8 +451,7 @@ def write_running(storage: Any, trial_id: int, attrs: dict, steps: dict[int, flo
 
 def set_metric_name(study: Any, metric: str) -> None:
     """Name the study's objective, so optuna-dashboard and Optuna's plots say what it is."""
-    import warnings
-
+    # heavy: optuna
     import optuna
 
     with warnings.catch_warnings():  # experimental since Optuna 3.2, stable in use
@@ -492,8 +497,6 @@ def objective_steps(proposal: Proposal, result: TrialResult, config: dict) -> di
 
     Steps count from the warm start, as the pruning callback's do (Keras' epoch index).
     """
-    import math
-
     metric = config.get("metric")
     curve = result.history.get(metric) if metric else None
     if not isinstance(curve, list):

@@ -40,6 +40,7 @@ class CifarCnn(ImageWorkload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled CNN; filters_i is read only for i <= conv_blocks."""
+        # heavy: keras
         import keras
 
         from . import builders

@@ -23,6 +23,7 @@ class MnistMlp(ImageWorkload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled MLP; units_i is read only for i <= num_layers (conditional params)."""
+        # heavy: keras
         import keras
 
         from . import builders

@@ -152,6 +152,7 @@ class SineLstm(Workload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled regressor: loss mse, metric mse (history: mse / val_mse)."""
+        # heavy: keras
         import keras
 
         from . import builders
@@ -213,6 +214,7 @@ class SineLstm(Workload):
 
     def _crop(self, params: dict, dataset: Dataset) -> list:
         """A Cropping1D keeping the last `window` values when the trial's window is shorter."""
+        # heavy: keras
         import keras
 
         from . import builders
