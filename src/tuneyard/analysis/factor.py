@@ -1,6 +1,6 @@
 """One factor of a comparison: parse `--vary NAME=V1,V2` and `--set NAME=VALUE`, check each
 value against the space, and build each variant's whole point (the base-point rule is in
-analysis/compare.py's docstring and the README).
+evaluation/compare.py's docstring and the README).
 """
 
 from __future__ import annotations

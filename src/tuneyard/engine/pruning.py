@@ -25,7 +25,7 @@ def make_pruner(name: str, max_epochs: int) -> Any:
         return optuna.pruners.NopPruner()
     if name == "median":
         # Optuna's defaults: five complete curves before judging, from the first epoch on
-        # (an MNIST or sine curve that starts below the median rarely catches up).
+        # (a curve that starts below the median rarely catches up).
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1),

@@ -1,7 +1,7 @@
 """The course's regularisation comparison: baseline vs L2 vs dropout vs both.
 
-A preset of `tune compare` (analysis/compare.py): one small network (the course's
-baseline: Dense 128 ReLU for MNIST) is trained four times at one fixed learning rate
+A preset of `tune compare` (evaluation/compare.py): one small network (the course's
+baseline: the workload's `course_network`) is trained four times at one fixed learning rate
 (the best a study found, or given): with no regularisation, with L2 on the hidden
 kernels, with dropout, and with both. Early stopping is off so every variant runs the
 same epochs, every variant starts from the same seed, and the train-val gap of each

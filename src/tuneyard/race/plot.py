@@ -1,8 +1,8 @@
 """The anytime plot of a race: best-so-far against cumulative training epochs.
 
 One line per entry (the median over seeds) with its min-max band; the course
-baseline dashed in black with its final best as a dotted line; for sine, the
-noise floor of the validation targets. Log-scale y for an objective minimised
+baseline dashed in black with its final best as a dotted line; where the workload
+has references, the noise floor of the validation targets. Log-scale y for an objective minimised
 (MSE, loss).
 """
 

@@ -113,7 +113,7 @@ def roc_figure_axes(ax: Any, evaluation: dict) -> None:
 
 
 def series_figure(evaluation: dict) -> Any:
-    """Predicted vs true test series for a regression (sine) workload."""
+    """Predicted vs true test series for a regression workload."""
     y_true, y_pred = evaluation["y_true"], evaluation["y_pred"]
     steps = np.arange(1, len(y_true) + 1)
     fig, ax = plt.subplots(figsize=(12, 4.2))
