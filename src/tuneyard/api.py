@@ -21,7 +21,7 @@ from tuneyard.errors import TuneyardError
 from tuneyard.space.core import Space
 from tuneyard.space.file import load_space, parse_space
 from tuneyard.store.best_model import saved_best
-from tuneyard.workloads.base import Dataset, Workload
+from tuneyard.workloads.base import Workload
 from tuneyard.workloads.function import FunctionWorkload
 from tuneyard.workloads.registry import IN_PROCESS_PREFIX, as_workload, register_in_process
 
@@ -152,4 +152,4 @@ def _result(sweep: Any, frame: Any) -> SearchResult:
                         best_value=sweep.best(), model_path=kept["path"] if kept else None)
 
 
-__all__ = ["search", "SearchResult", "Dataset", "Workload"]
+__all__ = ["search", "SearchResult"]
