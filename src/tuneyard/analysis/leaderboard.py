@@ -22,6 +22,7 @@ from typing import Any
 
 from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
+from tuneyard.records.attributes import RESULT_ATTR
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 FIXED = ("rank", "trial", "backend")
@@ -53,7 +54,7 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
     interrupted with its process) and so carries no backend of its own.
     """
     attrs = trial.user_attrs
-    result = attrs.get("result", {})
+    result = attrs.get(RESULT_ATTR, {})
     seeds = result.get("seeds") or []
     finished = trial.state.name not in ("RUNNING", "WAITING")
     row = {

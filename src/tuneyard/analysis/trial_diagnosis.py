@@ -24,7 +24,7 @@ from typing import Any
 
 from tuneyard.analysis.diagnosis import SUGGESTIONS, Diagnosis, at_linear_bound, diagnose
 from tuneyard.errors import TuneyardError
-from tuneyard.records.attributes import DIAGNOSIS_ATTR
+from tuneyard.records.attributes import DIAGNOSIS_ATTR, HISTORY_ATTR, RESULT_ATTR
 from tuneyard.records.trial import Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.file import space_folder, space_of_study
@@ -38,7 +38,7 @@ HOOK_ERRORS = (TuneyardError, OSError, ArithmeticError, LookupError, TypeError, 
 
 def epochs_budget(attrs: dict) -> int | None:
     """Epochs the trial was asked to train in this run (its budget minus any warm start)."""
-    result = attrs.get("result") or {}
+    result = attrs.get(RESULT_ATTR) or {}
     if result.get("epochs") is None:
         return None
     return int(result["epochs"]) - int(result.get("initial_epoch") or 0)
@@ -104,7 +104,7 @@ class Judge:
         """Diagnose one trial from its user attributes: the objective's curves against the
         workload's trivial baseline, and beside the best value its inputs allow (`params`
         give the inputs when the space searches them)."""
-        history = attrs.get("history") or {}
+        history = attrs.get(HISTORY_ATTR) or {}
         curves, key, measure = objective_curves(history, self.metric, self.maximize)
         budget = epochs_budget(attrs)
         ran = len(curves.get("loss") or [])
@@ -194,7 +194,7 @@ def stored_fields(d: Diagnosis) -> tuple[str, dict]:
 def trial_diagnosis(attrs: dict, config: dict, params: dict | None = None) -> Diagnosis:
     """The trial's diagnosis as stored when it was recorded, else computed the same way
     """
-    stored = (attrs.get("result") or {}).get(ATTR)
+    stored = (attrs.get(RESULT_ATTR) or {}).get(ATTR)
     if isinstance(stored, dict) and stored.get("label") in SUGGESTIONS:
         numbers = {"train_val_gap": math.nan, "val_slope": math.nan, "oscillation": math.nan,
                    **stored.get("numbers", {})}

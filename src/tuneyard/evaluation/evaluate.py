@@ -23,6 +23,7 @@ import numpy as np
 from tuneyard.atomic import write_json
 from tuneyard.engine.training import Trainer
 from tuneyard.errors import StoreError
+from tuneyard.records.attributes import RESULT_ATTR
 from tuneyard.records.trial import COMPLETE, Proposal
 from tuneyard.space.data import load_space_data
 from tuneyard.space.file import space_of_study
@@ -114,7 +115,7 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
     `scratch` (with the study's seed, data split and the trial's epochs)."""
     config = store.config
     seed = int(config.get("seed") or 0)
-    epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
+    epochs = int((trial.user_attrs.get(RESULT_ATTR) or {}).get("epochs") or config["epochs"])
     kept = saved_best(study_dir(store.name))
     if kept and kept["trial"] == trial.number and not need_data:
         return TrialModel(kept["path"], "saved", trial.value, epochs)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.errors import StoreError
-from tuneyard.records.attributes import CONFIG_ATTR, DIAGNOSIS_ATTR
+from tuneyard.records.attributes import CONFIG_ATTR, DIAGNOSIS_ATTR, HISTORY_ATTR, RESULT_ATTR
 from tuneyard.records.trial import COMPLETE, Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
@@ -371,7 +371,7 @@ class Store:
         storage = self.study._storage
         with self.guard():
             try:
-                storage.set_trial_user_attr(trial._trial_id, "result", {"error": error})
+                storage.set_trial_user_attr(trial._trial_id, RESULT_ATTR, {"error": error})
                 storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # it ended meanwhile: nothing to repair
@@ -479,8 +479,8 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
         "epochs": result.epochs_run,
         "seconds": round(result.seconds, 3),
         "seed": result.seeds[0] if result.seeds else None,
-        "history": result.history,
-        "result": {
+        HISTORY_ATTR: result.history,
+        RESULT_ATTR: {
             "metrics": result.metrics, "epochs_run": result.epochs_run,
             "seconds": round(result.seconds, 3), "seeds": result.seeds,
             "error": mask_secrets(result.error) if result.error else result.error,
@@ -488,7 +488,7 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
             "extra": proposal.extra, "versions": library_versions(),
         },
     }
-    attrs[DIAGNOSIS_ATTR], attrs["result"][DIAGNOSIS_ATTR] = diagnosis
+    attrs[DIAGNOSIS_ATTR], attrs[RESULT_ATTR][DIAGNOSIS_ATTR] = diagnosis
     return attrs
 
 
