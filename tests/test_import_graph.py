@@ -6,6 +6,7 @@ design); and an import sits inside a function only to put off a heavy library.""
 import ast
 import io
 import tokenize
+import tomllib
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -213,3 +214,15 @@ def test_the_readme_orders_the_folders_as_the_layers():
 
 def test_imports_inside_functions_only_put_off_heavy_libraries():
     assert light_imports_in_functions(modules()) == []
+
+
+def test_no_shipped_workload_is_named_outside_workloads():
+    # Workloads are plug-ins: what the rest of tuneyard needs of one comes through the
+    # Workload contract's optional hooks, never through its name.
+    project = tomllib.loads((SRC.parent / "pyproject.toml").read_text())
+    names = set(project["project"]["entry-points"]["tuneyard.workloads"])
+    assert "sine_lstm" in names  # the list was really read
+    found = [f"{path.relative_to(SRC)}: {name}" for path in (SRC / "tuneyard").rglob("*.py")
+             if "workloads" not in path.relative_to(SRC).parts
+             for name in sorted(names) if name in path.read_text()]
+    assert found == []

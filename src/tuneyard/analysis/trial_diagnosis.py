@@ -31,7 +31,6 @@ from tuneyard.space.file import space_folder, space_of_study
 from tuneyard.workloads.base import Bound, DataSetup, Workload
 from tuneyard.workloads.registry import resolve_workload
 
-ATTR = DIAGNOSIS_ATTR  # the flat user attribute holding the label
 # A hook that fails is no reason to lose a trial or a leaderboard: it is taken to know nothing.
 HOOK_ERRORS = (TuneyardError, OSError, ArithmeticError, LookupError, TypeError, ValueError)
 
@@ -194,7 +193,7 @@ def stored_fields(d: Diagnosis) -> tuple[str, dict]:
 def trial_diagnosis(attrs: dict, config: dict, params: dict | None = None) -> Diagnosis:
     """The trial's diagnosis as stored when it was recorded, else computed the same way
     """
-    stored = (attrs.get(RESULT_ATTR) or {}).get(ATTR)
+    stored = (attrs.get(RESULT_ATTR) or {}).get(DIAGNOSIS_ATTR)
     if isinstance(stored, dict) and stored.get("label") in SUGGESTIONS:
         numbers = {"train_val_gap": math.nan, "val_slope": math.nan, "oscillation": math.nan,
                    **stored.get("numbers", {})}
