@@ -239,7 +239,7 @@ def test_a_trial_whose_worker_dies_before_it_trains_is_queued_again(space_path, 
 
     from tuneyard.engine.heartbeat import fail_stale
     from tuneyard.engine.sweep import Events
-    from tuneyard.store.ledger import RUNNER
+    from tuneyard.records.attributes import RUNNER
 
     monkeypatch.setenv("TUNEYARD_HEARTBEAT", "1")
     monkeypatch.setenv("TUNEYARD_GRACE", "1")

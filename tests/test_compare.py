@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import tuneyard.cli.study  # noqa: F401  (registers compare on the app)
-from tuneyard.analysis.compare import CompareError, base_point, compare_factor, factor_variants
+from tuneyard.analysis.factor import CompareError, base_point
 from tuneyard.cli.main import app
+from tuneyard.evaluation.compare import compare_factor, factor_variants
 from tuneyard.space.file import load_space
 
 TINY = ["--subset", "60", "--epochs", "2", "--set", "units=32", "--set", "lstm_layers=1"]

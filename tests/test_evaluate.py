@@ -7,10 +7,10 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from tuneyard.analysis.evaluate import EVALUATION_ATTR, classification_scores, evaluate_study, score
 from tuneyard.cli.main import app
 from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.errors import StoreError
+from tuneyard.evaluation.evaluate import EVALUATION_ATTR, classification_scores, evaluate_study, score
 from tuneyard.workloads import Dataset
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

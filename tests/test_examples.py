@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tuneyard.analysis.evaluate import ROC_POINTS, score, summary_lines
+from tuneyard.evaluation.evaluate import ROC_POINTS, score, summary_lines
 from tuneyard.workloads import Dataset
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -8,8 +8,9 @@ and before the oracle heard of it.
 import pytest
 from cheap import SPACE, CheapTrainer
 
+from tuneyard.analysis.ledger import counts_toward_budget
 from tuneyard.backends.kt_backend import KerasTunerBackend
-from tuneyard.engine.sweep import Events, Sweep, SweepOptions, counts_toward_budget
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions
 
 KT_BACKENDS = ("random", "hyperband", "bayes")
 HB = {"max_epochs": 9, "factor": 3}

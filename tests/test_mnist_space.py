@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from tuneyard.engine.proposal import COMPLETE, Proposal
 from tuneyard.engine.training import Trainer
 from tuneyard.errors import SpaceError
+from tuneyard.records.trial import COMPLETE, Proposal
 from tuneyard.space.file import load_space, parse_space
 from tuneyard.workloads import Dataset, get_workload
 

@@ -13,9 +13,9 @@ repeats) curve, and tuneyard's pruning callback reports each epoch of a real fit
 import optuna
 import pytest
 
-from tuneyard.engine.proposal import Proposal
 from tuneyard.engine.pruning import make_pruner, pruning_callback
 from tuneyard.engine.sweep import Sweep, SweepOptions
+from tuneyard.records.trial import Proposal
 
 pytestmark = pytest.mark.slow  # every test here trains or takes over a second
 

@@ -12,9 +12,12 @@ from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
 import tuneyard.cli.study  # noqa: F401  (registers compare-regularisation on the app)
-from tuneyard.analysis.regularisation import BASELINES, base_params, compare, summarise
 from tuneyard.cli.main import app
 from tuneyard.errors import TuneyardError
+from tuneyard.evaluation.compare import summarise
+from tuneyard.evaluation.regularisation import base_params, compare
+from tuneyard.report.regularisation_figure import write
+from tuneyard.workloads.sine import SineLstm
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -37,7 +40,8 @@ def study(tmp_path):
 @pytest.mark.slow
 def test_compare_trains_four_variants_from_a_study(study, results_in_tmp):
     result = compare(study="best", storage=study, epochs=2)
-    assert result.params == {**BASELINES["sine_lstm"], "learning_rate": 3e-3,
+    write(result)
+    assert result.params == {**SineLstm.course_network, "learning_rate": 3e-3,
                              "optimizer": "adamw"}
     assert [(v.l2, v.dropout) for v in result.variants] == [
         (0.0, 0.0), (0.001, 0.0), (0.0, 0.5), (0.001, 0.5)]

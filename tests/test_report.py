@@ -17,9 +17,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
-from tuneyard.analysis.evaluate import classification_scores, save_evaluation
 from tuneyard.cli.main import app
 from tuneyard.errors import StoreError
+from tuneyard.evaluation.evaluate import classification_scores, save_evaluation
 from tuneyard.report.build import build_report
 from tuneyard.store.optuna_store import Store
 
@@ -171,7 +171,7 @@ def test_cli_diagnose_prints_label_numbers_and_suggestion(storage):
 
 
 def test_leaderboard_has_the_diagnosis_column(storage):
-    from tuneyard.store.reading import study_frame
+    from tuneyard.analysis.reading import study_frame
 
     add_study(storage, "s", [0.05, 0.02])
     frame = study_frame("s", storage)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tuneyard.engine.proposal import COMPLETE, Proposal
 from tuneyard.engine.training import Trainer
+from tuneyard.records.trial import COMPLETE, Proposal
 from tuneyard.space.file import load_space
 from tuneyard.workloads import get_workload
 from tuneyard.workloads.sine import fitted_filter, linear_bound, window_bound
@@ -123,7 +123,7 @@ def test_a_trial_at_its_windows_linear_bound_is_told_the_window_not_the_search_l
 
 @pytest.mark.slow
 def test_the_study_diagnosis_uses_the_trials_own_window():
-    from tuneyard.report.diagnosis import diagnose_trial, format_numbers, trial_diagnosis
+    from tuneyard.analysis.trial_diagnosis import diagnose_trial, format_numbers, trial_diagnosis
     from tuneyard.space.file import space_text
 
     space = load_space("sine_window")

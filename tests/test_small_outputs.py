@@ -8,10 +8,10 @@ import pytest
 from cheap import SPACE, CheapTrainer
 
 from tuneyard.analysis.leaderboard import cell_text
+from tuneyard.analysis.ledger import Ledger
+from tuneyard.analysis.reading import study_frame
 from tuneyard.cli.display import clip_error, frame_table
 from tuneyard.engine.sweep import Sweep, SweepOptions
-from tuneyard.store.ledger import Ledger
-from tuneyard.store.reading import study_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ERROR = ("AttributeError: partially initialized module 'tensorflow.python.trackable.data_structures' "

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from tuneyard.engine.proposal import COMPLETE, FAIL, Proposal
 from tuneyard.engine.training import Trainer, execution_seed
+from tuneyard.records.trial import COMPLETE, FAIL, Proposal
 from tuneyard.space.file import parse_space
 from tuneyard.workloads import get_workload
 

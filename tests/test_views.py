@@ -25,12 +25,12 @@ from typer.testing import CliRunner
 import tuneyard.cli.study  # noqa: F401  (registers `tune diagnose` on the app)
 from tuneyard.analysis.diagnosis import LABELS, diagnose
 from tuneyard.analysis.leaderboard import ranked, trial_row
+from tuneyard.analysis.reading import study_frame
+from tuneyard.analysis.trial_diagnosis import diagnose_trial, trial_diagnosis
 from tuneyard.backends import BACKEND_NAMES
 from tuneyard.cli.base import app
 from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.report.build import build_report
-from tuneyard.report.diagnosis import diagnose_trial, trial_diagnosis
-from tuneyard.store.reading import study_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 FIXED = ["rank", "trial", "backend", "learning_rate", "optimizer", "layers", "units_2", "val_mse",

@@ -1,3 +1,5 @@
+import importlib
+
 """tuneyard: one hyperparameter search space, every search strategy, one leaderboard.
 
 The public names are loaded on first use, so `import tuneyard` imports neither
@@ -22,7 +24,5 @@ _LAZY = {"search": "tuneyard.api", "SearchResult": "tuneyard.api",
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'tuneyard' has no attribute {name!r}")

@@ -13,10 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tuneyard.cli.progress import ProgressEvents
+from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.errors import TuneyardError
 from tuneyard.space.core import Space
-from tuneyard.workloads.base import Dataset, Workload
-from tuneyard.workloads.registry import IN_PROCESS_PREFIX, register_in_process
+from tuneyard.space.file import load_space, parse_space
+from tuneyard.store.best_model import saved_best
+from tuneyard.workloads.base import Workload
+from tuneyard.workloads.function import FunctionWorkload
+from tuneyard.workloads.registry import IN_PROCESS_PREFIX, as_workload, register_in_process
 
 DEFAULT_TRAINING = {"epochs": 10, "batch_size": 32}
 
@@ -36,6 +43,7 @@ class SearchResult:
         """The best trial's model as the sweep kept it (its objective's epoch), loaded."""
         if self.model_path is None:
             return None
+        # heavy: keras
         import keras
 
         return keras.models.load_model(self.model_path)
@@ -56,8 +64,6 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
     path or a Space. `task`: "classification" or "regression" (default: from the labels).
     `trial_timeout`: seconds (or "20m") a trial may run before it is stopped and recorded FAIL.
     """
-    from tuneyard.engine.sweep import Sweep, SweepOptions
-
     name = _workload_name(build_model, workload, data, task, study)
     the_space = _space(space, name)
     if workers > 1 and name.startswith(IN_PROCESS_PREFIX):
@@ -88,8 +94,6 @@ def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
     if (build_model is None) == (workload is None):
         raise TuneyardError("give either build_model (with data) or workload, not both or neither")
     if workload is not None:
-        from tuneyard.workloads.registry import as_workload
-
         instance = as_workload(workload, getattr(workload, "name", "") or "workload")
         name = f"{IN_PROCESS_PREFIX}{instance.name or type(instance).__name__}"
         register_in_process(name, instance)
@@ -100,8 +104,6 @@ def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
     if data is None:
         raise TuneyardError("build_model needs data: (x, y), or a dict with train, validation "
                             "and test (x, y) pairs")
-    from tuneyard.workloads.function import FunctionWorkload
-
     fn_name = getattr(build_model, "__name__", "build_model")
     name = f"{IN_PROCESS_PREFIX}{fn_name}"
     register_in_process(name, FunctionWorkload(build_model, data, task=task, name=fn_name))
@@ -109,10 +111,6 @@ def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
 
 
 def _space(space: Any, workload_name: str) -> Space:
-    import yaml
-
-    from tuneyard.space.file import load_space, parse_space
-
     if isinstance(space, Space):
         return space
     if isinstance(space, str | Path):
@@ -135,8 +133,6 @@ def _word(text: str) -> str:
 def _events(sweep: Any, progress: bool) -> Any:
     if not progress:
         return None
-    from tuneyard.cli.progress import ProgressEvents
-
     return ProgressEvents(sweep.space.metric)
 
 
@@ -145,8 +141,6 @@ def _plain(value: Any) -> Any:
 
 
 def _result(sweep: Any, frame: Any) -> SearchResult:
-    from tuneyard.store.best_model import saved_best
-
     done = frame[frame["status"] == "COMPLETE"]
     best_params = None
     if len(done):
@@ -158,4 +152,4 @@ def _result(sweep: Any, frame: Any) -> SearchResult:
                         best_value=sweep.best(), model_path=kept["path"] if kept else None)
 
 
-__all__ = ["search", "SearchResult", "Dataset", "Workload"]
+__all__ = ["search", "SearchResult"]

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from tuneyard.engine.epochs import EpochHook
-from tuneyard.engine.proposal import COMPLETE, FAIL, Proposal, TrialResult
+from tuneyard.records.trial import COMPLETE, FAIL, Proposal, TrialResult
 from tuneyard.workloads.base import Dataset, Workload
 
 
@@ -82,6 +82,7 @@ class TinyRegression(Workload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """A compiled two-layer regressor (loss and metric mse)."""
+        # heavy: keras
         import keras
 
         model = keras.Sequential([keras.Input(shape=(8,)),

@@ -1,3 +1,3 @@
-"""Reading results: the leaderboard, the diagnosis of curves, test-set evaluation, the regularisation
-comparison and model export.
+"""Reading results: the leaderboard and the ledger of a study's trials, the diagnosis of their
+curves, the factor of a comparison. Pure functions of stored trials; nothing here trains.
 """

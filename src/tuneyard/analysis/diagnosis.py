@@ -47,7 +47,7 @@ loss); ``rising_epochs`` counts the final epochs in a row where val_loss rose
 while loss fell.
 
 A sweep's trials are judged on their objective's own curves, not on ``loss``
-(which includes any L2 penalty): ``report/diagnosis.py`` hands ``diagnose`` the
+(which includes any L2 penalty): ``analysis/trial_diagnosis.py`` hands ``diagnose`` the
 training and validation curves of the objective (``mse`` and ``val_mse``; a
 maximised metric as its shortfall, ``1 - accuracy``), in the place of
 ``loss``/``val_loss``, with ``measure`` naming them in the reason.
@@ -282,7 +282,7 @@ def at_linear_bound(d: Diagnosis, best_val: float, bound: float, window: int,
                     longest: bool = False) -> Diagnosis:
     """``d`` with the best linear filter on the trial's input window beside it.
 
-    For a series forecast from a window of past values (the sine workload), that filter
+    For a series forecast from a window of past values, that filter
     bounds what any model on the window reaches. A trial whose best validation value is
     within 1% (``LINEAR_BOUND_WITHIN``) of it, or below, is at the bound: the reason says
     so and the suggestion turns to the window (``longest``: already the longest one the

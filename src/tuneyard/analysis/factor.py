@@ -1,6 +1,6 @@
 """One factor of a comparison: parse `--vary NAME=V1,V2` and `--set NAME=VALUE`, check each
 value against the space, and build each variant's whole point (the base-point rule is in
-analysis/compare.py's docstring and the README).
+evaluation/compare.py's docstring and the README).
 """
 
 from __future__ import annotations
@@ -9,13 +9,9 @@ import math
 from typing import Any
 
 from tuneyard.errors import TuneyardError
+from tuneyard.space.file import space_folder
+from tuneyard.workloads.registry import resolve_workload
 
-# The course's small networks, one per workload (the architecture held fixed).
-BASELINES = {
-    "mnist_mlp": {"num_layers": 1, "units_1": 128},
-    "cifar_cnn": {"conv_blocks": 1, "filters_1": 32, "kernel_size": 3, "dense_units": 128},
-    "sine_lstm": {"lstm_layers": 2, "units": 64},
-}
 # What the shipped builders use when a space does not tune them (workloads.builders).
 TRAINING_DEFAULTS = {"learning_rate": 1e-3, "optimizer": "adam", "dropout": 0.0, "l2": 0.0}
 OFF_WHEN_ZERO = ("l2", "dropout")  # 0 turns these off, even where a space's range starts above it
@@ -84,10 +80,19 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def course_network(workload: str, folder: str | None = None) -> dict:
+    """The small network the workload holds fixed in a comparison (`Workload.course_network`);
+    empty when it names none or cannot be found."""
+    try:
+        return dict(resolve_workload(workload, folder).course_network)
+    except TuneyardError:
+        return {}
+
+
 def base_point(space: Any, fixed: dict, vary: str, value: Any) -> dict:
     """The whole point of one variant: `vary`=`value`, the rest from --set, course, middle."""
     point: dict = {vary: value}
-    course = {**TRAINING_DEFAULTS, **BASELINES.get(space.workload, {})}
+    course = {**TRAINING_DEFAULTS, **course_network(space.workload, space_folder(space))}
     for param in space.params:
         if param.name == vary or not space.is_active(param, point):
             continue

@@ -20,8 +20,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
-from tuneyard.report.diagnosis import trial_diagnosis
+from tuneyard.records.attributes import RESULT_ATTR
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 FIXED = ("rank", "trial", "backend")
@@ -53,7 +54,7 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
     interrupted with its process) and so carries no backend of its own.
     """
     attrs = trial.user_attrs
-    result = attrs.get("result", {})
+    result = attrs.get(RESULT_ATTR, {})
     seeds = result.get("seeds") or []
     finished = trial.state.name not in ("RUNNING", "WAITING")
     row = {
@@ -118,6 +119,7 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
 
 def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bool) -> Any:
     """Ranked DataFrame with the CSV's columns (see the module's docstring)."""
+    # heavy: pandas
     import pandas as pd
 
     columns, records = ranked(rows, param_names, metric, maximize)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from tuneyard.backends.base import Backend
+from tuneyard.backends.hyperband import HyperbandBackend
+from tuneyard.backends.kt_backend import BayesBackend, RandomBackend
+from tuneyard.backends.optuna_random import OptunaRandomBackend
+from tuneyard.backends.tpe import TPEBackend
 from tuneyard.errors import BackendError
 
 BACKEND_NAMES = ("grid", "tpe", "random", "hyperband", "bayes")
@@ -18,23 +22,16 @@ def get_backend(name: str, shared: bool = False) -> type[Backend]:
     trials' numbers pick their points.
     """
     if name == "random" and shared:
-        from tuneyard.backends.optuna_random import OptunaRandomBackend
-
         return OptunaRandomBackend
     if name == "grid":
+        # heavy: numpy
         from tuneyard.backends.grid import GridBackend, SharedGridBackend
 
         return SharedGridBackend if shared else GridBackend
     if name == "tpe":
-        from tuneyard.backends.tpe import TPEBackend
-
         return TPEBackend
     if name in ("random", "bayes"):
-        from tuneyard.backends.kt_backend import BayesBackend, RandomBackend
-
         return RandomBackend if name == "random" else BayesBackend
     if name == "hyperband":
-        from tuneyard.backends.hyperband import HyperbandBackend
-
         return HyperbandBackend
     raise BackendError(f"unknown backend '{name}'; valid backends: {', '.join(BACKEND_NAMES)}")

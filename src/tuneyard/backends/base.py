@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.records.trial import Proposal, TrialResult
 from tuneyard.space.core import Space
 
 
@@ -41,6 +41,7 @@ class Backend(ABC):
         `trials` is how many the budget is expected to hold. The same sampler serves one
         trial at a time, `--workers N` and a shared study.
         """
+        # heavy: optuna
         import optuna
 
         return optuna.samplers.RandomSampler(seed=seed)

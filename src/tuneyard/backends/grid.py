@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import numpy as np
 
 from tuneyard.backends.base import Backend
-from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
+from tuneyard.records.attributes import CONFIG_ATTR, RUNNER, SURPLUS, this_runner
+from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 from tuneyard.space.grid_points import Grid
+from tuneyard.space.optuna import suggest_space
+from tuneyard.store.beats import beat_once
 from tuneyard.store.optuna_adapter import storage_of, study_id_of
 
 MAX_SHUFFLED_GRID = 20_000_000
@@ -124,12 +128,10 @@ class SharedGridBackend(GridBackend):
 
     def _pop_retry(self) -> Proposal | None:
         """A point queued again (its worker died, or Ctrl-C cut it off), claimed atomically."""
+        # heavy: optuna
         import optuna
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
-
-        from tuneyard.engine.heartbeat import SURPLUS, beat_once
-        from tuneyard.store.ledger import RUNNER, this_runner
 
         storage = storage_of(self.study)
         for number, trial_id in sorted(self._retries.items()):
@@ -151,10 +153,9 @@ class SharedGridBackend(GridBackend):
 
     def _new_slot(self) -> Proposal | None:
         """Create a slot trial; its rank among the study's slots is its place in the order."""
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
-
-        from tuneyard.engine.heartbeat import SURPLUS, beat_once
 
         if self._slots >= self._slots_allowed():
             return None  # every slot is taken: no trial to create only to mark it surplus
@@ -178,14 +179,10 @@ class SharedGridBackend(GridBackend):
     def _slots_allowed(self) -> int:
         """The study's budget as stored now (a runner's --trials changes it for every worker,
         maybe since this one joined), at most the grid's size."""
-        from tuneyard.store.optuna_store import CONFIG_ATTR
-
         stored = storage_of(self.study).get_study_user_attrs(study_id_of(self.study)).get(CONFIG_ATTR, {})
         return min(int(stored.get("budget") or self.budget), len(self.order))
 
     def _proposal(self, trial, index: int) -> Proposal:
-        from tuneyard.space.optuna import suggest_space
-
         return Proposal(params=suggest_space(trial, self.space), epochs=self.epochs,
                         key=f"grid-{trial.number}", extra={"grid_index": index}, trial=trial)
 
@@ -201,11 +198,8 @@ def is_slot(system_attrs: dict) -> bool:
 def slot_template():
     """A RUNNING trial marked as a grid slot, written in the same insert that numbers it,
     so no worker ever counts the slots before its own without seeing this mark."""
-    import datetime
-
+    # heavy: optuna
     from optuna.trial import FrozenTrial, TrialState
-
-    from tuneyard.store.ledger import RUNNER, this_runner
 
     return FrozenTrial(
         number=-1, state=TrialState.RUNNING, value=None, values=None,

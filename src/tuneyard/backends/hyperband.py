@@ -15,8 +15,8 @@ from typing import Any
 
 from tuneyard.backends import kt_adapter
 from tuneyard.backends.kt_backend import KerasTunerBackend
-from tuneyard.engine.proposal import Proposal
 from tuneyard.errors import BackendError
+from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 
 ENDED = ("COMPLETED", "FAILED")

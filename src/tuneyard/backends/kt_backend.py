@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from tuneyard.backends import kt_oracle
 from tuneyard.backends.base import Backend
-from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.records.trial import Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.keras_tuner import check_expressible, from_kt_values, kt_seed, to_hyperparameters
 
@@ -41,6 +41,7 @@ class KerasTunerBackend(Backend):
         return {}
 
     def _new_oracle(self) -> Any:
+        # heavy: keras_tuner
         import keras_tuner
 
         direction = "max" if self.space.maximize else "min"

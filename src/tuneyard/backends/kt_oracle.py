@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.backends import kt_adapter
-from tuneyard.engine.proposal import TrialResult
+from tuneyard.records.trial import TrialResult
 
 PROJECT = "oracle"
 TUNER_ID = "tuneyard"
@@ -40,6 +40,7 @@ def quiet():
 
 def make_oracle(kind: str, folder: Path, **kwargs: Any) -> Any:
     """A Keras Tuner oracle of `kind` (random, bayes, hyperband) keeping its files in `folder`."""
+    # heavy: keras_tuner
     from keras_tuner import oracles
 
     base = {"random": oracles.RandomSearchOracle, "bayes": oracles.BayesianOptimizationOracle,
@@ -127,7 +128,8 @@ def adopt(oracle: Any, rows: list[dict], metric: str) -> int:
     oracle then does not propose them again and a Bayesian one learns from
     them, instead of starting blind.
     """
-    from keras_tuner.engine import trial as trial_module  # Keras Tuner: a heavy library
+    # heavy: keras_tuner
+    from keras_tuner.engine import trial as trial_module
 
     for row in rows:
         hps = oracle.hyperparameters.copy()

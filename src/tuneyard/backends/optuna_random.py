@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tuneyard.backends.base import Backend
 from tuneyard.backends.tpe import ask_seeded
-from tuneyard.engine.proposal import Proposal
+from tuneyard.records.trial import Proposal
 from tuneyard.space.optuna import suggest_space
 
 

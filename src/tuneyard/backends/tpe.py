@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tuneyard.backends.base import Backend
-from tuneyard.engine.proposal import Proposal
+from tuneyard.records.attributes import RUNNER, this_runner
+from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import suggest_space
+from tuneyard.store.beats import beat_once
 from tuneyard.store.optuna_adapter import reseed, storage_of, trial_id_of
 
 DEFAULT_STARTUP_TRIALS = 10  # Optuna's TPESampler default
@@ -20,10 +22,7 @@ def ask_seeded(study: Any, seed: int) -> Any:
     study does not replay its first trials' points, and runners sharing a study
     (whatever their own seeds) never propose the same start-up point.
     """
-    import numpy as np
-
-    from tuneyard.engine.heartbeat import beat_once
-    from tuneyard.store.ledger import RUNNER, this_runner
+    import numpy as np  # heavy: numpy
 
     trial = study.ask()
     beat_once(storage_of(study), trial_id_of(trial))  # a shared study: its worker may die from here on
@@ -52,6 +51,7 @@ class TPEBackend(Backend):
 
     @classmethod
     def make_sampler(cls, space: Space, seed: int, trials: int | None = None) -> Any:
+        # heavy: optuna
         import optuna
 
         # Constant liar: trials still running count as bad ones, so N workers, or other

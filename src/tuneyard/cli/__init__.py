@@ -1,5 +1,5 @@
-"""The `tune` command line: the only package that prints, draws progress or exits."""
+"""The `tune` command line: the only package that prints, draws progress or exits.
 
-from tuneyard.cli.main import app, main
-
-__all__ = ["app", "main"]
+The command is `tuneyard.cli.main:app`; importing that module (not this package) installs
+the quiet TensorFlow import hook of the command's own process.
+"""

@@ -13,7 +13,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from tuneyard import __version__
+from tuneyard.cli.display import errors, fmt
+from tuneyard.engine.interrupts import Terminated
 from tuneyard.errors import TuneyardError
+from tuneyard.store.urls import mask_secrets
 
 # A file tuneyard had to write was refused by the system: the user's to fix, not a bug.
 FILE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
@@ -38,9 +42,6 @@ class ErrorEdge(TyperGroup):
 
 def fail(message: str, code: int = 2) -> None:
     """Print `error: message` on stderr and exit with `code`."""
-    from tuneyard.cli.display import errors
-    from tuneyard.store.urls import mask_secrets
-
     # The last guard: an error quoting a storage URL never shows its password.
     errors.print(f"error: {mask_secrets(message)}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -48,15 +49,11 @@ def fail(message: str, code: int = 2) -> None:
 
 def interrupted_code(exc: KeyboardInterrupt) -> int:
     """The exit code of a run ended by a signal: 143 for SIGTERM, 130 for Ctrl-C (the shell's)."""
-    from tuneyard.engine.interrupts import Terminated
-
     return 143 if isinstance(exc, Terminated) else 130
 
 
 def summary_line(sweep: Any) -> str:
     """The last line of a run: the best value (or that none completed) and where the table is."""
-    from tuneyard.cli.display import fmt
-
     best = sweep.best()
     found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
     return f"{found}; full table: {sweep.csv_path}"
@@ -82,8 +79,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout (nothin
 
 def _show_version(value: bool) -> None:
     if value:
-        from tuneyard import __version__
-
         typer.echo(f"tuneyard {__version__}")
         raise typer.Exit()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from typing import Any
@@ -18,6 +19,7 @@ errors = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
 
 def fmt(value: Any) -> str:
     """A cell: 4 significant digits for floats, blank for missing values."""
+    # heavy: numpy
     from tuneyard.analysis.leaderboard import cell_text
 
     return cell_text(value)
@@ -25,16 +27,12 @@ def fmt(value: Any) -> str:
 
 def print_json(data: Any) -> None:
     """Machine-readable output: JSON alone on stdout (NaN as null)."""
-    import json
-
     sys.stdout.write(json.dumps(data, indent=1, default=str, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
 def frame_records(frame: Any) -> list[dict]:
     """A DataFrame's rows as JSON-ready dicts (missing values as None)."""
-    import json
-
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 

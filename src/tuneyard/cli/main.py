@@ -6,14 +6,25 @@ Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is inst
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
+from rich.table import Table
+from rich.text import Text
 
 from tuneyard import quiet_import
 from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code, summary_line
+from tuneyard.cli.display import console, frame_records, frame_table, print_json
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
+from tuneyard.report.build import build_report
+from tuneyard.space.file import available_spaces, load_space
+from tuneyard.space.grid_points import grid_size
+from tuneyard.store.optuna_store import NoStore, default_storage
+from tuneyard.store.targets import check_csv_target
+from tuneyard.store.urls import mask_secrets
 
 __all__ = ["app", "main"]
 
@@ -60,7 +71,7 @@ def run(
         "goes on.")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
-    from tuneyard.cli.display import console, frame_table
+    # heavy: numpy
     from tuneyard.cli.progress import ProgressEvents
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
@@ -109,8 +120,6 @@ def run(
         console.print(f"the time budget ({timeout}) ended the sweep", markup=False, highlight=False)
     console.print(summary_line(sweep), markup=False, highlight=False)
     if report:
-        from tuneyard.report.build import build_report
-
         made = build_report(sweep.study_name, storage)
         console.print(f"report: {made.index}", markup=False, highlight=False)
 
@@ -124,12 +133,6 @@ def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
 @app.command()
 def spaces():
     """List the search spaces tuneyard can find."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from tuneyard.cli.display import console
-    from tuneyard.space.file import available_spaces, load_space
-
     table = Table("space", "workload", "objective", "hyperparameters", "grid size", "file")
     for name, path in available_spaces().items():
         # Text cells: a file's names and errors are shown as written, never read as markup.
@@ -153,11 +156,6 @@ def _problem_in(path, exc: Exception) -> str:
 @app.command("show-space")
 def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path.")], json: Json = False):
     """Print one space, its hyperparameters and its grid size."""
-    import yaml
-
-    from tuneyard.cli.display import console, print_json
-    from tuneyard.space.file import load_space
-
     s = load_space(name)
     if json:
         print_json({**s.as_dict(), "grid_size": _grid_count(s), "file": str(s.path)})
@@ -168,8 +166,6 @@ def show_space(name: Annotated[str, typer.Argument(help="Space name or YAML path
 
 def _grid_count(space) -> int | None:
     try:
-        from tuneyard.space.grid_points import grid_size
-
         return grid_size(space)
     except TuneyardError:
         return None
@@ -177,8 +173,6 @@ def _grid_count(space) -> int | None:
 
 def _grid_size(space) -> str:
     try:
-        from tuneyard.space.grid_points import grid_size
-
         return f"{grid_size(space):,}"
     except TuneyardError:
         return "n/a (a float has no grid: list)"
@@ -195,12 +189,9 @@ def leaderboard(
     storage: Storage = None,
 ):
     """Print a study's ranked leaderboard."""
-    from pathlib import Path
-
+    # heavy: numpy
     from tuneyard.analysis.leaderboard import write_csv
-    from tuneyard.cli.display import console, frame_records, frame_table, print_json
-    from tuneyard.store.reading import study_frame
-    from tuneyard.store.targets import check_csv_target
+    from tuneyard.analysis.reading import study_frame
 
     if top is not None and top < 1:
         raise TuneyardError(f"--top must be at least 1, got {top}")
@@ -221,10 +212,8 @@ def leaderboard(
 @app.command()
 def studies(storage: Storage = None, json: Json = False):
     """List the studies in the store with their best value and trial counts."""
-    from tuneyard.cli.display import console, frame_records, frame_table, print_json
-    from tuneyard.store.optuna_store import NoStore, default_storage
-    from tuneyard.store.reading import studies_frame
-    from tuneyard.store.urls import mask_secrets
+    # heavy: numpy
+    from tuneyard.analysis.reading import studies_frame
 
     try:
         frame = studies_frame(storage)

@@ -10,6 +10,11 @@ from typing import Annotated
 import typer
 
 from tuneyard.cli.base import Storage, app, fail
+from tuneyard.cli.display import console
+from tuneyard.errors import StoreError
+from tuneyard.store.optuna_store import NoStore, Store
+from tuneyard.store.paths import study_dir
+from tuneyard.store.urls import mask_secrets
 
 
 @app.command()
@@ -19,12 +24,6 @@ def delete(
     storage: Storage = None,
 ):
     """Delete a study: its trials in the store and its folder inside results/."""
-    from tuneyard.cli.display import console
-    from tuneyard.errors import StoreError
-    from tuneyard.store.optuna_store import NoStore, Store
-    from tuneyard.store.paths import study_dir
-    from tuneyard.store.urls import mask_secrets
-
     # `../x`, or a name that is a file of the results folder (the store's own database),
     # is refused before anything is opened: deleting its "folder" would delete that file.
     try:

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from tuneyard.cli.base import Storage, app, interrupted_code
+from tuneyard.cli.display import console, fmt
 
 DEFAULT_BACKENDS = "grid,random,hyperband,bayes,tpe,course"
 
@@ -32,6 +34,7 @@ def race(
         "--report-only", help="Table and plot of what is stored so far; train nothing.")] = False,
 ):
     """Race the backends on one space with the same epoch budget and seeds; table and plot."""
+    # heavy: numpy
     from tuneyard.race.run import RaceOptions, check, parse_entries
 
     options = RaceOptions(space=space, entries=parse_entries(backends),
@@ -44,8 +47,8 @@ def race(
 
 
 def _run_and_report(options) -> None:
-    from tuneyard.cli.display import console
-    from tuneyard.race.events import RaceEvents
+    # heavy: numpy
+    from tuneyard.cli.race_progress import RaceEvents
     from tuneyard.race.run import run_race
 
     total = len(options.entries) * options.repeats * options.budget_epochs
@@ -64,9 +67,7 @@ def _run_and_report(options) -> None:
 
 
 def _report(result) -> None:
-    from rich.table import Table
-
-    from tuneyard.cli.display import console, fmt
+    # heavy: numpy
     from tuneyard.race.run import write_report
 
     space = result.space

@@ -10,9 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from tuneyard.cli.base import Storage, app
+from tuneyard.cli.display import console, fmt
 from tuneyard.errors import TuneyardError
+from tuneyard.report.build import build_report
+from tuneyard.store.optuna_store import Store
+from tuneyard.store.paths import study_dir
 
 StudyName = Annotated[str, typer.Argument(help="Study name (see `tune studies`).")]
 DataDir = Annotated[str | None, typer.Option(
@@ -29,9 +34,6 @@ def report(
     storage: Storage = None,
 ):
     """Write results/STUDY/report/: PNG figures and a self-contained index.html."""
-    from tuneyard.cli.display import console
-    from tuneyard.report.build import build_report
-
     made = build_report(study, storage, top=top, evaluate=evaluate, data_dir=data_dir)
     for note in made.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
@@ -46,9 +48,8 @@ def diagnose(
     storage: Storage = None,
 ):
     """Label each trial's curves (healthy, overfitting, ...) with the numbers and a suggestion."""
-    from tuneyard.cli.display import console
-    from tuneyard.report.diagnosis import diagnose_rows, format_numbers
-    from tuneyard.store.optuna_store import Store
+    # heavy: numpy
+    from tuneyard.analysis.trial_diagnosis import diagnose_rows, format_numbers
 
     store = Store(storage, study, readonly=True)
     store.load()
@@ -74,9 +75,8 @@ def diagnose(
 @app.command()
 def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None):
     """Retrain the best trial and score it on the held-out test split."""
-    from tuneyard.analysis.evaluate import evaluate_study, summary_lines
-    from tuneyard.cli.display import console
-    from tuneyard.store.optuna_store import study_dir
+    # heavy: numpy
+    from tuneyard.evaluation.evaluate import evaluate_study, summary_lines
 
     result = evaluate_study(study, storage, data_dir,
                             say=lambda line: console.print(line, markup=False, highlight=False))
@@ -95,14 +95,10 @@ class CompareProgress:
     """Prints one line as each variant of a comparison starts and one as it ends."""
 
     def started(self, variant, index: int, total: int, epochs: int) -> None:
-        from tuneyard.cli.display import console
-
         console.print(f"[{index}/{total}] {variant.name}: training {epochs} epochs ...",
                       markup=False, highlight=False)
 
     def finished(self, variant, index: int, total: int) -> None:
-        from tuneyard.cli.display import console, fmt
-
         summary = variant.summary
         if summary.get("error"):
             text = f"failed ({summary['error']})"
@@ -116,9 +112,7 @@ class CompareProgress:
 
 
 def _print_comparison(result, note: str, columns: tuple | None = None) -> None:
-    from rich.table import Table
-
-    from tuneyard.cli.display import console, fmt
+    # heavy: matplotlib, numpy
     from tuneyard.report.compare_figure import table_rows
 
     headers, rows = table_rows(result)
@@ -154,11 +148,13 @@ def compare(
     data_dir: DataDir = None,
 ):
     """Train the same model once per value of one hyperparameter: curves side by side, test scores."""
-    from tuneyard.analysis.compare import compare_factor
-    from tuneyard.report.compare_figure import best_note
+    # heavy: matplotlib, numpy
+    from tuneyard.evaluation.compare import compare_factor
+    from tuneyard.report.compare_figure import best_note, write
 
     result = compare_factor(space, vary, sets=set_, name=name, epochs=epochs, subset=subset,
                             seed=seed, data_dir=data_dir, events=CompareProgress())
+    write(result)
     _print_comparison(result, best_note(result), ("variant", f"best_{result.metric}", "loss_gap_pct",
                                                   "diagnosis", "seconds", "error"))
 
@@ -180,12 +176,14 @@ def compare_regularisation(
 ):
     """Train the course's baseline network with no regularisation, L2, dropout and both
     (a preset of `tune compare`)."""
-    from tuneyard.analysis.regularisation import compare
-    from tuneyard.report.regularisation_figure import gap_note
+    # heavy: matplotlib, numpy
+    from tuneyard.evaluation.regularisation import compare
+    from tuneyard.report.regularisation_figure import gap_note, write
 
     result = compare(space, study=study, storage=storage, learning_rate=learning_rate, l2=l2,
                      dropout=dropout, epochs=epochs, subset=subset, seed=seed,
                      data_dir=data_dir, events=CompareProgress())
+    write(result)
     _print_comparison(result, gap_note(result))
 
 
@@ -198,8 +196,8 @@ def export(
     storage: Storage = None,
 ):
     """Write a trial's model to a .keras file: the one the sweep kept, or retrained."""
-    from tuneyard.analysis.export import export_model
-    from tuneyard.cli.display import console
+    # heavy: numpy
+    from tuneyard.evaluation.export import export_model
 
     made = export_model(study, out, trial=trial, storage=storage, data_dir=data_dir)
     console.print(made, markup=False, highlight=False)

@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from tuneyard.cli.base import app, exit_if_all_failed, interrupted_code, summary_line
+from tuneyard.cli.display import console, frame_table
+from tuneyard.errors import TuneyardError
 
 
 @app.command()
@@ -28,10 +30,9 @@ def worker(
         help="Stop a trial past this long (e.g. 20m) and record it FAIL (default: the study's).")] = None,
 ):
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
-    from tuneyard.cli.display import console, frame_table
+    # heavy: numpy
     from tuneyard.cli.progress import ProgressEvents
     from tuneyard.engine.join import join
-    from tuneyard.errors import TuneyardError
 
     if trials is not None and trials < 1:
         raise TuneyardError(f"--trials must be at least 1, got {trials}")

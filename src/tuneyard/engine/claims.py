@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from tuneyard.engine.heartbeat import Heartbeat, fail_stale, retry_later
-from tuneyard.engine.proposal import Proposal
+from tuneyard.records.trial import Proposal
 from tuneyard.store.optuna_adapter import storage_of, trial_id_of
 
 POLL_SECONDS = 1.0

@@ -27,9 +27,9 @@ from tuneyard.atomic import write_json
 from tuneyard.engine.deadline import earliest
 from tuneyard.engine.epochs import TimeBudgetSpent
 from tuneyard.engine.in_process import timed_out
-from tuneyard.engine.proposal import Proposal, TrialResult, failed
 from tuneyard.engine.worker_process import WorkerSpec, worker_main
 from tuneyard.errors import TuneyardError
+from tuneyard.records.trial import Proposal, TrialResult, failed
 from tuneyard.store.optuna_adapter import trial_id_of
 
 MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool

@@ -12,10 +12,7 @@ import threading
 import warnings
 from typing import Any
 
-from tuneyard.store.optuna_adapter import heartbeat_enabled, storage_of
-
-# A trial told FAIL because other workers had already taken the whole budget.
-SURPLUS = "surplus"
+from tuneyard.store.optuna_adapter import storage_of
 
 
 class Heartbeat:
@@ -44,20 +41,9 @@ class Heartbeat:
                 continue
 
 
-def beat_once(storage: Any, trial_id: int) -> None:
-    """Record one heartbeat for a trial that has just become RUNNING, if the storage keeps them.
-
-    Called the moment a worker creates or claims a trial, as Optuna's optimize() does: a
-    trial has no heartbeat until its first one, and `fail_stale_trials` never fails such a
-    trial, so a worker killed before its trial starts training would otherwise leave it
-    RUNNING for good, and the other workers waiting on it.
-    """
-    if heartbeat_enabled(storage):
-        storage.record_heartbeat(trial_id)
-
-
 def fail_stale(study: Any) -> None:
     """Fail the RUNNING trials whose worker stopped beating (they are queued again)."""
+    # heavy: optuna
     import optuna
 
     with warnings.catch_warnings():

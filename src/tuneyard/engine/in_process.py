@@ -14,7 +14,7 @@ from typing import Any
 
 from tuneyard.engine.deadline import TrialTimedOut, earliest, stop_at
 from tuneyard.engine.epochs import EpochHook, TimeBudgetSpent
-from tuneyard.engine.proposal import Proposal, TrialResult, failed
+from tuneyard.records.trial import Proposal, TrialResult, failed
 
 # Keras' random seed, its session and TensorFlow's graphs are global to a process: two
 # threads training at once (two `tuneyard.search` calls) would draw from each other's seeds

@@ -18,13 +18,14 @@ PRUNERS = ("none", "median", "hyperband")
 
 def make_pruner(name: str, max_epochs: int) -> Any:
     """The Optuna pruner called `name` for trials of at most `max_epochs` epochs."""
+    # heavy: optuna
     import optuna
 
     if name == "none":
         return optuna.pruners.NopPruner()
     if name == "median":
         # Optuna's defaults: five complete curves before judging, from the first epoch on
-        # (an MNIST or sine curve that starts below the median rarely catches up).
+        # (a curve that starts below the median rarely catches up).
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1),
@@ -39,6 +40,7 @@ def pruning_callback(trial: Any, metric: str) -> Any:
 
 @functools.cache
 def _callback_class() -> type:
+    # heavy: keras
     import keras
 
     class PruneOnReport(keras.callbacks.Callback):

@@ -50,6 +50,7 @@ def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
     The creator records the config and the budget; a joiner takes the stored budget
     unless it was given --trials (then the study's budget changes for everyone).
     """
+    # heavy: optuna
     import optuna
 
     store = sweep.store
@@ -72,6 +73,7 @@ def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
 
 def _join(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
     """Open the existing study; --trials changes its budget for every runner."""
+    # heavy: optuna
     import optuna
 
     store = sweep.store
@@ -88,6 +90,7 @@ def _join(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
 
 def wait_for_config(store: Store, deadline: float) -> dict:
     """The study's tuneyard config, once its creator has written it."""
+    # heavy: optuna
     import optuna
 
     while True:

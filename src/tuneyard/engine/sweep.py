@@ -12,16 +12,19 @@ file. Progress goes to an `events` object; this module never prints.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
+from pathlib import Path
 from typing import Any
 
 from tuneyard.analysis.leaderboard import ranked, to_frame, write_records
+from tuneyard.analysis.ledger import Ledger, counts_toward_budget
+from tuneyard.analysis.trial_diagnosis import Judge, judge_of, recorded_diagnosis
 from tuneyard.backends import get_backend
 from tuneyard.engine.capacity import cpu_cores
 from tuneyard.engine.claims import LocalClaims, SharedClaims
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
 from tuneyard.engine.executors import WorkerPool, WorkerSpec
-from tuneyard.engine.heartbeat import SURPLUS
 from tuneyard.engine.in_process import Idle, InProcess
 from tuneyard.engine.interrupts import (
     Terminated,
@@ -31,24 +34,25 @@ from tuneyard.engine.interrupts import (
     raise_if_interrupted,
 )
 from tuneyard.engine.options import SweepOptions, SweepStopped
-from tuneyard.engine.proposal import FAIL, Proposal, TrialResult
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
 from tuneyard.engine.shared import open_shared, shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
+from tuneyard.records.attributes import INTERRUPTED, SURPLUS
+from tuneyard.records.trial import FAIL, Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.file import load_space, space_text
 from tuneyard.store.best_model import candidate_path, keep_if_best
 from tuneyard.store.faults import check_writable_folder, storage_boundary
-from tuneyard.store.ledger import INTERRUPTED, Ledger, counts_toward_budget
-from tuneyard.store.optuna_store import Store, default_storage, results_dir, study_dir
+from tuneyard.store.optuna_store import Store, default_storage
+from tuneyard.store.paths import results_dir, study_dir
 
 # The CSV is rewritten after a trial once this many times its last rewrite's cost has passed.
 CSV_PACE = 100
 CSV_MIN_SECONDS = 0.5  # and never more often: trials of milliseconds would rewrite it on end
 
-__all__ = ["INTERRUPTED", "Events", "Sweep", "SweepOptions", "SweepStopped", "counts_toward_budget"]
+__all__ = ["Events", "Sweep", "SweepOptions", "SweepStopped"]
 
 
 class Events:
@@ -373,8 +377,9 @@ class Sweep:
         if self.ledger.within_budget(proposal.trial.number, self.budget):
             return True
         proposal.trial.set_user_attr(SURPLUS, True)
-        self.store.record(self.space, self.options.backend, proposal, TrialResult(
-            status=FAIL, error="not run: other runners took the budget"))
+        result = TrialResult(status=FAIL, error="not run: other runners took the budget")
+        self.store.record(self.space, self.options.backend, proposal, result,
+                          self._diagnosis(proposal, result))
         self.pending.pop(id(proposal), None)
         return False
 
@@ -462,10 +467,22 @@ class Sweep:
             return [report]
         return [report, pruning_callback(proposal.trial, self.space.metric)]
 
+    @functools.cached_property
+    def _judge(self) -> Judge:
+        """How this study's trials are diagnosed: its objective and its workload's hooks."""
+        return judge_of({**self.store.config, "metric": self.space.metric,
+                         "direction": self.space.direction, "workload": self.space.workload},
+                        self.space)
+
+    def _diagnosis(self, proposal: Proposal, result: TrialResult) -> tuple[str, dict]:
+        """A finished trial's diagnosis, judged once here; the store keeps it."""
+        return recorded_diagnosis(self._judge, proposal, result)
+
     def _record(self, proposal: Proposal, result: TrialResult) -> tuple[Any, dict]:
         """Write a trial's result: store, best model, CSV; its frozen trial and its row."""
         self.claims.ended(proposal)
-        frozen = self.store.record(self.space, self.options.backend, proposal, result)
+        frozen = self.store.record(self.space, self.options.backend, proposal, result,
+                                   self._diagnosis(proposal, result))
         self.pending.pop(id(proposal), None)
         self.ledger.note(frozen)
         try:
@@ -527,6 +544,4 @@ def _hms(seconds: float) -> str:
 
 
 def _abs(path: str | None) -> str | None:
-    from pathlib import Path
-
     return str(Path(path).resolve()) if path and not path.startswith("<") else None

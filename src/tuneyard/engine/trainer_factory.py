@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneyard.engine.proposal import Proposal, TrialResult
+from tuneyard.errors import SpaceError
+from tuneyard.records.trial import Proposal, TrialResult
+from tuneyard.space.data import load_space_data
 
 
 def check_params_read(space: Any, proposal: Proposal, result: TrialResult) -> None:
     """A workload that declares nothing is watched: hyperparameters it never read are refused."""
-    from tuneyard.errors import SpaceError
+    # heavy: numpy
     from tuneyard.workloads import TRAINER_PARAMS
 
     if result.params_read is None or result.status != "COMPLETE":
@@ -26,8 +28,8 @@ def check_params_read(space: Any, proposal: Proposal, result: TrialResult) -> No
 
 def make_trainer(space: Any, options: Any) -> Any:
     """Load the dataset and build the Trainer (imports TensorFlow)."""
+    # heavy: numpy
     from tuneyard.engine.training import Trainer
-    from tuneyard.space.data import load_space_data
 
     workload, dataset = load_space_data(space, data_dir=options.data_dir, subset=options.subset,
                                         seed=options.seed)

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from tuneyard.atomic import write_with
 from tuneyard.engine.epochs import EpochHook
-from tuneyard.engine.proposal import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
+from tuneyard.engine.interrupts import raise_if_interrupted
 from tuneyard.errors import StoreError
+from tuneyard.records.trial import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.space.core import Space
 from tuneyard.workloads.checks import LabelsBeyondModel, check_labels_fit_model
 
@@ -43,6 +45,7 @@ class Trainer:
 
     def prepare(self) -> None:
         """Import Keras and TensorFlow now (seconds, once), not inside a trial's time limit."""
+        # heavy: keras
         import keras  # noqa: F401
 
     def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
@@ -108,6 +111,7 @@ class Trainer:
         return int(proposal.params.get("batch_size", self.space.training.batch_size))
 
     def _fit_once(self, proposal: Proposal, seed: int, execution: int, extra: list) -> dict:
+        # heavy: keras
         import keras
 
         self._check = None
@@ -152,6 +156,7 @@ class Trainer:
         return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
 
     def _early_stopping(self) -> list:
+        # heavy: keras
         import keras
 
         patience = self.space.training.patience
@@ -226,9 +231,8 @@ def _describe(exc: Exception) -> str:
 
 @functools.cache
 def _interrupt_check_class() -> type:
+    # heavy: keras
     import keras
-
-    from tuneyard.engine.interrupts import raise_if_interrupted
 
     class InterruptCheck(keras.callbacks.Callback):
         """Raises a Ctrl-C that Python swallowed inside a finalizer during a batch; counts
@@ -251,6 +255,7 @@ def _InterruptCheck():  # noqa: N802 - reads like the class it makes
 
 @functools.cache
 def _epoch_report_class() -> type:
+    # heavy: keras
     import keras
 
     class EpochReport(keras.callbacks.Callback):
@@ -272,8 +277,6 @@ def _EpochReport(hook: EpochHook, epochs: int):  # noqa: N802 - reads like the c
 
 def save_model_atomically(model: Any, path: str) -> None:
     """Save a Keras model so that a reader never sees half a file (write_with makes its folder)."""
-    from tuneyard.atomic import write_with
-
     write_with(path, lambda tmp: model.save(str(tmp)), suffix=".tmp.keras")  # Keras wants .keras
 
 
@@ -299,6 +302,7 @@ class ReadTracker(dict):
 
 @functools.cache
 def _best_weights_class() -> type:
+    # heavy: keras
     import keras
 
     class BestWeights(keras.callbacks.Callback):

@@ -18,8 +18,12 @@ from typing import Any
 
 from tuneyard import quiet_import
 from tuneyard.engine.epochs import EpochHook
-from tuneyard.engine.proposal import failed
+from tuneyard.engine.pruning import pruning_callback
+from tuneyard.engine.trainer_factory import make_trainer
 from tuneyard.errors import TuneyardError
+from tuneyard.records.trial import failed
+from tuneyard.space.file import load_space
+from tuneyard.store.optuna_store import open_storage
 
 
 @dataclass
@@ -39,6 +43,7 @@ def _limit_threads(threads: int) -> None:
     # Before TensorFlow initialises: N workers x `threads` never exceed the cores.
     os.environ.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
                       OMP_NUM_THREADS=str(threads))
+    # heavy: tensorflow
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -110,25 +115,20 @@ def _send(conn: Any, message: tuple) -> None:
 
 def _real_trainer(spec: WorkerSpec) -> Any:
     _limit_threads(spec.threads)
-    from tuneyard.engine.trainer_factory import make_trainer
-    from tuneyard.space.file import load_space
-
     space = spec.options.space
     return make_trainer(space if not isinstance(space, str) else load_space(space), spec.options)
 
 
 def _load_study(spec: WorkerSpec) -> Any:
+    # heavy: optuna
     import optuna
-
-    from tuneyard.store.optuna_store import open_storage
 
     return optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage_url),
                              pruner=spec.pruner)
 
 
 def _pruning(study: Any, trial_id: int, metric: str) -> Any:
+    # heavy: optuna
     import optuna
-
-    from tuneyard.engine.pruning import pruning_callback
 
     return pruning_callback(optuna.trial.Trial(study, trial_id), metric)

@@ -1,8 +1,8 @@
 """The anytime plot of a race: best-so-far against cumulative training epochs.
 
 One line per entry (the median over seeds) with its min-max band; the course
-baseline dashed in black with its final best as a dotted line; for sine, the
-noise floor of the validation targets. Log-scale y for an objective minimised
+baseline dashed in black with its final best as a dotted line; where the workload
+has references, the noise floor of the validation targets. Log-scale y for an objective minimised
 (MSE, loss).
 """
 
@@ -29,6 +29,7 @@ def anytime_plot(runs: list, entries: list[str], maximize: bool, metric: str, pa
                  title: str, floors: dict[int, float] | None = None,
                  course: str = "course") -> Path:
     """Draw and save the PNG; returns its path."""
+    # heavy: matplotlib
     import matplotlib
 
     matplotlib.use("Agg")

@@ -18,12 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.leaderboard import trial_row
+from tuneyard.analysis.ledger import counts_toward_budget
 from tuneyard.backends import BACKEND_NAMES
-from tuneyard.engine.sweep import Events, Sweep, SweepOptions, counts_toward_budget
+from tuneyard.backends.hyperband import schedule, settings
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions
 from tuneyard.errors import TuneyardError
+from tuneyard.race.plot import anytime_plot
+from tuneyard.race.table import table, verdicts, write_table
 from tuneyard.space.core import Space
-from tuneyard.space.file import load_space
-from tuneyard.store.optuna_store import results_dir
+from tuneyard.space.file import load_space, space_folder
+from tuneyard.store.optuna_store import Store
+from tuneyard.store.paths import results_dir
+from tuneyard.workloads.base import DataSetup
+from tuneyard.workloads.registry import get_workload
 
 COURSE = "course"
 ENTRIES = (*BACKEND_NAMES, COURSE)
@@ -64,8 +72,8 @@ class StudyRun:
     trials: list[dict]  # in run order: epochs, value, status
     wall_s: float
     floor: float | None = None
-    bound: float | None = None  # sine: the best linear filter's validation MSE
-    fitted: float | None = None  # sine: the same filter fitted on the training split only
+    bound: float | None = None  # the workload's references: the best bound on the inputs
+    fitted: float | None = None  # and that bound fitted on the training split only
 
 
 @dataclass
@@ -82,15 +90,15 @@ class Race:
         return results_dir() / f"race-{self.space.name}"
 
     def floors(self) -> dict[int, float]:
-        """The noise floor of each seed's validation split (sine only)."""
+        """The noise floor of each seed's validation split (where the workload has references)."""
         return {r.seed: r.floor for r in self.runs if r.floor is not None}
 
     def bounds(self) -> dict[int, float]:
-        """What the best linear filter on the window scores on each seed's split (sine only)."""
+        """The workload's best bound on each seed's split (where it has references)."""
         return {r.seed: r.bound for r in self.runs if r.bound is not None}
 
     def fitted(self) -> dict[int, float]:
-        """What a linear filter fitted on each seed's training split scores (sine only)."""
+        """That bound fitted on each seed's training split (where it has references)."""
         return {r.seed: r.fitted for r in self.runs if r.fitted is not None}
 
 
@@ -119,8 +127,6 @@ def least_budget(entry: str, space: Space, course: Space | None = None) -> tuple
                 f"{COURSE_TRIALS} trials x {t.executions_per_trial} executions x {t.epochs} epochs")
     repeats = space.training.executions_per_trial
     if entry == "hyperband":
-        from tuneyard.backends.hyperband import schedule, settings
-
         _, _, size, epochs = schedule(*settings(space, {}))[0]
         return (size * epochs * repeats, f"the first round of its first bracket: {size} trials x "
                 f"{epochs} epochs x {repeats} executions")
@@ -210,7 +216,7 @@ def _run_study(race: Race, entry: str, seed: int, events: Events,
     walls[sweep.study_name] = walls.get(sweep.study_name, 0.0) + time.perf_counter() - started
     trials = _trial_records(sweep.rows, _curves(sweep.store.trials()))
     return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name],
-                    *_sine_references(race, seed))
+                    *_references(race, seed))
 
 
 def _trial_records(rows: list[dict], curves: dict[int, list[float]]) -> list[dict]:
@@ -226,9 +232,6 @@ def _curves(trials: list) -> dict[int, list[float]]:
 
 def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | None:
     """A study as stored so far (None when it was never started)."""
-    from tuneyard.analysis.leaderboard import trial_row
-    from tuneyard.store.optuna_store import Store
-
     name = study_name(race.space, entry, seed)
     store = Store(race.options.storage, name)
     if not store.exists():
@@ -238,24 +241,22 @@ def _read_study(race: Race, entry: str, seed: int, walls: dict) -> StudyRun | No
     rows = [trial_row(t) for t in trials]
     wall = walls.get(name) or sum(float(r["seconds"] or 0) for r in rows)
     return StudyRun(entry, seed, name, _trial_records(rows, _curves(trials)), wall,
-                    *_sine_references(race, seed))
+                    *_references(race, seed))
 
 
-def _sine_references(race: Race, seed: int) -> tuple[float | None, float | None, float | None]:
-    """(noise floor, best linear filter, the filter fitted on the training split) of the
-    seed's validation split, on the longest window the space offers; None off sine.
+def _references(race: Race, seed: int) -> tuple[float | None, float | None, float | None]:
+    """(noise floor, best bound, the bound fitted on the training split) of the seed's
+    validation split, from the workload's `references` hook; None where it has none.
 
-    The trials may run in worker processes, so the split is regenerated here (it is
-    seeded and takes milliseconds).
+    The trials may run in worker processes, so the workload redraws the split here.
     """
-    if race.space.workload != "sine_lstm":
-        return None, None, None
-    from tuneyard.space.data import load_space_data
-    from tuneyard.workloads.sine import fitted_filter, linear_bound
-
-    _, data = load_space_data(race.space, subset=race.options.subset, seed=seed)
-    bound = linear_bound(data.info["window"], data.x_val, data.y_val)
-    return data.info["noise_floor_val"], bound, fitted_filter(data, data.info["window"])
+    space = race.space
+    workload = get_workload(space.workload, space_folder(space))
+    refs = workload.references(DataSetup(seed=seed, subset=race.options.subset,
+                                         validation_split=space.training.validation_split,
+                                         fixed=dict(space.fixed),
+                                         searched=frozenset(p.name for p in space.params)))
+    return (None, None, None) if refs is None else (refs.floor, refs.bound, refs.fitted)
 
 
 def _load_walls(folder: Path) -> dict:
@@ -283,9 +284,6 @@ class RaceReport:
 
 def write_report(race: Race) -> RaceReport:
     """results/race-<space>/race.csv and anytime.png, plus the targets' verdicts."""
-    from tuneyard.race.plot import anytime_plot
-    from tuneyard.race.table import table, verdicts, write_table
-
     space, entries = race.space, list(race.options.entries)
     rows = table(race.runs, space.maximize, entries, COURSE)
     csv_path = race.folder / "race.csv"

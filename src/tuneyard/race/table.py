@@ -1,6 +1,7 @@
 """The race table: per entry, the best objective over seeds, epochs to come within 1% of
-the overall best, epochs to match the course baseline, epochs spent and wall time; on the
-sine series also how far each seed's best is from the best linear filter on the window.
+the overall best, epochs to match the course baseline, epochs spent and wall time; where
+the workload has references (`Workload.references`) also how far each seed's best is from
+the best linear filter on the window.
 
 Pure functions over race.StudyRun lists; no pandas, no printing.
 """
@@ -135,9 +136,9 @@ def table(runs: list, maximize: bool, entries: list[str], course: str = "course"
 
 
 def _against_linear(runs: list, maximize: bool) -> dict:
-    """Each seed's best relative to the best linear filter on the window (sine), e.g. "+1.2%".
+    """Each seed's best relative to the best linear filter on the window, e.g. "+1.2%".
 
-    Blank off the sine series (no run has a bound)."""
+    Blank where the workload has no references (no run has a bound)."""
     gaps = []
     for run in runs:
         final = best_so_far(run.trials, maximize)[-1][1] if run.trials else None
@@ -164,7 +165,7 @@ def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: b
              fitted: dict[int, float] | None = None) -> list[str]:
     """The issue's targets, in words, with the figures behind them.
 
-    `bounds` (sine): the best linear filter's score on each seed's split, which
+    `bounds` (the workload's references): the best linear filter's score on each seed's split, which
     shows how close to the floor the model's input window lets any model come;
     `fitted`: the same filter fitted on the seed's training split only, which shows
     what the data itself teaches a linear model.
@@ -205,7 +206,7 @@ def verdicts(rows: list[dict], runs: list, floors: dict[int, float], maximize: b
 
 
 def _linear_verdict(rows: list[dict], course: str) -> list[str]:
-    """The sine target: the best backend within 1% of the best linear filter on every seed."""
+    """The linear-filter target: the best backend within 1% of the best linear filter on every seed."""
     scored = [r for r in rows if r["backend"] != course and r.get("within_1pct_linear")]
     if not scored:
         return []

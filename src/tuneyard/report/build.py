@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuneyard.errors import StoreError, TuneyardError
-from tuneyard.store.optuna_store import Store, maximizes, study_dir
+from tuneyard.store.optuna_store import Store, maximizes
+from tuneyard.store.paths import study_dir
 
 REPORT_DIR = "report"
 
@@ -45,7 +46,8 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
         raise StoreError(f"study '{study}' has no completed trial yet ({len(trials)} trials in "
                          "all); nothing to report, and nothing was written")
     if evaluate:
-        from tuneyard.analysis.evaluate import evaluate_study
+        # heavy: numpy
+        from tuneyard.evaluation.evaluate import evaluate_study
 
         evaluate_study(study, storage, data_dir)
         store.load()
@@ -64,13 +66,14 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
 
 
 def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
-    from tuneyard.analysis.evaluate import load_evaluation, summary_lines
+    # heavy: matplotlib, numpy
     from tuneyard.analysis.leaderboard import to_frame, trial_row
+    from tuneyard.analysis.reading import param_order
+    from tuneyard.analysis.trial_diagnosis import diagnose_rows
+    from tuneyard.evaluation.evaluate import load_evaluation, summary_lines
     from tuneyard.report import figures as rf
     from tuneyard.report import figures_eval as re
-    from tuneyard.report.diagnosis import diagnose_rows
     from tuneyard.report.html import render
-    from tuneyard.store.reading import param_order
 
     config = store.config
     metric = config.get("metric", "value")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import math
+from html import escape
 from typing import Any
 
 import numpy as np
 
 from tuneyard.report.figures import COLORS, panel_metric, plt, save
+from tuneyard.report.html import STYLE, figure_html, table
 
 TEXT_COLUMNS = ("variant", "diagnosis", "error")
 
@@ -85,10 +87,6 @@ def _test_keys(result: Any) -> list[str]:
 def write(result: Any, title: str | None = None, note: str | None = None,
           figure_title: str | None = None) -> None:
     """comparison.png, comparison.csv, comparison.json and index.html in result.folder."""
-    from html import escape
-
-    from tuneyard.report.html import STYLE, figure_html, table
-
     folder = result.folder
     folder.mkdir(parents=True, exist_ok=True)
     save(comparison_figure(result, figure_title), folder / "comparison.png")

@@ -14,6 +14,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import NullFormatter
+
+from tuneyard.records.attributes import HISTORY_ATTR, RESULT_ATTR  # noqa: E402
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
@@ -39,17 +42,17 @@ def panel_metric(history: dict, objective: str) -> str | None:
 
 def curves_figure(trials: list, objective: str, maximize: bool, top: int = 5) -> Any:
     """The classic two panels, loss and metric, training (solid) vs validation (dashed)."""
-    best = [t for t in ranked(trials, maximize) if t.user_attrs.get("history")][:top]
+    best = [t for t in ranked(trials, maximize) if t.user_attrs.get(HISTORY_ATTR)][:top]
     if not best:
         return None
-    metric = panel_metric(best[0].user_attrs["history"], objective)
+    metric = panel_metric(best[0].user_attrs[HISTORY_ATTR], objective)
     keys = ["loss"] + ([metric] if metric else [])
     fig, axes = plt.subplots(1, len(keys), figsize=(6.2 * len(keys), 4.6), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         spread = []
         for i, trial in enumerate(best):
-            history = trial.user_attrs["history"]
-            start = int((trial.user_attrs.get("result") or {}).get("initial_epoch") or 0)
+            history = trial.user_attrs[HISTORY_ATTR]
+            start = int((trial.user_attrs.get(RESULT_ATTR) or {}).get("initial_epoch") or 0)
             color = COLORS[i % len(COLORS)]
             for name, style in ((key, "-"), ("val_" + key, "--")):
                 values = np.asarray(history.get(name) or [], dtype=float)
@@ -78,8 +81,6 @@ def _log_if_wide(ax: Any, values: list, ratio: float = 10.0) -> None:
 
 
 def _log_x(ax: Any) -> None:
-    from matplotlib.ticker import NullFormatter
-
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short ranges
 
@@ -92,7 +93,7 @@ def history_figure(trials: list, objective: str, maximize: bool) -> Any:
     xs, values, best_x, best_y, best_epochs = [], [], [], [], []
     best, cumulative = None, 0
     for trial in ordered:
-        result = trial.user_attrs.get("result") or {}
+        result = trial.user_attrs.get(RESULT_ATTR) or {}
         cumulative += int(result.get("epochs_run") or len(trial.intermediate_values))
         if trial in completed([trial]):
             xs.append(trial.number)

@@ -11,6 +11,8 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
+
 from tuneyard.report.figures import COLORS, completed, plt
 
 EVALUATORS = {"fANOVA": "FanovaImportanceEvaluator", "PED-ANOVA": "PedAnovaImportanceEvaluator"}
@@ -18,6 +20,7 @@ EVALUATORS = {"fANOVA": "FanovaImportanceEvaluator", "PED-ANOVA": "PedAnovaImpor
 
 def importances(study: Any, trials: list) -> tuple[dict[str, dict[str, float]], list[str]]:
     """{evaluator: {param: importance}} for each evaluator that could run, and notes."""
+    # heavy: optuna
     import optuna.importance as importance
 
     done = completed(trials)
@@ -69,8 +72,6 @@ def importance_figure(scores: dict[str, dict[str, float]], objective: str) -> An
 def confusion_figure(evaluation: dict) -> Any:
     """Test-set confusion matrix with counts, rows true class, columns predicted; a binary
     classifier's ROC curve beside it when the evaluation has one."""
-    import numpy as np
-
     matrix = np.asarray(evaluation["confusion_matrix"])
     names = evaluation["class_names"]
     size = max(4.5, 0.5 * len(names) + 2.5)
@@ -112,9 +113,7 @@ def roc_figure_axes(ax: Any, evaluation: dict) -> None:
 
 
 def series_figure(evaluation: dict) -> Any:
-    """Predicted vs true test series for a regression (sine) workload."""
-    import numpy as np
-
+    """Predicted vs true test series for a regression workload."""
     y_true, y_pred = evaluation["y_true"], evaluation["y_pred"]
     steps = np.arange(1, len(y_true) + 1)
     fig, ax = plt.subplots(figsize=(12, 4.2))

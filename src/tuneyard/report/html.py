@@ -7,7 +7,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from tuneyard.report.diagnosis import format_numbers
+from tuneyard.analysis.leaderboard import cell_text
+from tuneyard.analysis.trial_diagnosis import format_numbers
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -25,8 +26,6 @@ figcaption { color: #555; font-size: 0.9em; } .note { color: #8a5a00; }
 
 def cell(value: Any) -> str:
     """A table cell: 4 significant digits for floats, blank for missing values."""
-    from tuneyard.analysis.leaderboard import cell_text
-
     return html.escape(cell_text(value))
 
 

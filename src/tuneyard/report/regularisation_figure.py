@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from tuneyard.report.compare_figure import comparison_figure as _figure
+from tuneyard.report.compare_figure import write as write_files
 
 
 def figure_title(result: Any) -> str:
@@ -36,3 +37,9 @@ def gap_note(result: Any) -> str:
         text += (" Validation below training is expected with dropout: it is active only in "
                  "training, so the training loss is measured on a handicapped network.")
     return text
+
+
+def write(result: Any) -> None:
+    """comparison.png, comparison.csv, comparison.json and index.html in result.folder."""
+    write_files(result, title=f"Regularisation comparison: {result.space}",
+                note=gap_note(result), figure_title=figure_title(result))

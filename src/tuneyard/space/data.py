@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tuneyard.errors import DataError, TuneyardError
+from tuneyard.space.file import space_folder
+
 
 def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | None = None,
                     seed: int = 0) -> tuple[Any, Any]:
@@ -15,8 +18,7 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
     dataset is checked (workloads.checks) before it is returned.
     `data_dir` falls back on $TUNEYARD_DATA_DIR.
     """
-    from tuneyard.errors import DataError, TuneyardError
-    from tuneyard.space.file import space_folder
+    # heavy: numpy
     from tuneyard.workloads import Dataset, get_workload, load_kwargs
     from tuneyard.workloads.checks import check_dataset
     from tuneyard.workloads.registry import IN_PROCESS_PREFIX

@@ -55,7 +55,7 @@ def available_spaces() -> dict[str, Path]:
 
 
 def resolve_space_path(name_or_path: str) -> Path:
-    """The file for a space name (`mnist_mlp`) or a path to a YAML file."""
+    """The file for a space name (one of search_spaces/) or a path to a YAML file."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or os.sep in name_or_path:
         if candidate.is_file():
@@ -160,8 +160,12 @@ def _name(data: dict, path: str, fail) -> str:
 def _workload(data: dict, fail) -> str:
     workload = data.get("workload")
     if not isinstance(workload, str) or not workload.strip():
-        fail(("workload",), "required: an installed workload's name (mnist_mlp, cifar_cnn, "
-                            "sine_lstm, ...) or module:object, e.g. my_models:Digits")
+        # heavy: numpy (the workloads package loads it)
+        from tuneyard.workloads.registry import installed_workloads
+
+        names = ", ".join(sorted(installed_workloads())) or "none installed"
+        fail(("workload",), f"required: an installed workload's name ({names}) or "
+                            "module:object, e.g. my_models:Digits")
     return workload
 
 
@@ -174,6 +178,7 @@ def check_against_workload(space: Space, fail: Any = None) -> None:
     """Refuse a space the workload cannot honour: reserved names, hyperparameters it does
     not read, required ones missing. Imports the workload's module (not TensorFlow for the
     shipped ones)."""
+    # heavy: numpy
     from tuneyard.workloads import resolve_workload
 
     fail = fail or _Failer(space.path, None)

@@ -21,6 +21,7 @@ def kt_seed(seed: int) -> int:
     most proposals; hashing the seed keeps nearby seeds independent. An oracle
     also replaces a seed of 0 by a random one, hence the + 1.
     """
+    # heavy: numpy
     import numpy as np
 
     scrambled = int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
@@ -44,6 +45,7 @@ def to_hyperparameters(space: Space) -> Any:
 
     Raises BackendError naming the hyperparameter Keras Tuner cannot express.
     """
+    # heavy: keras_tuner
     import keras_tuner
 
     hp = keras_tuner.HyperParameters()

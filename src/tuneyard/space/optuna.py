@@ -12,6 +12,7 @@ from tuneyard.space.core import Param, Space
 
 def distribution(param: Param) -> Any:
     """The Optuna distribution of one hyperparameter."""
+    # heavy: optuna
     import optuna.distributions as d
 
     if param.kind == "choice":

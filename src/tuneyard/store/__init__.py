@@ -1,3 +1,3 @@
-"""The store: Optuna storage as the one record of every trial, the ledger read from it, study folders,
-storage faults and the kept best model.
+"""The store: Optuna storage as the one record of every trial (it persists and reads, and
+computes nothing about models), study folders, storage faults and the kept best model.
 """

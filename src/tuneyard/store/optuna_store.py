@@ -8,15 +8,22 @@ error and library versions ride along as user attributes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
+import importlib.util
+import math
 import os
+import sqlite3
 import time
+import warnings
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from tuneyard.engine.proposal import COMPLETE, Proposal, TrialResult
 from tuneyard.errors import StoreError
+from tuneyard.records.attributes import CONFIG_ATTR, DIAGNOSIS_ATTR, HISTORY_ATTR, RESULT_ATTR
+from tuneyard.records.trial import COMPLETE, Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
 from tuneyard.store.faults import (
@@ -37,9 +44,6 @@ from tuneyard.store.paths import (
 from tuneyard.store.targets import check_store_folder
 from tuneyard.store.urls import mask_secrets
 
-__all__ = ["Store", "default_storage", "open_storage", "results_dir", "study_dir", "NoStore"]
-
-CONFIG_ATTR = "tuneyard"
 # A runner writes its config just after creating the study: one started at the same moment
 # may find the study before the config, so it waits this long before calling it foreign.
 CONFIG_WAIT_SECONDS = 5.0
@@ -69,6 +73,7 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
     writable) so a fault is one line before any training. A reader creates
     nothing: a missing file is NoStore, and a read-only one is opened read-only.
     """
+    # heavy: optuna
     import optuna
 
     # Optuna logs a line per trial and per study; the CLI's progress bar is the one display.
@@ -100,6 +105,7 @@ def open_storage(url: str | None, readonly: bool = False, heartbeats: bool = Fal
 
 def _open_sqlite_for_reading(url: str, path: Path) -> Any:
     """Open an existing SQLite store without writing to it, whatever its permissions."""
+    # heavy: optuna
     import optuna
 
     if not path.exists():
@@ -135,8 +141,6 @@ def _created_once(open_rdb: Any) -> Any:
     """Open an RDBStorage, retried: processes starting together on an empty database
     (workers on a server, two `tune run`s on one SQLite file) race to create Optuna's
     tables, and all but one fail once."""
-    import time
-
     race_signs = ("duplicate key", "already exists", "UNIQUE constraint failed",
                   "database is locked")
     for attempt in range(4):
@@ -150,8 +154,6 @@ def _created_once(open_rdb: Any) -> Any:
 
 def _driver_url(url: str) -> str:
     """postgresql:// through psycopg2 when psycopg 3 (SQLAlchemy 2.1's default) is absent."""
-    import importlib.util
-
     if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
         return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     return url
@@ -163,8 +165,7 @@ def _heartbeat_kwargs() -> dict:
     Seconds from $TUNEYARD_HEARTBEAT (default 60) and $TUNEYARD_GRACE (default 3x the
     heartbeat); retries from $TUNEYARD_MAX_RETRY (default 3).
     """
-    import warnings
-
+    # heavy: optuna
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -190,10 +191,6 @@ def _prepare_sqlite(url: str) -> None:
     and a commit costs an append instead of rewriting journal pages: several
     times cheaper per trial. A crash of the process loses nothing committed.
     """
-    import contextlib
-    import sqlite3
-    import time
-
     path = url.removeprefix("sqlite:///")
     if path in ("", ":memory:"):
         return
@@ -215,8 +212,6 @@ def _prepare_sqlite(url: str) -> None:
 @functools.cache
 def library_versions() -> dict:
     """Versions of the libraries that decide a result, for reproducibility."""
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {}
     for name in ("tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy"):
         try:
@@ -239,14 +234,12 @@ class Store:
         except NoStore as exc:
             raise NoStore(f"no study '{study_name}': {exc}") from None
         self.study: Any = None
-        self._judging: dict | None = None
+        self._judging: dict | None = None  # the objective, for the intermediate values
 
-    def _diagnosis_config(self, space: Space) -> dict:
-        """What the diagnosis of a trial needs of the study: read once, not per trial."""
+    def _objective_config(self, space: Space) -> dict:
+        """The study's objective, read once, not per trial."""
         if self._judging is None:
-            stored = self.config if self.study is not None else {}
-            self._judging = {**stored, "metric": space.metric, "direction": space.direction,
-                             "workload": space.workload}
+            self._judging = {"metric": space.metric}
         return self._judging
 
     def close(self) -> None:
@@ -272,6 +265,7 @@ class Store:
     def open_for_sweep(self, space: Space, config: dict, sampler: Any, fresh: bool,
                        pruner: Any = None) -> Any:
         """Create or resume the study; refuse one made for another space or backend."""
+        # heavy: optuna
         import optuna
 
         if self.exists():
@@ -291,6 +285,7 @@ class Store:
 
     def delete(self) -> None:
         """Delete the study from the storage and its folder (only ever inside results/)."""
+        # heavy: optuna
         import optuna
 
         remove_inside_results(study_dir(self.name))
@@ -299,6 +294,7 @@ class Store:
 
     def _stored_config(self) -> dict | None:
         """The tuneyard config of the existing study; None if it has none after a short wait."""
+        # heavy: optuna
         import optuna
 
         deadline = time.monotonic() + CONFIG_WAIT_SECONDS
@@ -332,6 +328,7 @@ class Store:
 
     def load(self) -> Any:
         """Open an existing study for reading; StoreError listing the others if absent."""
+        # heavy: optuna
         import optuna
 
         if not self.exists():
@@ -348,15 +345,19 @@ class Store:
 
     def trials(self, states: tuple[str, ...] | None = None) -> list:
         """The study's trials (FrozenTrial), optionally only those in `states`."""
+        # heavy: optuna
         from optuna.trial import TrialState
 
         wanted = tuple(TrialState[s] for s in states) if states else None
         with self.guard():
             return self.study.get_trials(deepcopy=False, states=wanted)
 
-    def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
-        """Write one finished trial; returns its FrozenTrial."""
-        attrs = result_attrs(backend, proposal, result, self._diagnosis_config(space))
+    def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult,
+               diagnosis: tuple[str, dict]) -> Any:
+        """Write one finished trial with its diagnosis (label, details: judged by the
+        caller); returns its FrozenTrial."""
+        self._objective_config(space)
+        attrs = result_attrs(backend, proposal, result, diagnosis)
         with self.guard():
             if proposal.trial is not None:
                 return self._tell(proposal, attrs, result)
@@ -364,18 +365,20 @@ class Store:
 
     def fail_orphan(self, trial: Any, error: str) -> None:
         """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
         storage = storage_of(self.study)
         with self.guard():
             try:
-                storage.set_trial_user_attr(trial_id_of(trial), "result", {"error": error})
+                storage.set_trial_user_attr(trial_id_of(trial), RESULT_ATTR, {"error": error})
                 storage.set_trial_state_values(trial_id_of(trial), TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # it ended meanwhile: nothing to repair
 
     def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
@@ -396,6 +399,7 @@ class Store:
         return self.study.tell(trial, values, state=state, skip_if_finished=True)
 
     def _add(self, space: Space, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
@@ -421,8 +425,7 @@ class Store:
 
 def set_metric_name(study: Any, metric: str) -> None:
     """Name the study's objective, so optuna-dashboard and Optuna's plots say what it is."""
-    import warnings
-
+    # heavy: optuna
     import optuna
 
     with warnings.catch_warnings():  # experimental since Optuna 3.2, stable in use
@@ -436,15 +439,13 @@ def maximizes(config: dict) -> bool:
 
 
 def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
-                 config: dict | None = None) -> dict:
+                 diagnosis: tuple[str, dict]) -> dict:
     """The user attributes stored with a trial.
 
     Flat ones, sortable in optuna-dashboard and `trials_dataframe()`: backend, epochs
-    (trained), seconds, seed (of its first execution), diagnosis (the label, judged once
-    here on the objective of `config`); the nested `result` keeps the rest.
+    (trained), seconds, seed (of its first execution), diagnosis (the label; its details
+    go inside `result`); the nested `result` keeps the rest.
     """
-    from tuneyard.report.diagnosis import diagnose_trial, stored_fields
-
     worker = {"worker": result.worker} if result.worker else {}
     attrs = {
         **worker,
@@ -452,8 +453,8 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
         "epochs": result.epochs_run,
         "seconds": round(result.seconds, 3),
         "seed": result.seeds[0] if result.seeds else None,
-        "history": result.history,
-        "result": {
+        HISTORY_ATTR: result.history,
+        RESULT_ATTR: {
             "metrics": result.metrics, "epochs_run": result.epochs_run,
             "seconds": round(result.seconds, 3), "seeds": result.seeds,
             "error": mask_secrets(result.error) if result.error else result.error,
@@ -461,8 +462,7 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
             "extra": proposal.extra, "versions": library_versions(),
         },
     }
-    attrs["diagnosis"], attrs["result"]["diagnosis"] = stored_fields(
-        diagnose_trial(attrs, config or {}, proposal.params))  # params: a searched sine window
+    attrs[DIAGNOSIS_ATTR], attrs[RESULT_ATTR][DIAGNOSIS_ATTR] = diagnosis
     return attrs
 
 
@@ -471,8 +471,6 @@ def objective_steps(proposal: Proposal, result: TrialResult, config: dict) -> di
 
     Steps count from the warm start, as the pruning callback's do (Keras' epoch index).
     """
-    import math
-
     metric = config.get("metric")
     curve = result.history.get(metric) if metric else None
     if not isinstance(curve, list):

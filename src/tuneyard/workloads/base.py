@@ -65,6 +65,10 @@ class Workload(ABC):
     task: str = "classification"  # or "regression"
     required: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ()
+    # Optional: the small network a comparison holds fixed while it varies a training setting
+    # (`tune compare`'s base point, `tune compare-regularisation`): its architecture's
+    # hyperparameters. Empty: a comparison takes the space's middle values instead.
+    course_network: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
     def load(
@@ -110,8 +114,71 @@ class Workload(ABC):
                     "hyperparameters or fixed settings")
         return None
 
+    # Optional hooks for what analysis needs of a workload; the defaults know nothing.
+
+    def trivial_baselines(self, setup: DataSetup) -> dict[str, float]:
+        """A trivial model's value of the curves this workload's models report, by curve name.
+
+        For the diagnosis: a trial whose best training and validation values stay above half
+        of it is underfitting. A maximised curve is given as its shortfall (`accuracy`:
+        1 - the accuracy of guessing). A key matches the curves whose name ends with it
+        (`accuracy` matches `sparse_categorical_accuracy`). Default: none known.
+        """
+        return {}
+
+    def best_possible(self, setup: DataSetup, params: dict | None) -> Bound | None:
+        """The best validation value any model can reach on a trial's inputs, if known.
+
+        For the diagnosis: a trial within 1% of it is told that its inputs, not the search,
+        limit it. `params` are the trial's hyperparameters (None when unknown).
+        Default: none known.
+        """
+        return None
+
+    def references(self, setup: DataSetup) -> References | None:
+        """Validation scores a race reports beside each seed's best, if the workload has them.
+
+        Default: none.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<workload {self.name}>"
+
+
+@dataclass(frozen=True)
+class DataSetup:
+    """How a study draws its data: what the optional hooks need to redraw what they judge by.
+
+    `fixed` holds the space's fixed settings; `searched` names its hyperparameters.
+    """
+
+    seed: int = 0
+    subset: int | None = None
+    validation_split: float = 0.1
+    fixed: dict = field(default_factory=dict, compare=False)
+    searched: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The best validation value any model reaches on `inputs` input values (a window of
+    past values), and whether `inputs` is already the most the space offers."""
+
+    value: float
+    inputs: int
+    longest: bool = False
+
+
+@dataclass(frozen=True)
+class References:
+    """A race's references on one seed's validation split: the noise floor (no model does
+    better), the best linear filter on the inputs, and that filter fitted on the training
+    split only (what the data teaches a linear model)."""
+
+    floor: float
+    bound: float
+    fitted: float
 
 
 # Hyperparameters the trainer reads for every workload, as Keras Tuner users expect.

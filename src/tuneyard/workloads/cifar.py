@@ -23,6 +23,8 @@ class CifarCnn(ImageWorkload):
     required = ("kernel_size",)
     optional = ("conv_blocks", "filters", "filters_1", "filters_2", "filters_3", "units",
                 "dense_units", *COMMON_OPTIONAL)
+    # The course's small network, held fixed by comparisons.
+    course_network = {"conv_blocks": 1, "filters_1": 32, "kernel_size": 3, "dense_units": 128}
     title = "CIFAR-10"
     class_names = CLASS_NAMES
     source = staticmethod(load_cifar10)
@@ -38,6 +40,7 @@ class CifarCnn(ImageWorkload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled CNN; filters_i is read only for i <= conv_blocks."""
+        # heavy: keras
         import keras
 
         from . import builders

@@ -80,6 +80,7 @@ def _guess_task(y: np.ndarray) -> str:
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int, task: str) -> tuple:
+    # heavy: sklearn
     from sklearn.model_selection import train_test_split
 
     if not 0 < fraction < 1:

@@ -15,12 +15,15 @@ class MnistMlp(ImageWorkload):
     name = "mnist_mlp"
     required = ("num_layers", "units_1")
     optional = ("units_2", "units_3", *COMMON_OPTIONAL)
+    # The course's small network, held fixed by comparisons.
+    course_network = {"num_layers": 1, "units_1": 128}
     title = "MNIST"
     class_names = CLASS_NAMES
     source = staticmethod(load_mnist)
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled MLP; units_i is read only for i <= num_layers (conditional params)."""
+        # heavy: keras
         import keras
 
         from . import builders

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,6 @@ def register_in_process(name: str, workload: Workload) -> None:
 @functools.cache
 def installed_workloads() -> dict[str, str]:
     """Entry-point name -> "module:object" for every workload installed."""
-    from importlib.metadata import entry_points
-
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 

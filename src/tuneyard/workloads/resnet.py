@@ -35,6 +35,7 @@ class CifarResnet(ImageWorkload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled residual network; L2 applies to every convolution and the classifier."""
+        # heavy: keras
         import keras
 
         from . import builders
@@ -65,6 +66,7 @@ class CifarResnet(ImageWorkload):
 
 def augment(x, params: dict, workload: str):
     """Random flips and shifts (training only); the identity when both are off."""
+    # heavy: keras
     import keras
 
     translate = float(params.get("translate", 0.0))
@@ -82,6 +84,7 @@ def augment(x, params: dict, workload: str):
 
 def convolution_factory(regularizer):
     """A 3x3 (or 1x1) convolution without bias (batch norm supplies it), He-initialised."""
+    # heavy: keras
     import keras
 
     def conv(filters: int, kernel: int = 3, strides: int = 1):
@@ -95,6 +98,7 @@ def convolution_factory(regularizer):
 
 def conv_bn_relu(conv, x, filters: int, strides: int):
     """Convolution -> batch norm -> ReLU."""
+    # heavy: keras
     import keras
 
     x = conv(filters, strides=strides)(x)
@@ -104,6 +108,7 @@ def conv_bn_relu(conv, x, filters: int, strides: int):
 
 def residual_block(conv, x, filters: int, strides: int):
     """Two 3x3 convolutions plus the input (a 1x1 projection where the shape changes)."""
+    # heavy: keras
     import keras
 
     shortcut = x

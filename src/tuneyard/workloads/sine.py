@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from ..errors import DataError
-from .base import COMMON_OPTIONAL, Dataset, Workload, register_keras_objects
+from .base import COMMON_OPTIONAL, Bound, Dataset, DataSetup, References, Workload, register_keras_objects
 from .splits import check_fraction
 
 STEP = 0.1
@@ -121,6 +121,8 @@ class SineLstm(Workload):
     task = "regression"
     required = ("units",)
     optional = ("lstm_layers", "dense_layers", "window", "max_window", "points", *COMMON_OPTIONAL)
+    # The course's small network, held fixed by comparisons.
+    course_network = {"lstm_layers": 2, "units": 64}
 
     def load(
         self,
@@ -150,6 +152,7 @@ class SineLstm(Workload):
 
     def build_model(self, params: dict, dataset: Dataset, options: dict):
         """Compiled regressor: loss mse, metric mse (history: mse / val_mse)."""
+        # heavy: keras
         import keras
 
         from . import builders
@@ -181,8 +184,37 @@ class SineLstm(Workload):
         optimizer = builders.make_optimizer(common, params, dataset, options, self.name)
         return builders.compile_regressor(model, optimizer, options)
 
+    def trivial_baselines(self, setup: DataSetup) -> dict[str, float]:
+        """The variance of the series' targets: the MSE of predicting their mean."""
+        _, width, points = fixed_shape(setup.fixed)
+        variance = target_variance(setup.seed, setup.subset, width, points)
+        return {"loss": variance, "mse": variance}
+
+    def best_possible(self, setup: DataSetup, params: dict | None) -> Bound | None:
+        """The best linear filter on the trial's window (a searched window: from `params`)."""
+        fixed_window, width, points = fixed_shape(setup.fixed)
+        window = (params or {}).get("window") if "window" in setup.searched else fixed_window
+        if window is None or not 1 <= int(window) <= width:
+            return None
+        value = _window_bound(setup.seed, setup.subset, setup.validation_split, width,
+                              int(window), points)
+        return Bound(value, int(window), longest=int(window) >= width)
+
+    def references(self, setup: DataSetup) -> References:
+        """The noise floor, the best linear filter on the longest window and that filter
+        fitted on the training split, on the seed's validation split (regenerated: seeded,
+        milliseconds)."""
+        data = self.load(subset=setup.subset, seed=setup.seed,
+                         validation_split=setup.validation_split,
+                         **{k: v for k, v in setup.fixed.items()
+                            if k in ("window", "max_window", "points")})
+        window = data.info["window"]
+        return References(data.info["noise_floor_val"], linear_bound(window, data.x_val, data.y_val),
+                          fitted_filter(data, window))
+
     def _crop(self, params: dict, dataset: Dataset) -> list:
         """A Cropping1D keeping the last `window` values when the trial's window is shorter."""
+        # heavy: keras
         import keras
 
         from . import builders
@@ -195,6 +227,29 @@ class SineLstm(Workload):
             )
         window = builders.int_param(params, "window", self.name, 1, width, default=width)
         return [keras.layers.Cropping1D((width - window, 0))] if window < width else []
+
+
+def fixed_shape(fixed: dict) -> tuple[int, int, int]:
+    """(fixed window, values per sample, points in the series) from a space's fixed settings;
+    the course's window of 20 and 1,000 points where they are not set."""
+    window = int(fixed.get("window", 20))
+    return window, max(window, int(fixed.get("max_window") or 0)), int(fixed.get("points", POINTS))
+
+
+@functools.cache
+def target_variance(seed: int, subset: int | None, window: int, points: int) -> float:
+    """The variance of the targets of a series windowed to `window` values (the series
+    redrawn alone: windowing every value would cost more, for a number that barely moves)."""
+    series, _ = noisy_wave(spans(points)[0], np.random.default_rng(seed))
+    targets = series[window:][:subset] if subset else series[window:]
+    return float(targets.var())
+
+
+@functools.cache
+def _window_bound(seed: int, subset: int | None, split: float, width: int, window: int,
+                  points: int) -> float:
+    data = generate(subset=subset, seed=seed, validation_split=split, window=width, points=points)
+    return window_bound(data, window)
 
 
 def generate(*, subset: int | None = None, seed: int = 0, validation_split: float = 0.1,

@@ -235,6 +235,7 @@ def check_labels(
 
 def _from_keras(title: str, file_name: str, module: str) -> RawImages:
     """Fall back on keras.datasets, which downloads into its cache when online."""
+    # heavy: keras
     import keras
 
     try:

@@ -6,9 +6,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tuneyard.analysis.evaluate import best_trial, trial_model
 from tuneyard.atomic import write_with
 from tuneyard.errors import TuneyardError
+from tuneyard.evaluation.evaluate import best_trial, trial_model
 from tuneyard.store.optuna_store import Store
 
 

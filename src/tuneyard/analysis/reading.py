@@ -6,13 +6,13 @@ from typing import Any
 
 from tuneyard.analysis.leaderboard import best_value, to_frame, trial_row
 from tuneyard.errors import TuneyardError
-from tuneyard.store.optuna_store import CONFIG_ATTR, Store, maximizes, open_storage, study_names
+from tuneyard.records.attributes import CONFIG_ATTR
+from tuneyard.space.file import space_of_study
+from tuneyard.store.optuna_store import Store, maximizes, open_storage, study_names
 
 
 def param_order(store: Store, rows: list[dict]) -> list[str]:
     """Hyperparameter names in the space's order when the space file is still there."""
-    from tuneyard.space.file import space_of_study
-
     try:
         return [p.name for p in space_of_study(store.config, check_workload=False).params]
     except TuneyardError:
@@ -41,7 +41,7 @@ def study_frame(study: str, storage: str | None) -> Any:
 
 def studies_frame(storage_url: str | None) -> Any:
     """One row per study: space, backend, trial counts by status, best value."""
-    import optuna
+    import optuna  # heavy: optuna, pandas
     import pandas as pd
 
     storage = open_storage(storage_url, readonly=True)

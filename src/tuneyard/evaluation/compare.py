@@ -5,8 +5,8 @@ value; every other hyperparameter of the space is held at one base point, chosen
 hyperparameter in this order:
 
 1. `--set name=value`;
-2. the course's small network for a shipped workload (BASELINES: sine 2 x LSTM 64,
-   MNIST Dense 128, CIFAR one 32-filter block) and the builders' training defaults
+2. the workload's course network (its `course_network`: for the shipped ones the course's
+   small networks) and the builders' training defaults
    (adam at learning rate 0.001, no l2, no dropout), when the space allows the value;
 3. the space's middle: a choice's first value, a number's midpoint (geometric when
    log-scaled), snapped to its step and to a whole number for ints.
@@ -28,15 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneyard.analysis.factor import (  # noqa: F401  (re-exported: the comparison's vocabulary)
-    BASELINES,
-    CompareError,
-    base_point,
-    factor_points,
-    parse_fixed,
-)
+from tuneyard.analysis.diagnosis import diagnose
+from tuneyard.analysis.factor import CompareError, factor_points, parse_fixed
 from tuneyard.engine.training import Trainer, execution_seed
+from tuneyard.evaluation.evaluate import score
+from tuneyard.records.trial import Proposal
 from tuneyard.space.data import load_space_data
+from tuneyard.space.file import load_space
 from tuneyard.store.paths import check_study_name, study_dir
 
 
@@ -90,9 +88,8 @@ def compare_factor(space_name: str, vary: str, *, sets: list[str] | None = None,
                    name: str | None = None, epochs: int | None = None, subset: int | None = None,
                    seed: int = 0, data_dir: str | None = None,
                    events: CompareEvents | None = None) -> Comparison:
-    """Train one variant per value of the varied hyperparameter; write results/<name>/."""
-    from tuneyard.space.file import load_space
-
+    """Train one variant per value of the varied hyperparameter (the CLI writes
+    results/<name>/: `report.compare_figure.write`)."""
     space = load_space(space_name)
     runs = factor_variants(space, vary, parse_fixed(space, sets))
     if len(runs) < 2:
@@ -106,9 +103,6 @@ def compare_factor(space_name: str, vary: str, *, sets: list[str] | None = None,
     result = Comparison(space.name, base, epochs, space.metric, runs, study_dir(name), factor, seed,
                         f"{factor} on {space.name}", space.maximize)
     train(space, result, subset=subset, data_dir=data_dir, events=events)
-    from tuneyard.report.compare_figure import write
-
-    write(result)
     return result
 
 
@@ -144,9 +138,6 @@ class SameSeedTrainer(Trainer):
 
 
 def _train(trainer: SameSeedTrainer, variant: Variant, epochs: int, metric: str) -> None:
-    from tuneyard.analysis.diagnosis import diagnose
-    from tuneyard.engine.proposal import Proposal
-
     trainer.used = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "best.keras"
@@ -164,9 +155,8 @@ def _train(trainer: SameSeedTrainer, variant: Variant, epochs: int, metric: str)
 
 def test_scores(workload: Any, dataset: Any, path: Path) -> dict:
     """The saved model's held-out test scores: test_accuracy (test_roc_auc) or test_mse."""
+    # heavy: keras
     import keras
-
-    from tuneyard.analysis.evaluate import score
 
     keras.backend.clear_session()
     model = keras.models.load_model(str(path))

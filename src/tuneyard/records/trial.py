@@ -1,4 +1,4 @@
-"""What flows between a backend and the trainer: a Proposal out, a TrialResult back."""
+"""A trial as it flows: a Proposal out of a backend, a TrialResult back from the trainer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 COMPLETE, FAIL, PRUNED = "COMPLETE", "FAIL", "PRUNED"
+RUNNING, WAITING = "RUNNING", "WAITING"  # not finished: no result yet
 
 
 @dataclass

@@ -21,10 +21,15 @@ from typing import Any
 import numpy as np
 
 from tuneyard.atomic import write_json
-from tuneyard.engine.proposal import COMPLETE, Proposal
+from tuneyard.engine.training import Trainer
 from tuneyard.errors import StoreError
+from tuneyard.records.attributes import RESULT_ATTR
+from tuneyard.records.trial import COMPLETE, Proposal
 from tuneyard.space.data import load_space_data
-from tuneyard.store.optuna_store import Store, maximizes, study_dir
+from tuneyard.space.file import space_of_study
+from tuneyard.store.best_model import saved_best
+from tuneyard.store.optuna_store import Store, maximizes
+from tuneyard.store.paths import study_dir
 
 EVALUATION_ATTR = "evaluation"
 
@@ -108,13 +113,9 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
                 need_data: bool = True, say: Any = None) -> TrialModel:
     """The model of `trial`: the study's best.keras if it is that trial's, else retrained to
     `scratch` (with the study's seed, data split and the trial's epochs)."""
-    from tuneyard.engine.training import Trainer
-    from tuneyard.space.file import space_of_study
-    from tuneyard.store.best_model import saved_best
-
     config = store.config
     seed = int(config.get("seed") or 0)
-    epochs = int((trial.user_attrs.get("result") or {}).get("epochs") or config["epochs"])
+    epochs = int((trial.user_attrs.get(RESULT_ATTR) or {}).get("epochs") or config["epochs"])
     kept = saved_best(study_dir(store.name))
     if kept and kept["trial"] == trial.number and not need_data:
         return TrialModel(kept["path"], "saved", trial.value, epochs)
@@ -136,6 +137,7 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
 
 
 def _predict(path: str, x: np.ndarray) -> np.ndarray:
+    # heavy: keras
     import keras
 
     keras.backend.clear_session()
@@ -185,6 +187,7 @@ def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list[st
     ROC AUC (`roc_auc`) and the ROC curve (`roc`: fpr and tpr, at most ROC_POINTS points)
     when the test labels hold both classes.
     """
+    # heavy: sklearn
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
     labels = list(range(len(names)))
@@ -209,6 +212,7 @@ ROC_POINTS = 200
 def roc_scores(y_true: np.ndarray, positive_scores: np.ndarray) -> dict:
     """ROC AUC and the curve (rounded, at most ROC_POINTS points, both ends kept) of a
     binary classifier; nothing when the labels hold only one class (AUC is undefined)."""
+    # heavy: sklearn
     from sklearn.metrics import roc_auc_score, roc_curve
 
     y_true = np.asarray(y_true).reshape(-1).astype(int)

@@ -1,7 +1,7 @@
 """The course's regularisation comparison: baseline vs L2 vs dropout vs both.
 
-A preset of `tune compare` (analysis/compare.py): one small network (the course's
-baseline: Dense 128 ReLU for MNIST) is trained four times at one fixed learning rate
+A preset of `tune compare` (evaluation/compare.py): one small network (the course's
+baseline: the workload's `course_network`) is trained four times at one fixed learning rate
 (the best a study found, or given): with no regularisation, with L2 on the hidden
 kernels, with dropout, and with both. Early stopping is off so every variant runs the
 same epochs, every variant starts from the same seed, and the train-val gap of each
@@ -12,13 +12,15 @@ results/<study>/regularisation/).
 
 from __future__ import annotations
 
-from tuneyard.analysis.compare import BASELINES, CompareEvents, Comparison, summarise, train
-from tuneyard.analysis.compare import Variant as _Variant
+from tuneyard.analysis.factor import course_network
 from tuneyard.errors import TuneyardError
+from tuneyard.evaluation.compare import CompareEvents, Comparison, train
+from tuneyard.evaluation.compare import Variant as _Variant
+from tuneyard.evaluation.evaluate import best_trial
+from tuneyard.space.file import load_space, space_folder
+from tuneyard.store.optuna_store import Store
 from tuneyard.store.paths import check_study_name, study_dir
 
-__all__ = ["BASELINES", "Comparison", "Variant", "base_params", "compare", "summarise",
-           "variants", "write"]
 DEFAULT_LR = 1e-3
 
 
@@ -50,16 +52,19 @@ def variants(l2: float, dropout: float, params: dict | None = None) -> list[Vari
     return made
 
 
-def base_params(workload: str, learning_rate: float | None, best: dict | None) -> dict:
-    """The fixed network: the course baseline, at the given or the study's best learning rate."""
-    if workload not in BASELINES:
-        raise TuneyardError(f"no baseline network for workload {workload!r}; "
-                            f"use one of {', '.join(BASELINES)}")
+def base_params(workload: str, learning_rate: float | None, best: dict | None,
+                folder: str | None = None) -> dict:
+    """The fixed network: the workload's course network (`Workload.course_network`), at the
+    given or the study's best learning rate."""
+    network = course_network(workload, folder)
+    if not network:
+        raise TuneyardError(f"no baseline network for workload {workload!r}: it names no "
+                            "course_network (a Workload attribute) to hold fixed")
     best = best or {}
     rate = learning_rate or best.get("learning_rate") or DEFAULT_LR
     if not float(rate) > 0:
         raise TuneyardError(f"--learning-rate must be > 0, got {rate}")
-    return {**BASELINES[workload], "learning_rate": float(rate),
+    return {**network, "learning_rate": float(rate),
             "optimizer": best.get("optimizer", "adam")}
 
 
@@ -68,9 +73,8 @@ def compare(space_name: str | None = None, *, study: str | None = None,
             dropout: float = 0.5, epochs: int | None = None, subset: int | None = None,
             seed: int = 0, data_dir: str | None = None,
             events: CompareEvents | None = None) -> Comparison:
-    """Train the four variants and write the comparison's figure, table and JSON."""
-    from tuneyard.space.file import load_space
-
+    """Train the four variants (the CLI writes the figure, table and JSON:
+    `report.regularisation_figure.write`)."""
     if not l2 > 0 or not 0 < dropout < 1:
         raise TuneyardError(f"need --l2 > 0 and 0 < --dropout < 1, got {l2} and {dropout}")
     if epochs is not None and epochs < 2:
@@ -84,30 +88,18 @@ def compare(space_name: str | None = None, *, study: str | None = None,
     if not space_name:
         raise TuneyardError("give --space NAME or --study STUDY")
     space = load_space(space_name)
-    params = base_params(space.workload, learning_rate, best)
+    params = base_params(space.workload, learning_rate, best, space_folder(space))
     name = check_study_name(f"{space.name}-lr{params['learning_rate']:g}-s{seed}")
     result = Comparison(space.name, params, epochs or space.training.epochs, space.metric,
                         variants(l2, dropout, params), folder or study_dir("regularisation") / name,
                         "regularisation", seed, f"regularisation on {space.name}",
                         space.maximize)
     train(space, result, subset=subset, data_dir=data_dir, events=events)
-    write(result)
     return result
 
 
 def _study_best(study: str, storage: str | None) -> tuple[dict, dict]:
-    from tuneyard.analysis.evaluate import best_trial
-    from tuneyard.store.optuna_store import Store
-
     store = Store(storage, study, readonly=True)
     store.load()
     return dict(best_trial(store).params), store.config
 
-
-def write(result: Comparison) -> None:
-    """comparison.png, comparison.csv, comparison.json and index.html in result.folder."""
-    from tuneyard.report.compare_figure import write as write_files
-    from tuneyard.report.regularisation_figure import figure_title, gap_note
-
-    write_files(result, title=f"Regularisation comparison: {result.space}",
-                note=gap_note(result), figure_title=figure_title(result))

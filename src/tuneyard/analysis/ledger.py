@@ -10,23 +10,18 @@ row is built once and kept; only the trials still running are read again.
 from __future__ import annotations
 
 import bisect
+import datetime
 import math
 import os
 import socket
 from typing import Any
 
-from tuneyard.engine.heartbeat import SURPLUS
+from tuneyard.analysis.leaderboard import trial_row
+from tuneyard.records.attributes import INTERRUPTED, RUNNER, SURPLUS
 from tuneyard.store.optuna_adapter import storage_of, study_id_of, trial_id_of
 
-INTERRUPTED = "interrupted"
-RUNNER = "runner"  # user attribute: "host:pid" of the process that asked for the trial
 # A RUNNING trial that names no runner and started this long ago was left by a dead one.
 UNNAMED_STALE_SECONDS = 120
-
-
-def this_runner() -> str:
-    """This process, as written on the trials it asks for."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def is_interrupted(row: dict) -> bool:
@@ -91,6 +86,7 @@ class Ledger:
         """With trials queued (retries) the open trials may be many: one read of them all
         (Optuna's cache fetches only unfinished trials), then the ones that have finished
         since, which that read left in the cache."""
+        # heavy: optuna
         from optuna.trial import TrialState
 
         storage, seen = storage_of(self.store.study), set()
@@ -120,8 +116,6 @@ class Ledger:
             self._next += 1
 
     def _note(self, trial: Any) -> None:
-        from tuneyard.analysis.leaderboard import trial_row
-
         number, state = trial.number, trial.state.name
         if number in self._finished:
             return
@@ -223,8 +217,6 @@ class Ledger:
 
     def orphans(self) -> list[Any]:
         """RUNNING trials whose runner process is gone (killed, crashed): they will never end."""
-        import datetime
-
         now = datetime.datetime.now()
         out = []
         for trial in self._trials.values():

@@ -1,0 +1,26 @@
+"""The names of what tuneyard stores on a study and its trials (Optuna user attributes).
+
+One place for them: the store writes them, the engine and the backends set some while a
+trial runs, the leaderboard and the ledger read them back. Changing one breaks every
+study already stored, so they only ever grow.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+CONFIG_ATTR = "tuneyard"  # on the study: the config it was made with (space, backend, seed, ...)
+DIAGNOSIS_ATTR = "diagnosis"  # on a trial: the diagnosis label (details in result["diagnosis"])
+RESULT_ATTR = "result"  # on a trial: metrics, seeds, error, epochs, versions, diagnosis
+HISTORY_ATTR = "history"  # on a trial: the per-epoch history
+RUNNER = "runner"  # on a trial: "host:pid" of the process that asked for it
+SURPLUS = "surplus"  # on a trial told FAIL because other workers had taken the whole budget
+
+# The error of a trial cut off by Ctrl-C or a dead runner starts with this: it runs again.
+INTERRUPTED = "interrupted"
+
+
+def this_runner() -> str:
+    """This process, as written on the trials it asks for (RUNNER)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
