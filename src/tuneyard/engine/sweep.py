@@ -61,7 +61,7 @@ class Events:
         """The study is open and trials are about to start (`done` of `budget` already)."""
 
     def trial_started(self, key: Any, params: dict, epochs: int) -> None:
-        """A trial was handed out; `key` is its trial number when known, else the backend's id."""
+        """A trial was handed out; `key` is its trial number."""
 
     def epoch_done(self, key: Any, epoch: int, epochs: int, logs: dict) -> None:
         """A running trial finished epoch `epoch` of `epochs` (logs: loss, metrics)."""
@@ -101,7 +101,6 @@ class Sweep:
         self.pruner = pruner
         self.lock = StudyLock(self.folder)
         self.events = Events()
-        self._labels: dict[int, Any] = {}  # id(proposal) -> what the events call the trial
         self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
         self._csv_at, self._csv_cost = 0.0, 0.0  # when the CSV was last rewritten, and how long it took
 
@@ -317,7 +316,6 @@ class Sweep:
                 if result.warning:  # bookkeeping after training (a full disk): said, not a failure
                     events.message(f"warning: trial {row.get('trial')} is recorded with its "
                                    f"result, but {result.warning}")
-                self._labels.pop(id(proposal), None)
             failures = failures + 1 if result.status == FAIL else 0
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
@@ -331,21 +329,22 @@ class Sweep:
             self._fit_epoch_budget(proposal)
             if proposal is None:
                 return False
+            if proposal.trial is None:  # the grid's and Keras Tuner's: in the store from now on
+                proposal.trial = self.store.start_trial(self.space, proposal.params)
             self.pending[id(proposal)] = (proposal, None)
-            if proposal.trial is not None and not self._claim(proposal):
+            if not self._claim(proposal):
                 return False
             proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
             proposal.beat = self.best()
             self.executor.submit(proposal, more=self._more_after(self._claimed_count(refresh=False)))
             self.claims.started(proposal)
-            self._labels[id(proposal)] = label = self._label(proposal)
-            _tell(self.events, "trial_started", label, dict(proposal.params), proposal.epochs)
+            _tell(self.events, "trial_started", proposal.trial.number, dict(proposal.params),
+                  proposal.epochs)
         return True
 
     def _more_after(self, claimed: int) -> bool:
-        """Whether a trial may follow the one being handed out (`claimed` counts it only for
-        an Optuna backend): a worker pool starts a successor process early only then."""
-        claimed += 0 if self.backend_cls.optuna_native else 1
+        """Whether a trial may follow the one being handed out (`claimed` counts it): a
+        worker pool starts a successor process early only then."""
         if claimed >= self.budget:
             return False
         if not self.options.budget_epochs:
@@ -354,17 +353,11 @@ class Sweep:
         in_flight = sum((p.epochs - p.initial_epoch) * repeats for p, r in self.pending.values() if r is None)
         return self.options.budget_epochs - self.epochs_spent() - in_flight >= repeats
 
-    def _label(self, proposal: Proposal) -> Any:
-        # The trial number the store gives it: known now for an Optuna trial, else the next one.
-        if proposal.trial is not None:
-            return proposal.trial.number
-        return self.ledger.row_count() + self.executor.running - 1
-
     def _epoch_done(self, proposal: Proposal, epoch: int, epochs: int, logs: dict) -> None:
-        _tell(self.events, "epoch_done", self._labels.get(id(proposal), proposal.key), epoch, epochs, logs)
+        _tell(self.events, "epoch_done", proposal.trial.number, epoch, epochs, logs)
 
     def _claim(self, proposal: Proposal) -> bool:
-        """Whether an asked Optuna trial is within the budget that every runner shares.
+        """Whether an asked trial is within the budget that every runner shares.
 
         Another runner may have asked at the same moment: the trials are ordered by
         number, and one past the budget is recorded as surplus and never trained.
@@ -379,14 +372,11 @@ class Sweep:
         return False
 
     def _claimed_count(self, refresh: bool = True) -> int:
-        """Trials that spend the budget: every runner's, finished or in flight."""
-        # Only Optuna strategies share a study with other runners; the others hold its lock,
-        # so nothing but this runner's own trials (noted as they are written) can appear.
-        if refresh and self.backend_cls.optuna_native:
+        """Trials that spend the budget: every runner's, finished or in flight (every trial
+        is RUNNING in the store from its ask)."""
+        if refresh:
             self.ledger.refresh()
-        # Trials an Optuna backend asked for are RUNNING in the store; the others are not yet.
-        mine = 0 if self.backend_cls.optuna_native else self.executor.running
-        return self.ledger.claimed_count() + mine
+        return self.ledger.claimed_count()
 
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight anywhere.
@@ -458,7 +448,7 @@ class Sweep:
 
     def _callbacks(self, proposal: Proposal) -> list:
         report = EpochHook(lambda epoch, epochs, logs: self._epoch_done(proposal, epoch, epochs, logs))
-        if self.options.prune == "none" or proposal.trial is None:
+        if self.options.prune == "none":
             return [report]
         return [report, pruning_callback(proposal.trial, self.space.metric)]
 

@@ -1,9 +1,10 @@
 """The store: Optuna storage as the one record of every trial of every backend.
 
 One Optuna study per sweep, one Optuna trial per trial whichever backend
-proposed it. A finished trial is written in one transaction (`add_trial`) or,
-for trials Optuna itself proposed, with `tell`; its history, seconds, seeds,
-error and library versions ride along as user attributes.
+proposed it. Every trial is in the store, RUNNING, from the moment it is asked
+(`study.ask()` for Optuna's proposals, `start_trial` for the grid's and Keras
+Tuner's) and is finished with `tell`; its history, seconds, seeds, error and
+library versions ride along as user attributes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuneyard.engine.proposal import COMPLETE, Proposal, TrialResult
+from tuneyard.engine.proposal import Proposal, TrialResult
 from tuneyard.errors import StoreError
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
@@ -26,6 +27,7 @@ from tuneyard.store.faults import (
     storage_boundary,
     storage_error,
 )
+from tuneyard.store.ledger import RUNNER, this_runner
 from tuneyard.store.paths import (
     check_not_store_file,
     check_study_name,
@@ -353,13 +355,31 @@ class Store:
         with self.guard():
             return self.study.get_trials(deepcopy=False, states=wanted)
 
+    def start_trial(self, space: Space, params: dict) -> Any:
+        """The RUNNING trial of a point a backend proposed without Optuna (grid, Keras Tuner).
+
+        One insert writes it with its params, their distributions and the runner that
+        asked, as `study.ask()` does for Optuna's own proposals: from then on every trial
+        is claimed, counted, beaten and told the same way, whichever backend proposed it.
+        """
+        import optuna
+        from optuna.trial import FrozenTrial, TrialState
+
+        dists = {p.name: distribution(p) for p in space.params if p.name in params}
+        template = FrozenTrial(
+            number=-1, state=TrialState.RUNNING, value=None, values=None,
+            datetime_start=datetime.datetime.now(), datetime_complete=None, params=params,
+            distributions=dists, user_attrs={RUNNER: this_runner()}, system_attrs={},
+            intermediate_values={}, trial_id=-1)
+        with self.guard():
+            trial_id = self.study._storage.create_new_trial(self.study._study_id, template_trial=template)
+            return optuna.trial.Trial(self.study, trial_id)
+
     def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult) -> Any:
-        """Write one finished trial; returns its FrozenTrial."""
+        """Write one finished trial (RUNNING since it was asked); returns its FrozenTrial."""
         attrs = result_attrs(backend, proposal, result, self._diagnosis_config(space))
         with self.guard():
-            if proposal.trial is not None:
-                return self._tell(proposal, attrs, result)
-            return self._add(space, proposal, attrs, result)
+            return self._tell(proposal, attrs, result)
 
     def fail_orphan(self, trial: Any, error: str) -> None:
         """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
@@ -393,29 +413,6 @@ class Store:
         state = TrialState[result.status]
         values = result.value if state == TrialState.COMPLETE else None
         return self.study.tell(trial, values, state=state, skip_if_finished=True)
-
-    def _add(self, space: Space, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
-        import optuna
-        from optuna.trial import TrialState
-
-        params = proposal.params
-        dists = {p.name: distribution(p) for p in space.params if p.name in params}
-        # The objective's curve as intermediate values too (the dashboard draws them): they
-        # go in with the trial, in its one transaction.
-        frozen = optuna.trial.create_trial(
-            state=TrialState[result.status],
-            value=result.value if result.status == COMPLETE else None,
-            params=params, distributions=dists, user_attrs=attrs,
-            intermediate_values=objective_steps(proposal, result, self._judging or {}),
-        )
-        # It started when its training did, not now: the CSV's `started` and Optuna's duration.
-        if frozen.datetime_complete is not None:
-            frozen.datetime_start = frozen.datetime_complete - datetime.timedelta(seconds=result.seconds)
-        # What study.add_trial does, but keeping the id: reading all trials back
-        # to find the new one would make every trial cost more than the last.
-        trial_id = self.storage.create_new_trial(self.study._study_id, template_trial=frozen)
-        frozen.number = self.storage.get_trial_number_from_id(trial_id)
-        return frozen
 
 
 def write_running(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float]) -> None:
