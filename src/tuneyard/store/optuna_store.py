@@ -331,16 +331,39 @@ class Store:
                     "pass --fresh to start it over, or choose another --study name"
                 )
 
-    def load(self) -> Any:
-        """Open an existing study for reading; StoreError listing the others if absent."""
+    def load(self, sampler: Any = None, pruner: Any = None) -> Any:
+        """Open an existing study (to read it, or to join it with a sampler and pruner);
+        StoreError listing the others if absent."""
         import optuna
 
         if not self.exists():
             names = ", ".join(study_names(self.storage)) or "none yet"
             raise StoreError(f"no study '{self.name}' in {self.shown_url}; studies there: {names}")
         with self.guard():
-            self.study = optuna.load_study(study_name=self.name, storage=self.storage)
+            self.study = optuna.load_study(study_name=self.name, storage=self.storage,
+                                           sampler=sampler, pruner=pruner)
         return self.study
+
+    def create(self, space: Space, config: dict, sampler: Any, pruner: Any) -> bool:
+        """Create the study with its config, atomically: False when it exists already (the
+        unique name decides which of many runners starting at once creates it)."""
+        import optuna
+
+        with self.guard():
+            try:
+                self.study = optuna.create_study(
+                    storage=self.storage, study_name=self.name, direction=space.direction,
+                    sampler=sampler, pruner=pruner)
+            except optuna.exceptions.DuplicatedStudyError:
+                return False
+            set_metric_name(self.study, space.metric)
+            self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
+        return True
+
+    def set_budget(self, budget: int) -> None:
+        """Change the budget recorded in the study's config (every runner reads it)."""
+        with self.guard():
+            self.study.set_user_attr(CONFIG_ATTR, {**self.config, "budget": budget})
 
     @property
     def config(self) -> dict:
