@@ -33,7 +33,7 @@ def test_no_process_is_started_once_every_trial_is_handed_out(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, workers=2,
                                 trials_per_process=2), trainer=CheapTrainer())
     watch = PoolWatch(runner)
-    frame = runner.run(watch)
+    frame = runner.run(watch).leaderboard
     assert list(frame["status"]) == ["COMPLETE"] * 3
     assert isinstance(runner.executor, WorkerPool)
     assert watch.started[-1] == 2  # the two first workers, nothing more
