@@ -73,7 +73,7 @@ def test_no_trial_starts_that_cannot_end_in_the_time_left(space_path):
     assert any("time budget (0:00:02) ended the sweep" in line for line in notes.lines)
     # The same command goes on with a fresh budget.
     more = Sweep(SweepOptions(space=space_path, backend="random", trials=50, timeout=1.0),
-                 trainer=SlowTrainer(per_epoch=0.1)).run(Notes())
+                 trainer=SlowTrainer(per_epoch=0.1)).run(Notes()).leaderboard
     assert len(more) > len(frame)
 
 
@@ -98,7 +98,7 @@ def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
     assert any("cut" in line and "recorded as interrupted" in line for line in notes.lines)
     assert runner.done_count() == 1  # the cut trial spends no budget: it runs again
     resumed = Sweep(SweepOptions(space=space_path, backend="random", trials=3),
-                    trainer=SlowTrainer(per_epoch=0.01)).run()
+                    trainer=SlowTrainer(per_epoch=0.01)).run().leaderboard
     assert (resumed["status"] == "COMPLETE").sum() == 3
 
 
