@@ -70,15 +70,17 @@ KILLED_RUN = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
             return super().run(proposal, callbacks)
 
-    Sweep(SweepOptions(space={space!r}, backend="grid", trials=4), trainer=Killed()).run()
+    Sweep(SweepOptions(space={space!r}, backend={backend!r}, trials=4), trainer=Killed()).run()
 """)
 
 
-def test_a_killed_runs_grid_trial_is_found_and_runs_again(space_path):
-    script = KILLED_RUN.format(tests=str(Path(__file__).parent), space=space_path)
+@pytest.mark.parametrize("backend", ["grid", "random"])
+def test_a_killed_runs_trial_is_found_and_runs_again(space_path, backend):
+    """A grid point or a Keras Tuner proposal left RUNNING by a SIGKILLed runner."""
+    script = KILLED_RUN.format(tests=str(Path(__file__).parent), space=space_path, backend=backend)
     died = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert died.returncode == -9, died.stderr
-    store = Store(None, "cheap-grid-s0", readonly=True)
+    store = Store(None, f"cheap-{backend}-s0", readonly=True)
     store.load()
     left = [t for t in store.trials() if t.state.name == "RUNNING"]
     store.close()
@@ -92,7 +94,7 @@ def test_a_killed_runs_grid_trial_is_found_and_runs_again(space_path):
             messages.append(text)
 
     trainer = CheapTrainer()
-    result = Sweep(SweepOptions(space=space_path, backend="grid", trials=4), trainer=trainer).run(Said())
+    result = Sweep(SweepOptions(space=space_path, backend=backend, trials=4), trainer=trainer).run(Said())
     assert any("trial 1 was left running by a process that is gone" in m for m in messages)
     rows = {r["trial"]: r for r in result.rows}
     assert is_interrupted(rows[1]) and result.done == 4
