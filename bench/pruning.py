@@ -35,7 +35,7 @@ def sweep(folder: str, prune: str, trials: int, epochs: int, seed: int) -> dict:
     start = time.perf_counter()
     frame = Sweep(SweepOptions(space="mnist_mlp", backend="tpe", trials=trials, epochs=epochs,
                                subset=5000, data_dir=folder, study=f"pruning-{prune}-s{seed}",
-                               prune=prune, seed=seed)).run()
+                               prune=prune, seed=seed)).run().leaderboard
     return {"epochs": int(frame["epochs"].sum()), "best": float(frame["val_accuracy"].max()),
             "pruned": int((frame["status"] == "PRUNED").sum()),
             "seconds": time.perf_counter() - start}

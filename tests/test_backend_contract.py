@@ -41,7 +41,7 @@ def sweep(space_path, backend, trials, seed=0, study=None, trainer=None, **extra
     options = SweepOptions(space=space_path, backend=backend, trials=trials, seed=seed,
                            study=study, shared=bool(shared), **extra)
     runner = Sweep(options, trainer=trainer or CheapTrainer())
-    frame = runner.run()
+    frame = runner.run().leaderboard
     return runner, frame
 
 

@@ -26,7 +26,7 @@ def space_path(tmp_path):
 def cheap_study(space_path, name="cli-study", trials=3, events=None, **extra):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=trials, study=name, **extra),
                    trainer=CheapTrainer())
-    return runner, runner.run(events)
+    return runner, runner.run(events).leaderboard
 
 
 class Recorder(Events):

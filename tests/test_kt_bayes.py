@@ -38,7 +38,7 @@ def bayes_sweep(path, initial_points, trials=3):
                                study=f"bayes-{initial_points}",
                                backend_options={"initial_points": initial_points}),
                   trainer=trainer)
-    return sweep, sweep.run(), trainer.calls
+    return sweep, sweep.run().leaderboard, trainer.calls
 
 
 @pytest.mark.slow

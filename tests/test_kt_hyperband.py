@@ -38,7 +38,7 @@ class SavingTrainer(CheapTrainer):
 def hyperband(space_path, trainer, trials=None, **options):
     sweep = Sweep(SweepOptions(space=space_path, backend="hyperband", trials=trials,
                                backend_options=options), trainer=trainer)
-    return sweep, sweep.run()
+    return sweep, sweep.run().leaderboard
 
 
 def test_schedule_matches_keras_tuner_arithmetic():

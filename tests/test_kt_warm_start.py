@@ -55,7 +55,7 @@ def test_a_promoted_trial_starts_from_its_parents_weights_and_epoch(tmp_path):
     space.write_text(TINY_SINE)
     sweep = ProbingSweep(SweepOptions(space=str(space), backend="hyperband", subset=400, seed=1, trials=4,
                                       backend_options={"max_epochs": 3, "factor": 3}))
-    frame = sweep.run()
+    frame = sweep.run().leaderboard
     # max_epochs 3, factor 3: three 1-epoch trials, then the best promoted to 3 epochs
     # (the last bracket, two 3-epoch trials, is left out to keep the test short).
     assert len(frame) == 4

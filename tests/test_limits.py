@@ -52,13 +52,13 @@ def test_more_workers_than_cores_is_refused_where_options_are_made(space_path):
 def test_never_more_worker_processes_than_trials_left(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=1, workers=2),
                    trainer=CheapTrainer())
-    frame = runner.run()
+    frame = runner.run().leaderboard
     assert list(frame["status"]) == ["COMPLETE"]
     assert runner.executor.started == 1
     # A resumed study with one trial left starts one process too.
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=2, workers=2),
                    trainer=CheapTrainer())
-    assert len(runner.run()) == 2 and runner.executor.started == 1
+    assert len(runner.run().leaderboard) == 2 and runner.executor.started == 1
 
 
 def in_a_process(call: str) -> list:
@@ -76,7 +76,7 @@ def in_a_process(call: str) -> list:
 def stopped_in_process(space_path, busy):
     runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=3, trial_timeout=0.5),
                    trainer=Hangs(hang_on=(1,), busy=busy))
-    frame = runner.run().sort_values("trial")
+    frame = runner.run().leaderboard.sort_values("trial")
     return [list(frame["status"]), list(frame["error"].fillna("")), runner.done_count()]
 
 
@@ -96,7 +96,7 @@ def test_a_trial_past_its_limit_is_stopped_in_a_thread(space_path):
     def sweep():
         runner = Sweep(SweepOptions(space=space_path, backend="random", trials=2, trial_timeout=0.5),
                        trainer=Hangs(hang_on=(0,), busy=True))
-        out["frame"] = runner.run().sort_values("trial")
+        out["frame"] = runner.run().leaderboard.sort_values("trial")
 
     thread = threading.Thread(target=sweep)
     thread.start()
@@ -109,7 +109,7 @@ def test_a_trial_past_its_limit_is_stopped_in_a_thread(space_path):
 def test_a_trial_past_its_limit_in_a_worker_process_is_killed(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, workers=2,
                                 trial_timeout=1.0), trainer=Hangs(hang_on=(0,)))
-    frame = runner.run()
+    frame = runner.run().leaderboard
     failed = frame[frame["status"] == "FAIL"]
     assert len(failed) >= 1 and (frame["status"] == "COMPLETE").sum() == 3 - len(failed)
     assert all("--trial-timeout" in e for e in failed["error"])
@@ -119,7 +119,7 @@ def test_a_trial_past_its_limit_in_a_worker_process_is_killed(space_path):
 def cut_in_process(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=3, timeout=0.5,
                                 timeout_grace=0.5), trainer=Hangs(hang_on=(1,)))
-    frame = runner.run().sort_values("trial")
+    frame = runner.run().leaderboard.sort_values("trial")
     return [list(frame["status"]), list(frame["error"].fillna(""))]
 
 
@@ -129,7 +129,7 @@ def test_the_timeout_ends_an_in_process_sweep_whose_trial_never_returns(space_pa
     assert statuses == ["COMPLETE", "FAIL"]
     assert errors[1] == "interrupted (the time budget ran out while trials were running)"
     resumed = Sweep(SweepOptions(space=space_path, backend="tpe", trials=3), trainer=CheapTrainer())
-    assert (resumed.run()["status"] == "COMPLETE").sum() == 3
+    assert (resumed.run().leaderboard["status"] == "COMPLETE").sum() == 3
 
 
 def test_a_bad_trial_timeout_is_refused_naming_the_option(space_path):

@@ -33,7 +33,7 @@ def test_no_process_is_started_once_every_trial_is_handed_out(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, workers=2,
                                 trials_per_process=2), trainer=CheapTrainer())
     watch = PoolWatch(runner)
-    frame = runner.run(watch)
+    frame = runner.run(watch).leaderboard
     assert list(frame["status"]) == ["COMPLETE"] * 3
     assert isinstance(runner.executor, WorkerPool)
     assert watch.started[-1] == 2  # the two first workers, nothing more
@@ -61,7 +61,7 @@ def test_a_finished_study_starts_no_pool(space_path):
         def message(self, text):
             messages.append(text)
 
-    frame = again.run(Notes())
+    frame = again.run(Notes()).leaderboard
     assert isinstance(again.executor, Idle)  # no WorkerPool, so no process and no data
     assert len(frame) == 2 and again.trainer.calls == []
     assert any("2 of 2 trials done" in m for m in messages)
@@ -72,5 +72,5 @@ def test_a_grown_budget_still_runs_after_a_finished_one(space_path):
     options = dict(space=space_path, backend="random", workers=2)
     Sweep(SweepOptions(trials=2, **options), trainer=CheapTrainer()).run()
     grown = Sweep(SweepOptions(trials=3, **options), trainer=CheapTrainer())
-    frame = grown.run()
+    frame = grown.run().leaderboard
     assert isinstance(grown.executor, WorkerPool) and len(frame) == 3

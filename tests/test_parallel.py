@@ -39,7 +39,7 @@ def sweep(space_path, backend, trials, workers=2, trainer=None, events=None, **e
     options = SweepOptions(space=space_path, backend=backend, trials=trials, workers=workers,
                            **extra)
     runner = Sweep(options, trainer=trainer or CheapTrainer())
-    return runner, runner.run(events)
+    return runner, runner.run(events).leaderboard
 
 
 def points(runner):

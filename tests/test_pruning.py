@@ -27,7 +27,7 @@ def test_a_pruned_trial_shows_pruned_with_the_epochs_it_ran(workers):
     # val_mse is always above 0: every trial is pruned at step 1, after 2 epochs.
     pruner = optuna.pruners.ThresholdPruner(upper=0.0, n_warmup_steps=1)
     sweep = Sweep(options, pruner=pruner)
-    frame = sweep.run()
+    frame = sweep.run().leaderboard
     assert list(frame["status"]) == ["PRUNED", "PRUNED"]
     assert list(frame["epochs"]) == [2, 2]
     for trial in sweep.store.trials():

@@ -89,7 +89,7 @@ def test_a_rerun_resumes_every_study_without_new_trials(spaces):
 def test_the_last_trial_is_capped_to_the_epochs_left(spaces):
     sweep = Sweep(SweepOptions(space=spaces[0], backend="grid", trials=100, budget_epochs=7),
                   trainer=CheapTrainer())
-    frame = sweep.run()
+    frame = sweep.run().leaderboard
     assert sorted(frame["epochs"]) == [1, 3, 3]
     assert frame["x_capped_from"].dropna().tolist() == [3]
 

@@ -76,8 +76,8 @@ def test_the_summary_says_no_trial_completed_rather_than_an_empty_best(space_pat
 
     runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=2),
                    trainer=CheapTrainer(fail_when=lambda params: True))
-    runner.run()
-    assert summary_line(runner) == f"no completed trial yet; full table: {runner.csv_path}"
-    done = Sweep(SweepOptions(space=space_path, backend="tpe", trials=1, study="ok"), trainer=CheapTrainer())
-    done.run()
-    assert summary_line(done).startswith(f"best val_mse: {cell_text(done.best())}; full table: ")
+    failed = runner.run()
+    assert summary_line(failed) == f"no completed trial yet; full table: {failed.csv_path}"
+    done = Sweep(SweepOptions(space=space_path, backend="tpe", trials=1, study="ok"),
+                 trainer=CheapTrainer()).run()
+    assert summary_line(done).startswith(f"best val_mse: {cell_text(done.best)}; full table: ")

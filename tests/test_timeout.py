@@ -66,14 +66,14 @@ def test_no_trial_starts_that_cannot_end_in_the_time_left(space_path):
     trainer = SlowTrainer(per_epoch=0.2)
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=50, timeout=2.5),
                    trainer=trainer)
-    frame = runner.run(notes)
+    frame = runner.run(notes).leaderboard
     assert len(frame) >= 2 and set(frame["status"]) == {"COMPLETE"}
     # No trial began that the estimate said would overrun (slack: a loaded machine's jitter).
     assert trainer.ended[-1] <= runner.clock.deadline + 0.2
     assert any("time budget (0:00:02) ended the sweep" in line for line in notes.lines)
     # The same command goes on with a fresh budget.
     more = Sweep(SweepOptions(space=space_path, backend="random", trials=50, timeout=1.0),
-                 trainer=SlowTrainer(per_epoch=0.1)).run(Notes())
+                 trainer=SlowTrainer(per_epoch=0.1)).run(Notes()).leaderboard
     assert len(more) > len(frame)
 
 
@@ -82,7 +82,7 @@ def test_before_any_trial_finished_one_starts(space_path):
     # and finishes within the grace; no second one starts.
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=5, timeout=0.2,
                                 timeout_grace=5), trainer=SlowTrainer(per_epoch=0.15))
-    frame = runner.run(Notes())
+    frame = runner.run(Notes()).leaderboard
     assert list(frame["status"]) == ["COMPLETE"]
 
 
@@ -91,14 +91,14 @@ def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
     notes = Notes()
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, timeout=1.5,
                                 timeout_grace=0.3), trainer=SlowTrainer(per_epoch=0.01, hang_on=1))
-    frame = runner.run(notes)
+    frame = runner.run(notes).leaderboard
     assert time.monotonic() - runner.clock.started < 1.5 + 0.3 + 1.0  # cut at the deadline + grace
     assert list(frame["status"]) == ["COMPLETE", "FAIL"]
     assert frame["error"].iloc[1].startswith("interrupted")
     assert any("cut" in line and "recorded as interrupted" in line for line in notes.lines)
     assert runner.done_count() == 1  # the cut trial spends no budget: it runs again
     resumed = Sweep(SweepOptions(space=space_path, backend="random", trials=3),
-                    trainer=SlowTrainer(per_epoch=0.01)).run()
+                    trainer=SlowTrainer(per_epoch=0.01)).run().leaderboard
     assert (resumed["status"] == "COMPLETE").sum() == 3
 
 
@@ -106,7 +106,7 @@ def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
 def test_a_cut_in_a_worker_pool(space_path):
     runner = Sweep(SweepOptions(space=space_path, backend="random", trials=4, workers=2, timeout=1.0,
                                 timeout_grace=0.5), trainer=SlowTrainer(per_epoch=0.01, hang_on=0))
-    frame = runner.run(Notes())
+    frame = runner.run(Notes()).leaderboard
     assert "FAIL" in set(frame["status"])
     assert all(e.startswith("interrupted") for e in frame.loc[frame["status"] == "FAIL", "error"])
     assert not (runner.folder / "workers.json").exists()

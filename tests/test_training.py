@@ -156,7 +156,7 @@ def test_a_sweep_longer_than_a_process_share_trains_in_workers_replaced_after_it
     options = SweepOptions(space="sine_lstm", backend="random", trials=3, epochs=1, subset=200,
                            trials_per_process=2, study="retire")
     sweep = Sweep(options)  # the real trainer: TensorFlow in spawned worker processes
-    frame = sweep.run()
+    frame = sweep.run().leaderboard
     assert set(frame["status"]) == {"COMPLETE"}
     ran = Counter(t.user_attrs["worker"] for t in sweep.store.trials())
     # TensorFlow keeps every traced model's graphs for the life of a process: only a fresh

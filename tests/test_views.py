@@ -75,7 +75,7 @@ class StrongL2Trainer(CheapTrainer):
 def run_sweep(space_path, backend, trainer, trials=6, study=None):
     runner = Sweep(SweepOptions(space=space_path, backend=backend, trials=trials, study=study),
                    trainer=trainer)
-    return runner, runner.run()
+    return runner, runner.run().leaderboard
 
 
 def read_csv(path):

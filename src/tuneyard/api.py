@@ -76,17 +76,15 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
                            # in this process: a notebook's function cannot be re-imported
                            trials_per_process=0 if workers == 1 else 10,
                            trial_timeout=trial_timeout)
-    sweep = Sweep(options)
-    events = _events(sweep, progress)
+    events = _events(the_space, progress)
     try:
-        frame = sweep.run(events)
+        result = Sweep(options).run(events)
     finally:
         if events is not None:
             events.stop()
-    failed = sweep.ledger.all_failed() if sweep.ledger else None
-    if failed:
-        raise TuneyardError(f"{failed}; the table is in {sweep.csv_path}")
-    return _result(sweep, frame)
+    if result.all_failed:
+        raise TuneyardError(f"{result.all_failed}; the table is in {result.csv_path}")
+    return _result(the_space, result)
 
 
 def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
@@ -130,26 +128,27 @@ def _word(text: str) -> str:
     return word or "python"
 
 
-def _events(sweep: Any, progress: bool) -> Any:
+def _events(space: Space, progress: bool) -> Any:
     if not progress:
         return None
-    return ProgressEvents(sweep.space.metric)
+    return ProgressEvents(space.metric)
 
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
 
 
-def _result(sweep: Any, frame: Any) -> SearchResult:
+def _result(space: Space, result: Any) -> SearchResult:
+    frame = result.leaderboard
     done = frame[frame["status"] == "COMPLETE"]
     best_params = None
     if len(done):
-        names = [p.name for p in sweep.space.params]
+        names = [p.name for p in space.params]
         row = done.iloc[0]
         best_params = {n: _plain(row[n]) for n in names if n in row and row[n] == row[n]}
-    kept = saved_best(sweep.folder)
-    return SearchResult(study=sweep.study_name, leaderboard=frame, best_params=best_params,
-                        best_value=sweep.best(), model_path=kept["path"] if kept else None)
+    kept = saved_best(result.folder)
+    return SearchResult(study=result.study, leaderboard=frame, best_params=best_params,
+                        best_value=result.best, model_path=kept["path"] if kept else None)
 
 
 __all__ = ["search", "SearchResult"]

@@ -52,18 +52,18 @@ def interrupted_code(exc: KeyboardInterrupt) -> int:
     return 143 if isinstance(exc, Terminated) else 130
 
 
-def summary_line(sweep: Any) -> str:
-    """The last line of a run: the best value (or that none completed) and where the table is."""
-    best = sweep.best()
-    found = f"best {sweep.space.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
-    return f"{found}; full table: {sweep.csv_path}"
+def summary_line(result: Any) -> str:
+    """The last line of a run (a SweepResult): the best value, or that none completed, and
+    where the table is."""
+    best = result.best
+    found = f"best {result.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
+    return f"{found}; full table: {result.csv_path}"
 
 
-def exit_if_all_failed(sweep: Any) -> None:
+def exit_if_all_failed(result: Any) -> None:
     """A study whose every trial failed is not a result: say why, exit 1."""
-    summary = sweep.ledger.all_failed() if sweep.ledger else None
-    if summary:
-        fail(f"{summary}; full table: {sweep.csv_path}", code=1)
+    if result.all_failed:
+        fail(f"{result.all_failed}; full table: {result.csv_path}", code=1)
 
 
 app = typer.Typer(

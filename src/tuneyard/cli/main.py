@@ -98,29 +98,30 @@ def run(
         trial_timeout=trial_timeout,
     )
     sweep = Sweep(options)
-    events = ProgressEvents(sweep.space.metric, timeout=options.timeout)
+    plan = sweep.plan()
+    events = ProgressEvents(plan.space.metric, timeout=options.timeout)
     console.print(
-        f"study {sweep.study_name}: space {sweep.space.name}, backend {backend}, "
-        f"{sweep.budget} trials, objective {sweep.space.metric} ({sweep.space.direction})"
+        f"study {plan.study}: space {plan.space.name}, backend {backend}, "
+        f"{plan.budget} trials, objective {plan.space.metric} ({plan.space.direction})"
     )
     try:
-        frame = sweep.run(events)
+        result = sweep.run(events)
     except KeyboardInterrupt as exc:
         events.stop()
         console.print(
-            f"interrupted: {sweep.done_count()} trials are saved in {sweep.csv_path}; "
+            f"interrupted: {sweep.result().done} trials are saved in {plan.csv_path}; "
             "run the same command to resume"
         )
         raise typer.Exit(interrupted_code(exc)) from None
     finally:
         events.stop()
-    console.print(frame_table(frame, title=f"leaderboard of {sweep.study_name}", top=10))
-    exit_if_all_failed(sweep)
-    if sweep.clock and sweep.clock.ended:
+    console.print(frame_table(result.leaderboard, title=f"leaderboard of {result.study}", top=10))
+    exit_if_all_failed(result)
+    if result.timed_out:
         console.print(f"the time budget ({timeout}) ended the sweep", markup=False, highlight=False)
-    console.print(summary_line(sweep), markup=False, highlight=False)
+    console.print(summary_line(result), markup=False, highlight=False)
     if report:
-        made = build_report(sweep.study_name, storage)
+        made = build_report(result.study, storage)
         console.print(f"report: {made.index}", markup=False, highlight=False)
 
 

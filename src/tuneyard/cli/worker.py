@@ -38,18 +38,19 @@ def worker(
         raise TuneyardError(f"--trials must be at least 1, got {trials}")
     sweep = join(storage, study, trials=trials, wait=wait, space=space, data_dir=data_dir,
                  verbose=verbose, trial_timeout=trial_timeout)
-    console.print(f"worker joined study {study}: space {sweep.space.name}, backend "
-                  f"{sweep.options.backend}, budget {sweep.budget} trials, objective "
-                  f"{sweep.space.metric} ({sweep.space.direction})", markup=False, highlight=False)
-    events = ProgressEvents(sweep.space.metric)
+    plan = sweep.plan()
+    console.print(f"worker joined study {study}: space {plan.space.name}, backend "
+                  f"{plan.backend}, budget {plan.budget} trials, objective "
+                  f"{plan.space.metric} ({plan.space.direction})", markup=False, highlight=False)
+    events = ProgressEvents(plan.space.metric)
     try:
-        frame = sweep.run(events)
+        result = sweep.run(events)
     except KeyboardInterrupt as exc:
         events.stop()
         console.print("interrupted: the running trial is queued again for the other workers")
         raise typer.Exit(interrupted_code(exc)) from None
     finally:
         events.stop()
-    console.print(frame_table(frame, title=f"leaderboard of {study}", top=10))
-    exit_if_all_failed(sweep)
-    console.print(summary_line(sweep), markup=False, highlight=False)
+    console.print(frame_table(result.leaderboard, title=f"leaderboard of {study}", top=10))
+    exit_if_all_failed(result)
+    console.print(summary_line(result), markup=False, highlight=False)

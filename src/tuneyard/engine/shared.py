@@ -3,9 +3,9 @@
 `tune run --storage postgresql://...` with grid, tpe or random creates the study (an
 atomic create: the unique study name decides who is first) and records its config
 and budget (a shared grid queues nothing: each new trial's number picks its point).
-`tune worker` joins by name. Once
-open, every worker runs the one sweep loop (sweep.py) with `SharedClaims`
-(claims.py): no server of our own, the database is the coordinator.
+`tune worker` joins by name. Opening returns the study's budget, which goes into the
+session (session.py) that every worker's one sweep loop (sweep.py) runs on, with
+`SharedClaims` (claims.py): no server of our own, the database is the coordinator.
 """
 
 from __future__ import annotations
@@ -16,14 +16,9 @@ from typing import Any
 from tuneyard.backends import SHARED_BACKENDS
 from tuneyard.engine.claims import POLL_SECONDS
 from tuneyard.errors import StoreError
-from tuneyard.store.optuna_store import (
-    CONFIG_ATTR,
-    Store,
-    is_server_storage,
-    library_versions,
-    set_metric_name,
-    study_names,
-)
+from tuneyard.records.attributes import CONFIG_ATTR
+from tuneyard.space.core import Space
+from tuneyard.store.optuna_store import Store, is_server_storage, study_names
 from tuneyard.store.urls import has_secret, mask_secrets
 
 JOIN_WAIT_SECONDS = 60.0
@@ -44,48 +39,34 @@ def worker_command(study: str, storage: str) -> str:
     return command
 
 
-def open_shared(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
-    """Create the study, or join it once its creator has recorded it.
+def open_shared(store: Store, space: Space, config: dict, *, budget: int, asked: int | None,
+                fresh: bool, sampler: Any, pruner: Any, events: Any) -> int:
+    """Create the study, or join it once its creator has recorded it; returns its budget.
 
-    The creator records the config and the budget; a joiner takes the stored budget
-    unless it was given --trials (then the study's budget changes for everyone).
+    The creator records the config and its `budget`; a joiner takes the stored budget
+    unless it was `asked` for another (then the study's budget changes for everyone).
     """
-    # heavy: optuna
-    import optuna
-
-    store = sweep.store
-    if sweep.options.fresh and store.exists():
+    if fresh and store.exists():
         store.delete()
-    with store.guard():
-        try:
-            store.study = optuna.create_study(
-                storage=store.storage, study_name=sweep.study_name, direction=sweep.space.direction,
-                sampler=sampler, pruner=pruner)
-        except optuna.exceptions.DuplicatedStudyError:
-            _join(sweep, sampler, pruner, events)
-        else:
-            set_metric_name(store.study, sweep.space.metric)
-            config = {**sweep.config(), "budget": sweep.budget, "versions": library_versions()}
-            store.study.set_user_attr(CONFIG_ATTR, config)
-            events.message(f"created shared study {sweep.study_name} ({sweep.budget} trials)")
-    events.message(f"start more workers elsewhere with: {worker_command(sweep.study_name, store.url)}")
+    if store.create(space, {**config, "budget": budget}, sampler, pruner):
+        events.message(f"created shared study {store.name} ({budget} trials)")
+    else:
+        budget = _join(store, sampler, pruner, budget, asked, events)
+    events.message(f"start more workers elsewhere with: {worker_command(store.name, store.url)}")
+    return budget
 
 
-def _join(sweep: Any, sampler: Any, pruner: Any, events: Any) -> None:
-    """Open the existing study; --trials changes its budget for every runner."""
-    # heavy: optuna
-    import optuna
-
-    store = sweep.store
+def _join(store: Store, sampler: Any, pruner: Any, budget: int, asked: int | None,
+          events: Any) -> int:
+    """Open the existing study; its budget, which `asked` (--trials) changes for every runner."""
     config = wait_for_config(store, time.monotonic() + JOIN_WAIT_SECONDS)
-    store.study = optuna.load_study(study_name=sweep.study_name, storage=store.storage,
-                                    sampler=sampler, pruner=pruner)
-    stored, asked = config.get("budget", sweep.budget), sweep.options.trials
+    store.load(sampler, pruner)
+    stored = config.get("budget", budget)
     if asked and asked != stored:
-        store.study.set_user_attr(CONFIG_ATTR, {**config, "budget": asked})
-        events.message(f"budget of study {sweep.study_name} changed from {stored} to {asked} trials")
-        return
-    sweep.budget = stored
+        store.set_budget(asked)
+        events.message(f"budget of study {store.name} changed from {stored} to {asked} trials")
+        return asked
+    return stored
 
 
 def wait_for_config(store: Store, deadline: float) -> dict:

@@ -2,7 +2,9 @@
 
 Two `tune run` processes on one grid or Keras Tuner study would both walk the
 same points and both write the oracle's files; the second is refused. TPE asks
-Optuna's storage for each trial and may run beside another runner.
+Optuna's storage for each trial and may run beside another runner. The store alone
+cannot tell a busy study, though every trial is in it from its ask: while the data
+loads, and between one trial's tell and the next ask, a live runner has no RUNNING trial.
 
 The lock is filelock's: an OS lock on `.lock`, which vanishes with its process
 however that process ends (a PID file would outlive a killed runner), on every

@@ -2,11 +2,14 @@
 
 It opens (or resumes, or joins) the study, loads the data once, then runs trials
 until the budget is spent or the backend has nothing more to propose. One process,
-`--workers N` and workers sharing a study on a server all run this loop; what a
+`--workers N` and workers sharing a study on a server all run this loop, on the
+study session opened once (session.py: store, ledger, claims, budget); what a
 shared study adds (heartbeats, stale trials queued again, waiting on the others)
-is its `claims` (claims.py), and creating or joining it is shared.py's. After every
-trial the leaderboard CSV is rewritten, so an interrupted sweep leaves a current
-file. Progress goes to an `events` object; this module never prints.
+is its `claims` (claims.py), and creating or joining it is shared.py's. Every
+trial is in the store, RUNNING, from its ask, whichever backend proposed it, and is
+claimed, counted and told the same way. After every trial the leaderboard CSV is
+rewritten, so an interrupted sweep leaves a current file. Progress goes to an
+`events` object; this module never prints. `run` returns a `SweepResult`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from tuneyard.analysis.ledger import Ledger, counts_toward_budget
 from tuneyard.analysis.trial_diagnosis import Judge, judge_of, recorded_diagnosis
 from tuneyard.backends import get_backend
 from tuneyard.engine.capacity import cpu_cores
-from tuneyard.engine.claims import LocalClaims, SharedClaims
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
 from tuneyard.engine.executors import WorkerPool, WorkerSpec
 from tuneyard.engine.in_process import Idle, InProcess
@@ -35,7 +37,8 @@ from tuneyard.engine.interrupts import (
 )
 from tuneyard.engine.options import SweepOptions, SweepStopped
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
-from tuneyard.engine.shared import open_shared, shared_mode
+from tuneyard.engine.session import StudySession, SweepPlan, SweepResult, open_session
+from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
@@ -52,7 +55,7 @@ from tuneyard.store.paths import results_dir, study_dir
 CSV_PACE = 100
 CSV_MIN_SECONDS = 0.5  # and never more often: trials of milliseconds would rewrite it on end
 
-__all__ = ["Events", "Sweep", "SweepOptions", "SweepStopped"]
+__all__ = ["Events", "Sweep", "SweepOptions", "SweepPlan", "SweepResult", "SweepStopped"]
 
 
 class Events:
@@ -65,7 +68,7 @@ class Events:
         """The study is open and trials are about to start (`done` of `budget` already)."""
 
     def trial_started(self, key: Any, params: dict, epochs: int) -> None:
-        """A trial was handed out; `key` is its trial number when known, else the backend's id."""
+        """A trial was handed out; `key` is its trial number."""
 
     def epoch_done(self, key: Any, epoch: int, epochs: int, logs: dict) -> None:
         """A running trial finished epoch `epoch` of `epochs` (logs: loss, metrics)."""
@@ -96,7 +99,7 @@ class Sweep:
         self.study_name = (options.study if options.study is not None
                            else f"{self.space.name}-{options.backend}-s{options.seed}")
         self.folder = study_dir(self.study_name)  # refuses a name that is a path
-        self.ledger: Ledger | None = None
+        self.session: StudySession | None = None  # the study, once open
         # Proposals asked but not yet recorded (id -> (proposal, result or None)).
         self.pending: dict[int, tuple[Proposal, TrialResult | None]] = {}
         # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
@@ -105,7 +108,6 @@ class Sweep:
         self.pruner = pruner
         self.lock = StudyLock(self.folder)
         self.events = Events()
-        self._labels: dict[int, Any] = {}  # id(proposal) -> what the events call the trial
         self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
         self._csv_at, self._csv_cost = 0.0, 0.0  # when the CSV was last rewritten, and how long it took
 
@@ -138,29 +140,25 @@ class Sweep:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
         self.store = Store(o.storage, self.study_name, heartbeats=self.shared)
         self.store.check_config(self.config())
-        self.claims = SharedClaims(self.store) if self.shared else LocalClaims(self.store)
         pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
         # A study whose budget is spent loads no data and starts no worker process.
         finished = self._spent_before()
         self.executor = Idle() if finished else self._executor(pruner if o.prune != "none" else None)
         # Same sampler, hence the same TPE start-up sizing, in every mode.
         sampler = self.backend_cls.make_sampler(self.space, o.seed, trials=self.expected_trials())
-        if self.shared:
-            open_shared(self, sampler, pruner, events)
-        else:
-            self.store.open_for_sweep(self.space, self.config(), sampler, o.fresh, pruner)
+        self.session = open_session(
+            self.store, self.space, self.config(), budget=self.budget, asked=o.trials,
+            shared=self.shared, fresh=o.fresh, sampler=sampler, pruner=pruner, events=events)
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.ledger = Ledger(self.store)
-        self.ledger.refresh()
         self._fail_orphans(events)
-        done = [r for r in self.ledger.rows if counts_toward_budget(r)]
+        done = [r for r in self.session.ledger.rows if counts_toward_budget(r)]
         if done:
-            events.message(f"resuming study {self.study_name}: {len(done)} of {self.budget} "
-                           "trials done")
+            events.message(f"resuming study {self.study_name}: {len(done)} of "
+                           f"{self.session.budget} trials done")
         self.write_csv()  # a CSV that fell behind the store is whole again before any training
         self.backend = self.backend_cls(
-            self.space, seed=o.seed, budget=self.budget, workdir=self.folder,
+            self.space, seed=o.seed, budget=self.session.budget, workdir=self.folder,
             study=self.store.study, options={"epochs": o.epochs, **o.backend_options},
         )
         self.backend.resume(done)
@@ -185,11 +183,11 @@ class Sweep:
 
     def _fail_orphans(self, events: Events) -> None:
         """Record as interrupted the RUNNING trials whose runner died: they run again."""
-        for trial in self.ledger.orphans():
+        for trial in self.session.ledger.orphans():
             self.store.fail_orphan(trial, f"{INTERRUPTED} (the process that ran it is gone)")
             events.message(f"trial {trial.number} was left running by a process that is gone: "
                            "recorded as interrupted, it runs again")
-        self.ledger.refresh()
+        self.session.ledger.refresh()
 
     def _executor(self, pruner: Any) -> Any:
         """Load the data: here, or in each worker process when trials run in workers."""
@@ -247,14 +245,29 @@ class Sweep:
     @property
     def rows(self) -> list[dict]:
         """Leaderboard rows of every trial of the study, as the store had them last."""
-        return self.ledger.rows if self.ledger else []
+        return self.session.ledger.rows if self.session else []
 
     def done_count(self) -> int:
         """Finished trials of the study that spend the budget (every runner's)."""
-        return self.ledger.done_count() if self.ledger else 0
+        return self.session.ledger.done_count() if self.session else 0
 
-    def run(self, events: Events | None = None) -> Any:
-        """Run the rest of the budget; returns the ranked leaderboard DataFrame."""
+    def plan(self) -> SweepPlan:
+        """What this sweep will run: study, space, backend and budget (before it opens)."""
+        return SweepPlan(study=self.study_name, space=self.space, backend=self.options.backend,
+                         budget=self.budget, folder=self.folder, csv_path=self.csv_path)
+
+    def result(self) -> SweepResult:
+        """The study as this sweep leaves it: after `run`, or after an interrupted one."""
+        budget = self.session.budget if self.session else self.budget
+        return SweepResult(
+            study=self.study_name, metric=self.space.metric, folder=self.folder,
+            csv_path=self.csv_path, leaderboard=self.leaderboard(), rows=self.rows,
+            done=self.done_count(), budget=budget, best=self.best(),
+            all_failed=self.session.ledger.all_failed() if self.session else None,
+            timed_out=bool(self.clock and self.clock.ended))
+
+    def run(self, events: Events | None = None) -> SweepResult:
+        """Run the rest of the budget; returns the study as the sweep leaves it."""
         events = self.events = events or Events()
         o = self.options
         try:
@@ -266,7 +279,7 @@ class Sweep:
                 self.clock = TimeBudget(o.timeout, o.timeout_grace) if o.timeout else None
                 if self.clock and not isinstance(self.executor, Idle):
                     self.executor.cut_at = self.clock.cut_at
-                _tell(events, "sweep_started", self.done_count(), self.budget)
+                _tell(events, "sweep_started", self.done_count(), self.session.budget)
                 with cut_at(self.clock.cut_at if self.clock else None):
                     try:
                         self._loop(events)
@@ -278,14 +291,14 @@ class Sweep:
             raise
         finally:
             self.lock.release()
-        return self.leaderboard()
+        return self.result()
 
     def _finish(self, events: Events) -> None:
         """The CSV exact at exit, and a word on trials other runners still run."""
         with interrupts_deferred():
-            self.ledger.refresh()
+            self.session.ledger.refresh()
             self.write_csv()
-        others = self.ledger.running_elsewhere(set())
+        others = self.session.ledger.running_elsewhere(set())
         if others:
             events.message(f"{others} trials of the study are still running in other processes; "
                            "their results join the leaderboard when they end")
@@ -300,15 +313,15 @@ class Sweep:
                     waiting = True  # done, or (Hyperband) waiting on the trials in flight
                     break
             if not self.executor.running:
-                if self.claims.wait_for_others(self.ledger, events):
+                if self.session.claims.wait_for_others(self.session.ledger, events):
                     waiting = False  # a shared study: others still run, or one came back
                     continue
                 if waiting and not self.shared:
                     events.message("the backend has no more proposals: search complete")
                 elif self.clock and self.clock.ended:
                     events.message(f"the time budget ({_hms(self.clock.seconds)}) ended the sweep: "
-                                   f"{self.done_count()} of {self.budget} trials done; the same "
-                                   "command goes on from there")
+                                   f"{self.done_count()} of {self.session.budget} trials done; "
+                                   "the same command goes on from there")
                 self.executor.close()
                 return
             proposal, result = self.executor.next_result()
@@ -317,11 +330,10 @@ class Sweep:
                 self.pending[id(proposal)] = (proposal, result)
                 _, row = self._record(proposal, result)
                 self.backend.tell(proposal, result)
-                events.trial_done(row, self.done_count(), self.budget, self.best())
+                events.trial_done(row, self.done_count(), self.session.budget, self.best())
                 if result.warning:  # bookkeeping after training (a full disk): said, not a failure
                     events.message(f"warning: trial {row.get('trial')} is recorded with its "
                                    f"result, but {result.warning}")
-                self._labels.pop(id(proposal), None)
             failures = failures + 1 if result.status == FAIL else 0
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
@@ -330,27 +342,28 @@ class Sweep:
     def _hand_out(self) -> bool:
         """Ask the backend for a trial and start it; False when it has none now."""
         with interrupts_deferred():  # an asked trial is in `pending` before Ctrl-C lands
-            self.claims.before_ask()
+            self.session.claims.before_ask()
             proposal = self.backend.ask()
             self._fit_epoch_budget(proposal)
             if proposal is None:
                 return False
+            if proposal.trial is None:  # the grid's and Keras Tuner's: in the store from now on
+                proposal.trial = self.store.start_trial(self.space, proposal.params)
             self.pending[id(proposal)] = (proposal, None)
-            if proposal.trial is not None and not self._claim(proposal):
+            if not self._claim(proposal):
                 return False
             proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
             proposal.beat = self.best()
             self.executor.submit(proposal, more=self._more_after(self._claimed_count(refresh=False)))
-            self.claims.started(proposal)
-            self._labels[id(proposal)] = label = self._label(proposal)
-            _tell(self.events, "trial_started", label, dict(proposal.params), proposal.epochs)
+            self.session.claims.started(proposal)
+            _tell(self.events, "trial_started", proposal.trial.number, dict(proposal.params),
+                  proposal.epochs)
         return True
 
     def _more_after(self, claimed: int) -> bool:
-        """Whether a trial may follow the one being handed out (`claimed` counts it only for
-        an Optuna backend): a worker pool starts a successor process early only then."""
-        claimed += 0 if self.backend_cls.optuna_native else 1
-        if claimed >= self.budget:
+        """Whether a trial may follow the one being handed out (`claimed` counts it): a
+        worker pool starts a successor process early only then."""
+        if claimed >= self.session.budget:
             return False
         if not self.options.budget_epochs:
             return True
@@ -358,23 +371,17 @@ class Sweep:
         in_flight = sum((p.epochs - p.initial_epoch) * repeats for p, r in self.pending.values() if r is None)
         return self.options.budget_epochs - self.epochs_spent() - in_flight >= repeats
 
-    def _label(self, proposal: Proposal) -> Any:
-        # The trial number the store gives it: known now for an Optuna trial, else the next one.
-        if proposal.trial is not None:
-            return proposal.trial.number
-        return self.ledger.row_count() + self.executor.running - 1
-
     def _epoch_done(self, proposal: Proposal, epoch: int, epochs: int, logs: dict) -> None:
-        _tell(self.events, "epoch_done", self._labels.get(id(proposal), proposal.key), epoch, epochs, logs)
+        _tell(self.events, "epoch_done", proposal.trial.number, epoch, epochs, logs)
 
     def _claim(self, proposal: Proposal) -> bool:
-        """Whether an asked Optuna trial is within the budget that every runner shares.
+        """Whether an asked trial is within the budget that every runner shares.
 
         Another runner may have asked at the same moment: the trials are ordered by
         number, and one past the budget is recorded as surplus and never trained.
         """
-        self.ledger.refresh()
-        if self.ledger.within_budget(proposal.trial.number, self.budget):
+        self.session.ledger.refresh()
+        if self.session.ledger.within_budget(proposal.trial.number, self.session.budget):
             return True
         proposal.trial.set_user_attr(SURPLUS, True)
         result = TrialResult(status=FAIL, error="not run: other runners took the budget")
@@ -384,26 +391,24 @@ class Sweep:
         return False
 
     def _claimed_count(self, refresh: bool = True) -> int:
-        """Trials that spend the budget: every runner's, finished or in flight."""
-        # Only Optuna strategies share a study with other runners; the others hold its lock,
-        # so nothing but this runner's own trials (noted as they are written) can appear.
-        if refresh and self.backend_cls.optuna_native:
-            self.ledger.refresh()
-        # Trials an Optuna backend asked for are RUNNING in the store; the others are not yet.
-        mine = 0 if self.backend_cls.optuna_native else self.executor.running
-        return self.ledger.claimed_count() + mine
+        """Trials that spend the budget: every runner's, finished or in flight (every trial
+        is RUNNING in the store from its ask)."""
+        if refresh:
+            self.session.ledger.refresh()
+        return self.session.ledger.claimed_count()
 
     def _room(self) -> bool:
         # Never more trials than the budget, counting those in flight anywhere.
         return (self.executor.has_room() and self._epochs_allow_a_trial()
-                and (self._claimed_count() < self.budget or (self.shared and self.ledger.waiting > 0))
+                and (self._claimed_count() < self.session.budget
+                     or (self.shared and self.session.ledger.waiting > 0))
                 and self._time_allows_a_trial())
 
     def _time_allows_a_trial(self) -> bool:
         """--timeout: start no trial that the study's median pace says cannot end in time."""
         if self.clock is None:
             return True
-        per_epoch = seconds_per_epoch(self.ledger.rows)
+        per_epoch = seconds_per_epoch(self.session.ledger.rows)
         training = self.space.training
         epochs = (self.options.epochs or training.epochs) * training.executions_per_trial
         return self.clock.allows(None if per_epoch is None else per_epoch * epochs, self.executor.running)
@@ -414,7 +419,8 @@ class Sweep:
         self._abandon(exc)
         events.message(f"the time budget ({_hms(self.clock.seconds)}) ended the sweep: {cut} running "
                        f"trials were cut {self.clock.grace:.0f} s past it and recorded as interrupted "
-                       f"(they run again on resume); {self.done_count()} of {self.budget} trials done")
+                       f"(they run again on resume); {self.done_count()} of {self.session.budget} "
+                       "trials done")
 
     def _abandon(self, exc: BaseException) -> None:
         """Record the trials cut off as interrupted (they re-run on resume), stop workers."""
@@ -434,17 +440,18 @@ class Sweep:
                 except TuneyardError:
                     break  # the store or the CSV refuses writes: the error being raised says so
                 if result is None:
-                    self.claims.abandoned(frozen)  # shared: queued again for the other workers
+                    self.session.claims.abandoned(frozen)  # shared: queued again for the others
             else:
-                if self.ledger is not None:
+                if self.session is not None:
                     with contextlib.suppress(TuneyardError):  # the error being raised says why
                         self.write_csv()  # exact on Ctrl-C, whatever the pace skipped
-        self.claims.close()
+        if self.session is not None:
+            self.session.claims.close()
         executor.close()
 
     def epochs_spent(self) -> int:
         """Epochs trained by the trials that spend the budget (repeats included)."""
-        return self.ledger.epochs_spent() if self.ledger else 0
+        return self.session.ledger.epochs_spent() if self.session else 0
 
     def _epochs_allow_a_trial(self) -> bool:
         # A trial trains at least one epoch per execution; stop before one cannot fit.
@@ -463,7 +470,7 @@ class Sweep:
 
     def _callbacks(self, proposal: Proposal) -> list:
         report = EpochHook(lambda epoch, epochs, logs: self._epoch_done(proposal, epoch, epochs, logs))
-        if self.options.prune == "none" or proposal.trial is None:
+        if self.options.prune == "none":
             return [report]
         return [report, pruning_callback(proposal.trial, self.space.metric)]
 
@@ -480,11 +487,11 @@ class Sweep:
 
     def _record(self, proposal: Proposal, result: TrialResult) -> tuple[Any, dict]:
         """Write a trial's result: store, best model, CSV; its frozen trial and its row."""
-        self.claims.ended(proposal)
+        self.session.claims.ended(proposal)
         frozen = self.store.record(self.space, self.options.backend, proposal, result,
                                    self._diagnosis(proposal, result))
         self.pending.pop(id(proposal), None)
-        self.ledger.note(frozen)
+        self.session.ledger.note(frozen)
         try:
             keep_if_best(self.folder, proposal.save_best_to, frozen.number,
                          result.value if result.ok else None, self.best())
@@ -493,7 +500,7 @@ class Sweep:
                                 f"study's best ({exc.strerror or exc}; free some space)")
         self.write_csv(saved=frozen.number, when_due=True)
         check_params_read(self.space, proposal, result)
-        return frozen, self.ledger.row(frozen.number)
+        return frozen, self.session.ledger.row(frozen.number)
 
     def write_csv(self, saved: int | None = None, when_due: bool = False) -> None:
         """Rewrite the leaderboard CSV from the store's rows; a refused write is one line.
@@ -510,7 +517,7 @@ class Sweep:
         names = [p.name for p in self.space.params]
         started = time.monotonic()
         try:
-            write_records(*ranked(self.ledger.rows, names, self.space.metric, self.space.maximize),
+            write_records(*ranked(self.rows, names, self.space.metric, self.space.maximize),
                           self.csv_path)
             self._csv_at = time.monotonic()
             self._csv_cost = self._csv_at - started
@@ -523,7 +530,7 @@ class Sweep:
 
     def best(self) -> float | None:
         """Best objective so far, among every runner's trials."""
-        return self.ledger.best(self.space.maximize) if self.ledger else None
+        return self.session.ledger.best(self.space.maximize) if self.session else None
 
     def leaderboard(self) -> Any:
         """The ranked DataFrame of every trial in the study."""

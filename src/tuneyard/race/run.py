@@ -210,13 +210,21 @@ def _run_study(race: Race, entry: str, seed: int, events: Events,
         return _read_study(race, entry, seed, walls)
     sweep_opts = sweep_options(race, entry, seed)
     trainer = o.trainer_factory(load_space(sweep_opts.space), seed) if o.trainer_factory else None
-    sweep = Sweep(sweep_opts, trainer=trainer)
     started = time.perf_counter()
-    sweep.run(events)
-    walls[sweep.study_name] = walls.get(sweep.study_name, 0.0) + time.perf_counter() - started
-    trials = _trial_records(sweep.rows, _curves(sweep.store.trials()))
-    return StudyRun(entry, seed, sweep.study_name, trials, walls[sweep.study_name],
+    result = Sweep(sweep_opts, trainer=trainer).run(events)
+    walls[result.study] = walls.get(result.study, 0.0) + time.perf_counter() - started
+    trials = _trial_records(result.rows, _curves(_stored_trials(o.storage, result.study)))
+    return StudyRun(entry, seed, result.study, trials, walls[result.study],
                     *_references(race, seed))
+
+
+def _stored_trials(storage: str | None, name: str) -> list:
+    """The study's trials as stored (their learning curves are not in the rows)."""
+    store = Store(storage, name)
+    store.load()
+    trials = store.trials()
+    store.close()
+    return trials
 
 
 def _trial_records(rows: list[dict], curves: dict[int, list[float]]) -> list[dict]:

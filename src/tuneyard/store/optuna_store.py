@@ -1,9 +1,10 @@
 """The store: Optuna storage as the one record of every trial of every backend.
 
 One Optuna study per sweep, one Optuna trial per trial whichever backend
-proposed it. A finished trial is written in one transaction (`add_trial`) or,
-for trials Optuna itself proposed, with `tell`; its history, seconds, seeds,
-error and library versions ride along as user attributes.
+proposed it. Every trial is in the store, RUNNING, from the moment it is asked
+(`study.ask()` for Optuna's proposals, `start_trial` for the grid's and Keras
+Tuner's) and is finished with `tell`; its history, seconds, seeds, error and
+library versions ride along as user attributes.
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.errors import StoreError
-from tuneyard.records.attributes import CONFIG_ATTR, DIAGNOSIS_ATTR, HISTORY_ATTR, RESULT_ATTR
-from tuneyard.records.trial import COMPLETE, Proposal, TrialResult
+from tuneyard.records.attributes import (
+    CONFIG_ATTR,
+    DIAGNOSIS_ATTR,
+    HISTORY_ATTR,
+    RESULT_ATTR,
+    RUNNER,
+    this_runner,
+)
+from tuneyard.records.trial import Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import distribution
 from tuneyard.store.faults import (
@@ -326,8 +334,9 @@ class Store:
                     "pass --fresh to start it over, or choose another --study name"
                 )
 
-    def load(self) -> Any:
-        """Open an existing study for reading; StoreError listing the others if absent."""
+    def load(self, sampler: Any = None, pruner: Any = None) -> Any:
+        """Open an existing study (to read it, or to join it with a sampler and pruner);
+        StoreError listing the others if absent."""
         # heavy: optuna
         import optuna
 
@@ -335,8 +344,31 @@ class Store:
             names = ", ".join(study_names(self.storage)) or "none yet"
             raise StoreError(f"no study '{self.name}' in {self.shown_url}; studies there: {names}")
         with self.guard():
-            self.study = optuna.load_study(study_name=self.name, storage=self.storage)
+            self.study = optuna.load_study(study_name=self.name, storage=self.storage,
+                                           sampler=sampler, pruner=pruner)
         return self.study
+
+    def create(self, space: Space, config: dict, sampler: Any, pruner: Any) -> bool:
+        """Create the study with its config, atomically: False when it exists already (the
+        unique name decides which of many runners starting at once creates it)."""
+        # heavy: optuna
+        import optuna
+
+        with self.guard():
+            try:
+                self.study = optuna.create_study(
+                    storage=self.storage, study_name=self.name, direction=space.direction,
+                    sampler=sampler, pruner=pruner)
+            except optuna.exceptions.DuplicatedStudyError:
+                return False
+            set_metric_name(self.study, space.metric)
+            self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
+        return True
+
+    def set_budget(self, budget: int) -> None:
+        """Change the budget recorded in the study's config (every runner reads it)."""
+        with self.guard():
+            self.study.set_user_attr(CONFIG_ATTR, {**self.config, "budget": budget})
 
     @property
     def config(self) -> dict:
@@ -352,6 +384,28 @@ class Store:
         with self.guard():
             return self.study.get_trials(deepcopy=False, states=wanted)
 
+    def start_trial(self, space: Space, params: dict) -> Any:
+        """The RUNNING trial of a point a backend proposed without Optuna (grid, Keras Tuner).
+
+        One insert writes it with its params, their distributions and the runner that
+        asked, as `study.ask()` does for Optuna's own proposals: from then on every trial
+        is claimed, counted, beaten and told the same way, whichever backend proposed it.
+        """
+        # heavy: optuna
+        import optuna
+        from optuna.trial import FrozenTrial, TrialState
+
+        dists = {p.name: distribution(p) for p in space.params if p.name in params}
+        template = FrozenTrial(
+            number=-1, state=TrialState.RUNNING, value=None, values=None,
+            datetime_start=datetime.datetime.now(), datetime_complete=None, params=params,
+            distributions=dists, user_attrs={RUNNER: this_runner()}, system_attrs={},
+            intermediate_values={}, trial_id=-1)
+        with self.guard():
+            trial_id = storage_of(self.study).create_new_trial(study_id_of(self.study),
+                                                               template_trial=template)
+            return optuna.trial.Trial(self.study, trial_id)
+
     def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult,
                diagnosis: tuple[str, dict]) -> Any:
         """Write one finished trial with its diagnosis (label, details: judged by the
@@ -359,9 +413,7 @@ class Store:
         self._objective_config(space)
         attrs = result_attrs(backend, proposal, result, diagnosis)
         with self.guard():
-            if proposal.trial is not None:
-                return self._tell(proposal, attrs, result)
-            return self._add(space, proposal, attrs, result)
+            return self._tell(proposal, attrs, result)
 
     def fail_orphan(self, trial: Any, error: str) -> None:
         """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
@@ -397,30 +449,6 @@ class Store:
         state = TrialState[result.status]
         values = result.value if state == TrialState.COMPLETE else None
         return self.study.tell(trial, values, state=state, skip_if_finished=True)
-
-    def _add(self, space: Space, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
-        # heavy: optuna
-        import optuna
-        from optuna.trial import TrialState
-
-        params = proposal.params
-        dists = {p.name: distribution(p) for p in space.params if p.name in params}
-        # The objective's curve as intermediate values too (the dashboard draws them): they
-        # go in with the trial, in its one transaction.
-        frozen = optuna.trial.create_trial(
-            state=TrialState[result.status],
-            value=result.value if result.status == COMPLETE else None,
-            params=params, distributions=dists, user_attrs=attrs,
-            intermediate_values=objective_steps(proposal, result, self._judging or {}),
-        )
-        # It started when its training did, not now: the CSV's `started` and Optuna's duration.
-        if frozen.datetime_complete is not None:
-            frozen.datetime_start = frozen.datetime_complete - datetime.timedelta(seconds=result.seconds)
-        # What study.add_trial does, but keeping the id: reading all trials back
-        # to find the new one would make every trial cost more than the last.
-        trial_id = self.storage.create_new_trial(study_id_of(self.study), template_trial=frozen)
-        frozen.number = self.storage.get_trial_number_from_id(trial_id)
-        return frozen
 
 
 def set_metric_name(study: Any, metric: str) -> None:
