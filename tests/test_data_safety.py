@@ -216,6 +216,8 @@ def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, t
     trials = stored(results_in_tmp, "together")
     spent = [t for t in trials if not t.user_attrs.get("surplus")]
     assert [t.state.name for t in spent] == ["COMPLETE"] * 3
+    assert all(t.value is not None for t in spent)
+    assert sorted(t.number for t in trials) == list(range(len(trials)))  # one numbering, no gap
     points = [json.dumps(t.params, sort_keys=True) for t in spent]
     assert len(set(points)) == 3, points  # distinct start-up points
     table = csv_rows(results_in_tmp / "together" / "leaderboard.csv")
