@@ -10,7 +10,6 @@ workload modules import only because tuneyard puts the space file's folder on th
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 import inproc
@@ -24,7 +23,6 @@ from tuneyard.workloads import Dataset
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DIGITS = EXAMPLES / "digits" / "digits.yaml"
 BREAST_CANCER = EXAMPLES / "breast_cancer" / "breast_cancer.yaml"
-TUNE = [sys.executable, "-m", "tuneyard"]
 
 
 def tune(*args, cwd, results):
