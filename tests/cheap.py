@@ -1,6 +1,7 @@
 """A cheap objective with no TensorFlow, for running backends through the real runner and store."""
 
 import math
+import sys
 
 from tuneyard.testing import InstantTrainer
 
@@ -23,11 +24,18 @@ def formula(p: dict) -> float:
     return base + 0.01 * p.get("units_2", 0) / 32
 
 
+def tensorflow_loaded(params: dict) -> bool:
+    """A failure rule: the trial fails in a process that has imported TensorFlow (a worker
+    of a stand-in trainer should not pay for it)."""
+    return "tensorflow" in sys.modules
+
+
 class CheapTrainer(InstantTrainer):
     """tuneyard.testing's InstantTrainer on the cheap formula; optionally interrupts on cue."""
 
-    def __init__(self, fail_when=None, interrupt_at=None):
-        super().__init__(formula, metric="val_mse", fail_when=fail_when)
+    def __init__(self, fail_when=None, interrupt_at=None, in_worker_processes=False):
+        super().__init__(formula, metric="val_mse", fail_when=fail_when,
+                         in_worker_processes=in_worker_processes)
         self.interrupt_at = interrupt_at
 
     def run(self, proposal, callbacks=None):

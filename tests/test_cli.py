@@ -1,18 +1,25 @@
-"""The `tune` command as a user runs it: real processes, real training, real SQLite."""
+"""The `tune` command as a user runs it: real training, real SQLite; a real process for the
+end-to-end sweep, the rest in this process (tests/inproc.py: no process start or TensorFlow
+import per command)."""
 
 import csv
 import subprocess
 import sys
 from pathlib import Path
 
+import inproc
 import pytest
 
 TUNE = [sys.executable, "-m", "tuneyard"]
 
 
-def tune(*args, cwd=None, check=True):
-    done = subprocess.run([*TUNE, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+def tune(*args, cwd=None, check=True, process=False):
+    """`tune ARGS`, in this process unless `process`; fails the test on an error if `check`."""
+    if process:
+        done = subprocess.run([*TUNE, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                              timeout=600)
+    else:
+        done = inproc.tune(*args, cwd=cwd)
     if check and done.returncode != 0:
         raise AssertionError(f"tune {' '.join(map(str, args))} failed:\n{done.stdout}\n{done.stderr}")
     return done
@@ -29,7 +36,8 @@ def test_help_is_instant_and_does_not_import_tensorflow():
 
 @pytest.mark.slow
 def test_run_then_leaderboard_end_to_end(results_in_tmp, tmp_path):
-    run = tune("run", "--space", "sine_lstm", "--backend", "tpe", "--trials", 3, "--epochs", 1)
+    run = tune("run", "--space", "sine_lstm", "--backend", "tpe", "--trials", 3, "--epochs", 1,
+               process=True)
     assert "study sine_lstm-tpe-s0" in run.stdout and "leaderboard of sine_lstm-tpe-s0" in run.stdout
     assert "Traceback" not in run.stderr
     csv_path = results_in_tmp / "sine_lstm-tpe-s0" / "leaderboard.csv"
@@ -55,7 +63,6 @@ def test_run_then_leaderboard_end_to_end(results_in_tmp, tmp_path):
     assert len(list(csv.DictReader(csv_path.open()))) == 4
 
 
-@pytest.mark.slow
 def test_spaces_and_show_space():
     listing = tune("spaces")
     for name in ("mnist_mlp", "cifar_cnn", "sine_lstm"):
@@ -75,15 +82,7 @@ BAD = [
 ]
 
 
-# Measured over a second: the --subset case loads the sine data, the leaderboard one opens a store.
-SLOW_BAD = (4, 5)
-
-
-@pytest.mark.parametrize(
-    "args,message",
-    [pytest.param(*b, marks=pytest.mark.slow) if i in SLOW_BAD else b for i, b in enumerate(BAD)],
-    ids=[" ".join(b[0][:3]) for b in BAD],
-)
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(b[0][:3]) for b in BAD])
 def test_bad_input_gets_one_line_and_exit_code_2(args, message):
     done = tune(*args, check=False)
     assert done.returncode == 2, done.stderr

@@ -14,6 +14,7 @@ from tuneyard.cli.main import app
 from tuneyard.evaluation.compare import compare_factor, factor_variants
 from tuneyard.space.file import load_space
 
+FLOOR = 0.007  # under the sine's noise variance (0.1 ** 2), by its sampling error and more
 TINY = ["--subset", "60", "--epochs", "2", "--set", "units=32", "--set", "lstm_layers=1"]
 
 
@@ -32,7 +33,9 @@ def test_compare_optimizers_from_the_cli(results_in_tmp):
     rows = list(csv.DictReader(open(folder / "comparison.csv")))
     assert [r["variant"] for r in rows] == ["optimizer=sgd", "optimizer=adam"]
     for row in rows:
-        assert 0 < float(row["test_mse"]) < 10 and 0 < float(row["best_val_mse"]) < 10
+        # On the wave's scale: no model beats the noise (variance 0.01; 0.007 is 3 standard
+        # errors under it on the test split), and predicting 0 scores about 0.51 on sin(t).
+        assert FLOOR < float(row["test_mse"]) < 1.0 and FLOOR < float(row["best_val_mse"]) < 1.0
     data = json.loads((folder / "comparison.json").read_text())
     sgd, adam = data["variants"]
     # Only the factor differs: same point otherwise, same seeds, the same epochs.

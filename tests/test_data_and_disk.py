@@ -1,8 +1,9 @@
 """Issue 19, cases 4 and 5: a workload's data is checked in one place before any trial trains,
 and a full disk after training never turns a good trial into a failure.
 
-Real `tune` processes, real Keras on tiny data (1 epoch); the full disk is a real 2 MB tmpfs
-mounted in a private user and mount namespace (`unshare -rm`), skipped where that is refused.
+`tune` in this process (tests/inproc.py; its worker processes are real), real Keras on tiny
+data (1 epoch); the full disk: real `tune` processes on a real 2 MB tmpfs mounted in a
+private user and mount namespace (`unshare -rm`), skipped where that is refused.
 """
 
 import os
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import sys
 
+import inproc
 import numpy as np
 import optuna
 import pytest
@@ -80,8 +82,8 @@ def project(tmp_path):
 
 
 def tune(*args, cwd, env=None):
-    return subprocess.run([*TUNE, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})
+    """`tune ARGS` in this process (tests/inproc.py): a data check needs no process of its own."""
+    return inproc.tune(*args, cwd=cwd, env=env)
 
 
 def one_line(done) -> str:

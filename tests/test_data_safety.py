@@ -1,8 +1,10 @@
 """Nothing lost, whatever is typed: study names, storage faults, many runners, failed sweeps.
 
 Real `tune` processes against a real SQLite file (tiny sine sweeps: 100 windows,
-one epoch). A read-only folder means nothing to root, so the processes that must
-meet one run with CAP_DAC_OVERRIDE dropped (setpriv), as an ordinary user would.
+one epoch) where processes matter (several runners, a kill, another user's rights);
+elsewhere `tune` runs in this process (tests/inproc.py), against the same real files.
+A read-only folder means nothing to root, so the processes that must meet one run with
+CAP_DAC_OVERRIDE dropped (setpriv), as an ordinary user would.
 """
 
 import csv
@@ -16,13 +18,14 @@ import sys
 import threading
 import time
 
+import hanging
 import optuna
 import pytest
+from inproc import tune as tune_here
 
 pytestmark = pytest.mark.slow  # every test here trains or takes over a second
 
 TUNE = [sys.executable, "-m", "tuneyard"]
-SINE = ["--space", "sine_lstm", "--epochs", 1, "--subset", 100]
 RULE = "a study name is one folder name"
 # A real workload that trains in a blink (tuneyard.testing): most tests here need a
 # study to protect or a store to break, not a long trial.
@@ -96,12 +99,22 @@ def snapshot(folder):
     return out
 
 
-@pytest.fixture
-def made(results_in_tmp, tiny_path):
-    """A study with one finished trial, to be protected (made in this process: fast)."""
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory, tiny_path):
+    """A results folder with one study of one finished trial, trained once for the module."""
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
-    Sweep(SweepOptions(space=tiny_path, trials=1, study="kept")).run()
+    results = tmp_path_factory.mktemp("made") / "results"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TUNEYARD_RESULTS_DIR", str(results))
+        Sweep(SweepOptions(space=tiny_path, trials=1, study="kept")).run()
+    return results
+
+
+@pytest.fixture
+def made(results_in_tmp, made_once):
+    """The module's study with one finished trial, copied for this test to protect."""
+    shutil.copytree(made_once, results_in_tmp, symlinks=True)
     return results_in_tmp
 
 
@@ -114,14 +127,14 @@ def test_a_name_that_is_a_path_is_refused_and_nothing_is_deleted(made, tmp_path,
     (victim / "precious.txt").write_text("mine")
     before = snapshot(tmp_path)
     for name in [str(victim), ".", "..", "", "a/b", "a\\b", "../kept", "tab\there", "x" * 200]:
-        done = tune("run", *TINY, "--trials", 1, "--study", name, "--fresh", cwd=tmp_path)
+        done = tune_here("run", *TINY, "--trials", 1, "--study", name, "--fresh", cwd=tmp_path)
         assert RULE in one_error_line(done), name
         assert snapshot(tmp_path) == before, name
     assert [t.state.name for t in stored(made, "kept")] == ["COMPLETE"]
 
 
 def test_unicode_and_spaces_stay_allowed(results_in_tmp, tmp_path, TINY):
-    done = tune("run", *TINY, "--trials", 1, "--study", "étude 名前 1", cwd=tmp_path)
+    done = tune_here("run", *TINY, "--trials", 1, "--study", "étude 名前 1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(csv_rows(results_in_tmp / "étude 名前 1" / "leaderboard.csv")) == 1
 
@@ -132,7 +145,7 @@ def test_a_study_folder_linking_out_of_results_is_neither_written_nor_deleted(ma
     (outside / "precious.txt").write_text("mine")
     (made / "linked").symlink_to(outside)
     for extra in ([], ["--fresh"]):
-        done = tune("run", *TINY, "--trials", 1, "--study", "linked", *extra, cwd=tmp_path)
+        done = tune_here("run", *TINY, "--trials", 1, "--study", "linked", *extra, cwd=tmp_path)
         assert "outside the results folder" in one_error_line(done)
     assert os.listdir(outside) == ["precious.txt"]
 
@@ -205,8 +218,8 @@ def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monk
 # --- 2. the store is the one truth ----------------------------------------------------
 
 
-def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, tmp_path):
-    command = [*TUNE, "run", *map(str, SINE), "--trials", "3", "--study", "together"]
+def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, tmp_path, TINY):
+    command = [*TUNE, "run", *TINY, "--trials", "3", "--study", "together"]
     runners = [
         subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -216,6 +229,8 @@ def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, t
     trials = stored(results_in_tmp, "together")
     spent = [t for t in trials if not t.user_attrs.get("surplus")]
     assert [t.state.name for t in spent] == ["COMPLETE"] * 3
+    assert all(t.value is not None for t in spent)
+    assert sorted(t.number for t in trials) == list(range(len(trials)))  # one numbering, no gap
     points = [json.dumps(t.params, sort_keys=True) for t in spent]
     assert len(set(points)) == 3, points  # distinct start-up points
     table = csv_rows(results_in_tmp / "together" / "leaderboard.csv")
@@ -225,17 +240,23 @@ def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, t
         assert out.count("│ COMPLETE") + out.count("│ RUNNING") == 3, out
 
 
-def test_a_killed_runner_s_trial_is_recorded_and_run_again(results_in_tmp, tmp_path):
-    command = [*TUNE, "run", *map(str, SINE), "--epochs", "3", "--trials", "2", "--study", "orphan"]
+def test_a_killed_runner_s_trial_is_recorded_and_run_again(results_in_tmp, tmp_path, monkeypatch):
+    # Killed while its trial never returns (tests/hanging.py): killed mid-trial for certain.
+    hanging.write(tmp_path)
+    space = tmp_path / "hangs_first.yaml"  # tpe: its trials are in the store from the ask
+    space.write_text(hanging.SPACE.replace("values: [false, true], grid: [false, true]", "values: [true]")
+                     + "  units: {type: int, low: 4, high: 8}\n")
+    marker = tmp_path / "hanging"
+    monkeypatch.setenv("HANG_MARKER", str(marker))
+    command = [*TUNE, "run", "--space", str(space), "--trials", "2", "--study", "orphan"]
     victim = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 300
-    while not any(
-        t.state.name == "RUNNING" and len(t.params) == 6 for t in _trials_if_any(results_in_tmp, "orphan")
-    ):
+    while not marker.exists() or not marker.read_text():
         assert victim.poll() is None and time.monotonic() < deadline, victim.communicate()
-        time.sleep(0.1)
+        time.sleep(0.05)
+    assert [t.state.name for t in stored(results_in_tmp, "orphan")] == ["RUNNING"]
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
@@ -302,7 +323,7 @@ def test_a_database_locked_past_the_retry_window_is_one_line(made, tmp_path, TIN
     release = threading.Timer(60, holder.rollback)
     release.start()
     try:
-        done = tune(
+        done = tune_here(
             "run", *TINY, "--trials", 2, "--study", "kept", cwd=tmp_path, env={"TUNEYARD_SQLITE_TIMEOUT": "2"}
         )
     finally:
@@ -318,7 +339,7 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(results_in_tmp
     db = results_in_tmp / "tuneyard.db"
     db.write_text("my notes, not a database\n")
     for command in (["run", *TINY, "--trials", 1], ["studies"], ["leaderboard", "x"]):
-        assert "is not a SQLite database" in one_error_line(tune(*command, cwd=tmp_path))
+        assert "is not a SQLite database" in one_error_line(tune_here(*command, cwd=tmp_path))
     assert db.read_text() == "my notes, not a database\n"
 
 
@@ -380,9 +401,9 @@ rm {results}/filler
 
 def test_read_commands_create_nothing_without_a_store(tmp_path):
     env = {"TUNEYARD_RESULTS_DIR": str(tmp_path / "results")}
-    listing = tune("studies", cwd=tmp_path, env=env)
+    listing = tune_here("studies", cwd=tmp_path, env=env)
     assert listing.returncode == 0 and "no studies in" in listing.stdout
-    assert "no study 'x'" in one_error_line(tune("leaderboard", "x", cwd=tmp_path, env=env))
+    assert "no study 'x'" in one_error_line(tune_here("leaderboard", "x", cwd=tmp_path, env=env))
     assert not (tmp_path / "results").exists()
 
 
@@ -404,7 +425,7 @@ hyperparameters:
 def test_a_sweep_whose_every_trial_failed_exits_1_with_the_first_error(results_in_tmp, tmp_path):
     space = tmp_path / "always_fails.yaml"
     space.write_text(FAILING)
-    done = tune("run", "--space", space, "--trials", 2, "--subset", 100, cwd=tmp_path)
+    done = tune_here("run", "--space", space, "--trials", 2, "--subset", 100, cwd=tmp_path)
     line = one_error_line(done, code=1)
     assert line.startswith("error: all 2 trials failed; first error: ")
     assert "dropout" in line.lower() or "rate" in line.lower(), line

@@ -1,5 +1,6 @@
 """The examples/ folder for real: user workloads beside their space files, run by `tune`
-processes from another folder, and the ROC scores a binary classifier's evaluation adds.
+commands (in this process: tests/inproc.py) from another folder, and the ROC scores a
+binary classifier's evaluation adds.
 
 Each sweep is tiny (a few trials, 1-3 epochs, a subset of the digits), in a temporary
 results folder; the space files are named by absolute path from a temporary cwd, so the
@@ -8,12 +9,10 @@ workload modules import only because tuneyard puts the space file's folder on th
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+import inproc
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -24,13 +23,13 @@ from tuneyard.workloads import Dataset
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DIGITS = EXAMPLES / "digits" / "digits.yaml"
 BREAST_CANCER = EXAMPLES / "breast_cancer" / "breast_cancer.yaml"
-TUNE = [sys.executable, "-m", "tuneyard"]
 
 
 def tune(*args, cwd, results):
-    env = {**os.environ, "TUNEYARD_RESULTS_DIR": str(results), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([*TUNE, *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    """`tune ARGS` in this process (tests/inproc.py), from `cwd`: no process start and
+    TensorFlow import per command; the example's module still imports only from its space's
+    folder, which tuneyard puts on the path (and inproc takes off again)."""
+    done = inproc.tune(*args, cwd=cwd, env={"TUNEYARD_RESULTS_DIR": str(results)})
     assert done.returncode == 0, f"tune {' '.join(map(str, args))}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -41,6 +41,20 @@ def hyperband(space_path, trainer, trials=None, **options):
     return sweep, sweep.run().leaderboard
 
 
+@pytest.fixture(scope="module")
+def nine_three(tmp_path_factory):
+    """One whole max_epochs 9, factor 3 iteration, run once for the tests that read it:
+    (trainer, frame, model counts seen as each model was saved, the results folder)."""
+    folder = tmp_path_factory.mktemp("nine_three")
+    (folder / "cheap.yaml").write_text(SPACE)
+    seen: list = []
+    trainer = SavingTrainer(seen)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TUNEYARD_RESULTS_DIR", str(folder / "results"))
+        _, frame = hyperband(str(folder / "cheap.yaml"), trainer, max_epochs=9, factor=3)
+    return trainer, frame, seen, folder / "results"
+
+
 def test_schedule_matches_keras_tuner_arithmetic():
     # max_epochs 9, factor 3: three brackets; budgets 1 -> 3 -> 9, 3 -> 9, and 9.
     assert schedule(9, 3) == [(2, 0, 9, 1), (2, 1, 3, 3), (2, 2, 1, 9),
@@ -51,10 +65,12 @@ def test_schedule_matches_keras_tuner_arithmetic():
 
 @pytest.mark.parametrize("max_epochs,factor", [(9, 3), (8, 2)])
 @pytest.mark.slow
-def test_epoch_budgets_follow_the_bracket_schedule(space_path, max_epochs, factor):
-    seen: list = []
-    trainer = SavingTrainer(seen)
-    sweep, frame = hyperband(space_path, trainer, max_epochs=max_epochs, factor=factor)
+def test_epoch_budgets_follow_the_bracket_schedule(space_path, nine_three, max_epochs, factor):
+    if (max_epochs, factor) == (9, 3):
+        trainer, frame, _, _ = nine_three
+    else:
+        trainer = SavingTrainer([])
+        _, frame = hyperband(space_path, trainer, max_epochs=max_epochs, factor=factor)
     expected = Counter()
     for bracket, rnd, size, epochs in schedule(max_epochs, factor):
         start = 0 if rnd == 0 else schedule_epochs(max_epochs, factor, bracket, rnd - 1)
@@ -70,10 +86,9 @@ def schedule_epochs(max_epochs, factor, bracket, rnd):
     return next(e for b, r, _, e in schedule(max_epochs, factor) if (b, r) == (bracket, rnd))
 
 
-@pytest.mark.slow
-def test_a_promoted_trial_continues_its_parent(space_path):
-    trainer = SavingTrainer([])
-    hyperband(space_path, trainer, max_epochs=9, factor=3)
+@pytest.mark.slow  # when run alone: it runs the module's iteration
+def test_a_promoted_trial_continues_its_parent(nine_three):
+    trainer = nine_three[0]
     by_id = {p.extra["kt_trial"]: p for p in trainer.calls}
     promoted = [p for p in trainer.calls if p.extra["parent"]]
     assert promoted
@@ -87,13 +102,12 @@ def test_a_promoted_trial_continues_its_parent(space_path):
         assert (p.save_to is not None) == (p.extra["round"] < p.extra["bracket"])
 
 
-@pytest.mark.slow
-def test_models_that_cannot_be_promoted_are_deleted(space_path, results_in_tmp):
-    seen: list = []
-    hyperband(space_path, SavingTrainer(seen), max_epochs=9, factor=3)
+@pytest.mark.slow  # when run alone: it runs the module's iteration
+def test_models_that_cannot_be_promoted_are_deleted(nine_three):
+    _, _, seen, results = nine_three
     # Bracket 2 keeps at most the 3 best of its 9 first trials (+ the one just saved).
     assert max(seen) <= 4
-    models = results_in_tmp / "cheap-hyperband-s0" / "kt" / "models"
+    models = results / "cheap-hyperband-s0" / "kt" / "models"
     assert list(models.glob("*.keras")) == []  # the whole schedule ran: nothing left to promote
 
 

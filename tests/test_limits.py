@@ -68,7 +68,8 @@ def in_a_process(call: str) -> list:
     here = Path(__file__).parent
     code = f"import json, test_limits as t; print(json.dumps(t.{call}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=here, env={**os.environ, "PYTHONPATH": str(here)})
+                          cwd=here, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              [str(here), *filter(None, [os.environ.get("PYTHONPATH")])])})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 

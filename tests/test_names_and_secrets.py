@@ -4,9 +4,10 @@ A study name can never be a file of the results folder (the SQLite store, its -w
 a user's file), so deleting a study deletes only its folder; storage passwords never
 reach the console, the CSV or the store; a store's folder is not made outside the
 results folder; `leaderboard --csv` writes nothing through a study folder linked out of
-it. Real `tune` processes on real SQLite files; the secrets run against the machine's
-PostgreSQL (skipped with the reason when none answers, failed under CI: tests/pg_server.py)
-and one port nothing listens on.
+it. `tune` in this process (tests/inproc.py) on real SQLite files, but real `tune`
+processes where a password must not show (a process's whole stderr, loggers' included);
+the secrets run against the machine's PostgreSQL (skipped with the reason when none
+answers, failed under CI: tests/pg_server.py) and one port nothing listens on.
 """
 
 import os
@@ -15,6 +16,7 @@ import sys
 
 import optuna
 import pytest
+from inproc import tune as tune_here
 from pg_server import connect, database_url, fresh_database
 
 from tuneyard.errors import StoreError
@@ -98,7 +100,7 @@ def test_deleting_a_study_named_like_a_store_keeps_that_store(results_in_tmp, tm
         make_study(sqlite(victim), "other", trials=2)
     make_study(storage, name)
 
-    line = one_error_line(tune("delete", name, "--yes", "--storage", storage))
+    line = one_error_line(tune_here("delete", name, "--yes", "--storage", storage))
 
     assert "refused" in line and "nothing deleted" in line
     assert victim.is_file(), "the store was deleted with the study's 'folder'"
@@ -111,7 +113,7 @@ def test_a_study_named_like_the_wal_file_is_one_line_and_creates_nothing(results
     results_in_tmp.mkdir()
     make_study(sqlite(results_in_tmp / "tuneyard.db"), "keep")  # a live store: its -wal is there
 
-    line = one_error_line(tune("run", "--space", tiny, "--trials", 1, "--study", "tuneyard.db-wal"))
+    line = one_error_line(tune_here("run", "--space", tiny, "--trials", 1, "--study", "tuneyard.db-wal"))
 
     assert "SQLite" in line
     assert names_in(sqlite(results_in_tmp / "tuneyard.db")) == {"keep"}
@@ -124,7 +126,7 @@ def test_a_study_named_like_the_store_on_another_storage_is_refused_not_chmod(re
     other = tmp_path / "other.db"
 
     line = one_error_line(
-        tune("run", "--space", tiny, "--trials", 1, "--study", "tuneyard.db", "--storage", sqlite(other))
+        tune_here("run", "--space", tiny, "--trials", 1, "--study", "tuneyard.db", "--storage", sqlite(other))
     )
 
     assert "chmod" not in line and "SQLite store file" in line
@@ -140,9 +142,9 @@ def test_a_name_that_is_a_file_of_the_results_folder_is_refused_everywhere(resul
     make_study(other, "notes")
 
     for done in (
-        tune("run", "--space", tiny, "--trials", 1, "--study", "notes"),
-        tune("delete", "notes", "--yes", "--storage", other),
-        tune("worker", "--study", "notes", "--storage", "postgresql://u@127.0.0.1:1/x", "--wait", 0),
+        tune_here("run", "--space", tiny, "--trials", 1, "--study", "notes"),
+        tune_here("delete", "notes", "--yes", "--storage", other),
+        tune_here("worker", "--study", "notes", "--storage", "postgresql://u@127.0.0.1:1/x", "--wait", 0),
     ):
         assert "is a file, not a study's folder" in one_error_line(done)
     assert notes.read_text() == "mine"
@@ -168,7 +170,7 @@ def test_a_study_whose_folder_would_be_or_hold_its_store_is_refused(results_in_t
     store = results_in_tmp / "store"  # no SQLite suffix: only the URL says it is the store
 
     line = one_error_line(
-        tune("run", "--space", tiny, "--trials", 1, "--study", "store", "--storage", sqlite(store))
+        tune_here("run", "--space", tiny, "--trials", 1, "--study", "store", "--storage", sqlite(store))
     )
 
     assert "store's own file" in line and not store.exists()
@@ -180,7 +182,7 @@ def test_a_folder_holding_another_store_is_not_a_study_folder(results_in_tmp):
     make_study(sqlite(inner), "kept", trials=2)
     make_study(sqlite(results_in_tmp / "tuneyard.db"), "sub")
 
-    line = one_error_line(tune("delete", "sub", "--yes"))
+    line = one_error_line(tune_here("delete", "sub", "--yes"))
 
     assert "holds the SQLite store" in line
     assert len(optuna.load_study(study_name="kept", storage=sqlite(inner)).trials) == 2
@@ -277,7 +279,9 @@ def every_row(database):
 def test_a_store_in_a_missing_folder_outside_results_is_refused(results_in_tmp, tmp_path, tiny):
     missing = tmp_path / "nonexistent" / "dir"
 
-    line = one_error_line(tune("run", "--space", tiny, "--trials", 1, "--storage", sqlite(missing / "x.db")))
+    line = one_error_line(
+        tune_here("run", "--space", tiny, "--trials", 1, "--storage", sqlite(missing / "x.db"))
+    )
 
     assert "does not exist" in line
     assert not (tmp_path / "nonexistent").exists()
@@ -304,15 +308,15 @@ def test_leaderboard_csv_is_not_written_through_a_study_folder_linked_out(result
         tmp_path / "via" / "x.csv",
         results_in_tmp / "linked" / ".." / "s" / "x.csv",
     ):
-        line = one_error_line(tune("leaderboard", "s", "--csv", target))
+        line = one_error_line(tune_here("leaderboard", "s", "--csv", target))
         assert "a link in the results folder" in line
     assert list(away.iterdir()) == [] and not (tmp_path / "s").exists()
-    line = one_error_line(tune("leaderboard", "s", "--csv", results_in_tmp / "tuneyard.db"))
+    line = one_error_line(tune_here("leaderboard", "s", "--csv", results_in_tmp / "tuneyard.db"))
     assert (
         "SQLite" in line
         and len(optuna.load_study(study_name="s", storage=sqlite(results_in_tmp / "tuneyard.db")).trials) == 2
     )
     # A path the user chose outside results/, and one in a real study folder, are written.
-    assert tune("leaderboard", "s", "--csv", tmp_path / "mine.csv").returncode == 0
-    assert tune("leaderboard", "s", "--csv", results_in_tmp / "s" / "x.csv").returncode == 0
+    assert tune_here("leaderboard", "s", "--csv", tmp_path / "mine.csv").returncode == 0
+    assert tune_here("leaderboard", "s", "--csv", results_in_tmp / "s" / "x.csv").returncode == 0
     assert (tmp_path / "mine.csv").is_file() and (results_in_tmp / "s" / "x.csv").is_file()

@@ -126,7 +126,9 @@ def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_
     study = "pg-together"
     command = ["run", "--space", "pg_tiny", "--backend", "tpe", "--trials", 3, "--subset", 100,
                "--storage", url, "--study", study]
-    outputs = finish([start(*command), start(*command)])
+    runs = [start(*command), start(*command)]
+    outputs = finish(runs)
+    assert [run.returncode for run in runs] == [0, 0], outputs
     assert all("Traceback" not in out for out in outputs), outputs
     trials = trials_of(url, study)
     spent = [t for t in trials if not t.user_attrs.get("surplus")]

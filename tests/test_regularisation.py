@@ -49,7 +49,9 @@ def test_compare_trains_four_variants_from_a_study(study, results_in_tmp):
         assert len(variant.history["loss"]) == 2 and len(variant.history["val_loss"]) == 2
         assert np.isfinite(variant.summary["loss_gap"]) and variant.summary["diagnosis"]
         # Scored on the held-out test split, every variant from the same seed.
-        assert 0 < variant.summary["test_mse"] < 10
+        # On the wave's scale: over the noise variance (0.01, less 3 standard errors of the
+        # test split's) and under about 0.51, what predicting 0 scores on sin(t).
+        assert 0.007 < variant.summary["test_mse"] < 1.0
         assert variant.seeds == result.variants[0].seeds
     assert result.folder == results_in_tmp / "best" / "regularisation"
     image = matplotlib.image.imread(result.folder / "comparison.png")

@@ -59,28 +59,59 @@ def test_bad_durations_are_refused_where_options_are_made(space_path, text):
         SweepOptions(space=space_path, timeout=text)
 
 
-@pytest.mark.slow
-def test_no_trial_starts_that_cannot_end_in_the_time_left(space_path):
-    # 3 epochs x 0.2 s = 0.6 s a trial in a 2.5 s budget: trials start while one still fits.
+class Clock:
+    """A monotonic clock that moves only when a trainer says its time passed."""
+
+    def __init__(self):
+        self.now = time.monotonic()
+
+    def monotonic(self):
+        return self.now
+
+
+class ClockTrainer(CheapTrainer):
+    """The cheap formula, `per_epoch` seconds an epoch on `clock` (no real waiting)."""
+
+    def __init__(self, clock, per_epoch):
+        super().__init__()
+        self.clock, self.per_epoch, self.ended = clock, per_epoch, []
+
+    def run(self, proposal, callbacks=None):
+        seconds = self.per_epoch * (proposal.epochs - proposal.initial_epoch)
+        self.clock.now += seconds
+        result = super().run(proposal, callbacks)
+        result.seconds = seconds
+        self.ended.append(self.clock.now)
+        return result
+
+
+def test_no_trial_starts_that_cannot_end_in_the_time_left(space_path, monkeypatch):
+    # 3 epochs x 0.2 s = 0.6 s a trial in a 2.5 s budget, on a clock that moves only as
+    # trials train: trials start while one still fits (ends at 0.6, 1.2, 1.8, 2.4), and
+    # not one more (2.4 + 0.6 > 2.5), whatever the machine's load.
+    import tuneyard.engine.epochs as epochs_module
+
+    clock = Clock()
+    monkeypatch.setattr(epochs_module, "time", clock)  # the time budget reads this clock
     notes = Notes()
-    trainer = SlowTrainer(per_epoch=0.2)
-    runner = Sweep(SweepOptions(space=space_path, backend="random", trials=50, timeout=2.5),
+    trainer = ClockTrainer(clock, per_epoch=0.2)
+    runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=50, timeout=2.5),
                    trainer=trainer)
     frame = runner.run(notes).leaderboard
-    assert len(frame) >= 2 and set(frame["status"]) == {"COMPLETE"}
-    # No trial began that the estimate said would overrun (slack: a loaded machine's jitter).
-    assert trainer.ended[-1] <= runner.clock.deadline + 0.2
+    assert list(frame["status"]) == ["COMPLETE"] * 4
+    assert trainer.ended == pytest.approx([clock.now - 1.8, clock.now - 1.2, clock.now - 0.6, clock.now])
+    assert trainer.ended[-1] <= runner.clock.deadline  # no trial began that would overrun
     assert any("time budget (0:00:02) ended the sweep" in line for line in notes.lines)
     # The same command goes on with a fresh budget.
-    more = Sweep(SweepOptions(space=space_path, backend="random", trials=50, timeout=1.0),
-                 trainer=SlowTrainer(per_epoch=0.1)).run(Notes()).leaderboard
+    more = Sweep(SweepOptions(space=space_path, backend="tpe", trials=50, timeout=1.0),
+                 trainer=ClockTrainer(clock, per_epoch=0.1)).run(Notes()).leaderboard
     assert len(more) > len(frame)
 
 
 def test_before_any_trial_finished_one_starts(space_path):
     # The first trial takes longer than the whole budget: it still starts (no estimate yet)
     # and finishes within the grace; no second one starts.
-    runner = Sweep(SweepOptions(space=space_path, backend="random", trials=5, timeout=0.2,
+    runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=5, timeout=0.2,
                                 timeout_grace=5), trainer=SlowTrainer(per_epoch=0.15))
     frame = runner.run(Notes()).leaderboard
     assert list(frame["status"]) == ["COMPLETE"]
@@ -89,7 +120,7 @@ def test_before_any_trial_finished_one_starts(space_path):
 @pytest.mark.slow
 def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
     notes = Notes()
-    runner = Sweep(SweepOptions(space=space_path, backend="random", trials=3, timeout=1.5,
+    runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=3, timeout=1.5,
                                 timeout_grace=0.3), trainer=SlowTrainer(per_epoch=0.01, hang_on=1))
     frame = runner.run(notes).leaderboard
     assert time.monotonic() - runner.clock.started < 1.5 + 0.3 + 1.0  # cut at the deadline + grace
@@ -97,14 +128,14 @@ def test_a_trial_past_the_grace_is_cut_and_runs_again_on_resume(space_path):
     assert frame["error"].iloc[1].startswith("interrupted")
     assert any("cut" in line and "recorded as interrupted" in line for line in notes.lines)
     assert runner.done_count() == 1  # the cut trial spends no budget: it runs again
-    resumed = Sweep(SweepOptions(space=space_path, backend="random", trials=3),
+    resumed = Sweep(SweepOptions(space=space_path, backend="tpe", trials=3),
                     trainer=SlowTrainer(per_epoch=0.01)).run().leaderboard
     assert (resumed["status"] == "COMPLETE").sum() == 3
 
 
 @pytest.mark.slow
 def test_a_cut_in_a_worker_pool(space_path):
-    runner = Sweep(SweepOptions(space=space_path, backend="random", trials=4, workers=2, timeout=1.0,
+    runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=4, workers=2, timeout=1.0,
                                 timeout_grace=0.5), trainer=SlowTrainer(per_epoch=0.01, hang_on=0))
     frame = runner.run(Notes()).leaderboard
     assert "FAIL" in set(frame["status"])

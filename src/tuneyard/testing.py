@@ -40,12 +40,16 @@ class InstantTrainer:
     Each epoch's value is objective + 1 / (epoch + 1), so longer training helps and
     warm starts continue the curve. `fail_when(params)` makes a trial FAIL. Give
     module-level functions: `--workers` pickles the trainer into worker processes.
+    A one-worker sweep runs it in this process unless `in_worker_processes`: then it
+    takes the real trainer's path (a worker process, replaced every
+    --trials-per-process trials), and its `calls` stay in the workers.
     """
 
     def __init__(self, objective: Callable[[dict], float], metric: str = "val_loss",
-                 fail_when: Callable[[dict], bool] | None = None):
+                 fail_when: Callable[[dict], bool] | None = None, in_worker_processes: bool = False):
         self.objective, self.metric = objective, metric
         self.fail_when = fail_when or never
+        self.in_worker_processes = in_worker_processes
         self.calls: list[Proposal] = []
 
     def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:

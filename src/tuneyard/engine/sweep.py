@@ -227,12 +227,14 @@ class Sweep:
         memory TensorFlow keeps per model goes when the process is replaced, and when
         trials have a time limit: a process past it is killed, which leaves nothing
         half-done behind (an exception raised into a trial here might land inside an
-        import). A stand-in trainer (tests) always runs here, and so does everything
-        with --trials-per-process 0 (a notebook's build function cannot go elsewhere).
+        import). A stand-in trainer (tests) runs here unless it asks for worker processes
+        (`in_worker_processes`), and so does everything with --trials-per-process 0 (a
+        notebook's build function cannot go elsewhere).
         """
         per_process = self.options.trials_per_process
         limited = self.options.trial_timeout is not None
-        return self.trainer is None and 0 < per_process and (per_process < self.budget or limited)
+        real = self.trainer is None or getattr(self.trainer, "in_worker_processes", False)
+        return real and 0 < per_process and (per_process < self.budget or limited)
 
     def _trainer(self) -> Any:
         return make_trainer(self.space, self.options)

@@ -1,0 +1,72 @@
+"""The worker-process path of a real sweep (spawn, pipe, recycling every --trials-per-process
+trials), driven by the stand-in trainer: real spawned processes and a real SQLite store, no
+TensorFlow in the workers, so each test takes a second or two instead of a Keras sweep's.
+"""
+
+import os
+from csv import DictReader
+
+import optuna
+import pytest
+from cheap import SPACE, CheapTrainer, tensorflow_loaded
+
+from tuneyard.engine.sweep import Sweep, SweepOptions
+
+
+@pytest.fixture
+def space_path(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+def run(space_path, results, **options):
+    """A grid sweep of the cheap space whose trials fail in a worker that loaded TensorFlow;
+    the stored trials in order, and the study's folder."""
+    trainer = CheapTrainer(fail_when=tensorflow_loaded, in_worker_processes=True)
+    Sweep(SweepOptions(space=space_path, backend="grid", study="procs", **options), trainer=trainer).run()
+    study = optuna.load_study(study_name="procs", storage=f"sqlite:///{results / 'tuneyard.db'}")
+    return sorted(study.get_trials(deepcopy=False), key=lambda t: t.number), results / "procs"
+
+
+def pids(trials):
+    return [int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in trials]
+
+
+@pytest.mark.slow  # starts three processes (about a second each on 2 cores)
+def test_one_worker_runs_its_trials_in_processes_replaced_every_trials_per_process(
+    space_path, results_in_tmp
+):
+    trials, folder = run(space_path, results_in_tmp, trials=5, workers=1, trials_per_process=2)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 5  # none saw TensorFlow
+    ran = pids(trials)
+    assert os.getpid() not in ran
+    # Two trials a process, then a fresh one: a, a, b, b, c.
+    assert ran[0] == ran[1] != ran[2] == ran[3] != ran[4] and len(set(ran)) == 3, ran
+    rows = list(DictReader((folder / "leaderboard.csv").open()))
+    assert sorted(int(r["trial"]) for r in rows) == [0, 1, 2, 3, 4]
+    assert not (folder / "workers.json").exists()  # the pool cleaned up
+
+
+@pytest.mark.slow  # starts four processes
+def test_two_workers_recycle_their_processes_and_spend_exactly_the_budget(space_path, results_in_tmp):
+    trials, folder = run(space_path, results_in_tmp, trials=6, workers=2, trials_per_process=2)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 6
+    points = {repr(sorted(t.params.items())) for t in trials}
+    assert len(points) == 6  # each trial its own point: no proposal handed out twice
+    ran = pids(trials)
+    assert os.getpid() not in ran
+    counts = {pid: ran.count(pid) for pid in ran}
+    assert max(counts.values()) <= 2 and len(counts) >= 3, counts  # retired after 2 each
+    assert not (folder / "workers.json").exists()
+
+
+def test_a_stand_in_trainer_stays_in_this_process_unless_it_asks(space_path, results_in_tmp):
+    trainer = CheapTrainer()
+    Sweep(
+        SweepOptions(
+            space=space_path, backend="grid", trials=3, workers=1, trials_per_process=1, study="here"
+        ),
+        trainer=trainer,
+    ).run()
+    assert len(trainer.calls) == 3  # ran here, where the test can count them
