@@ -108,10 +108,10 @@ def run_tune(backend: str, folder: str, space, samples: int) -> tuple[float, lis
                                epochs=None if hyperband else EPOCHS, subset=samples,
                                data_dir=folder, study=f"overhead-{backend}", workers=1,
                                trials_per_process=0, backend_options=HB if hyperband else {}))
-    sweep.run()
+    result = sweep.run()
     seconds = time.perf_counter() - start
     rows = [{"params": r["params"], "extra": r["extra"], "trial": r["trial"]}
-            for r in sorted(sweep.rows, key=lambda r: r["trial"])]
+            for r in sorted(result.rows, key=lambda r: r["trial"])]
     shutil.rmtree(results, ignore_errors=True)
     return seconds, rows
 

@@ -109,8 +109,8 @@ def run_sweep(folder: str, trials: int, epochs: int, per_process: int, points: P
     sweep = Sweep(SweepOptions(space="mnist_mlp", backend="tpe", trials=trials, epochs=epochs,
                                subset=5000, data_dir=folder, study="memory",
                                trials_per_process=per_process))
-    sweep.run(sampler)
-    points.write_text(json.dumps([r["params"] for r in sorted(sweep.rows, key=lambda r: r["trial"])]))
+    result = sweep.run(sampler)
+    points.write_text(json.dumps([r["params"] for r in sorted(result.rows, key=lambda r: r["trial"])]))
     return {"rss": sampler.rss, "processes": sampler.processes}
 
 
