@@ -149,7 +149,7 @@ def instrument(kind: str) -> Split:
         from tuneyard.store import optuna_store
 
         # Nothing but Optuna's storage calls, in one transaction (their private form).
-        optuna_store.write_running = split._timed(optuna_store.write_running, "storage")
+        optuna_store.finish_trial = split._timed(optuna_store.finish_trial, "storage")
     return split
 
 

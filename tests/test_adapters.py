@@ -59,39 +59,53 @@ def test_the_steps_a_live_trial_reported(optuna, tmp_path):
     assert optuna_adapter.reported_steps(trial) == {0: 0.5, 1: 0.25}
 
 
-def test_write_running_is_one_transaction_on_an_rdb_storage(optuna, tmp_path):
+def test_finish_trial_writes_a_trial_whole_in_one_transaction(optuna, tmp_path):
     study = rdb_study(optuna, tmp_path)
     storage = optuna_adapter.storage_of(study)
+    states = optuna.trial.TrialState
+    cases = ((states.COMPLETE, 0.25), (states.FAIL, None), (states.PRUNED, 0.2))
+    for state, value in cases:
+        trial = study.ask()
+        trial.report(0.05, 0)  # a step reported while it trained, kept beside the written ones
+        optuna_adapter.finish_trial(storage, optuna_adapter.trial_id_of(trial),
+                                    {"a": 1, "b": {"x": [1.5]}}, {1: 0.1, 3: 0.2}, state, value)
+    # Read back through the public API, as Study.tell would have left each one.
+    for stored, (state, value) in zip(study.get_trials(), cases, strict=True):
+        assert (stored.state, stored.value) == (state, value)
+        assert stored.user_attrs == {"a": 1, "b": {"x": [1.5]}}
+        assert stored.intermediate_values == {0: 0.05, 1: 0.1, 3: 0.2}
+        assert stored.datetime_complete is not None
+    # The last write (the value) cannot be stored: with one transaction nothing before it is.
+    # On the public fallback (Optuna moved `*_without_commit`) "c" and step 5 stay committed.
     trial_id = optuna_adapter.trial_id_of(study.ask())
-    optuna_adapter.write_running(storage, trial_id, {"a": 1, "b": {"x": [1.5]}}, {0: 0.1, 3: 0.2})
-    stored = storage.get_trial(trial_id)
-    assert stored.user_attrs == {"a": 1, "b": {"x": [1.5]}}
-    assert stored.intermediate_values == {0: 0.1, 3: 0.2}
-    # The second attribute cannot be stored: with one transaction the first is not either.
-    # On the public fallback (Optuna moved `*_without_commit`) "c" would be committed alone.
-    with pytest.raises(TypeError):
-        optuna_adapter.write_running(storage, trial_id, {"c": 2, "d": object()}, {})
-    assert "c" not in storage.get_trial(trial_id).user_attrs, (
-        "write_running no longer writes in one transaction: optuna.storages._rdb changed")
+    with pytest.raises(optuna.exceptions.StorageInternalError):  # its commit is refused
+        optuna_adapter.finish_trial(storage, trial_id, {"c": 2}, {5: 0.5}, states.COMPLETE, object())
+    left = storage.get_trial(trial_id)
+    assert (left.state, left.user_attrs, left.intermediate_values) == (states.RUNNING, {}, {}), (
+        "finish_trial no longer writes in one transaction: optuna.storages._rdb changed")
 
 
-def test_write_running_refuses_a_trial_another_worker_finished(optuna, tmp_path):
+def test_finish_trial_refuses_a_trial_another_worker_finished(optuna, tmp_path):
     # The store's tell relies on this error to leave a trial another worker failed alone.
     study = rdb_study(optuna, tmp_path)
     storage = optuna_adapter.storage_of(study)
     trial = study.ask()
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
-        optuna_adapter.write_running(storage, optuna_adapter.trial_id_of(trial), {"a": 1}, {})
+        optuna_adapter.finish_trial(storage, optuna_adapter.trial_id_of(trial), {"a": 1}, {0: 0.1},
+                                    optuna.trial.TrialState.COMPLETE, 0.5)
+    stored = study.trials[0]
+    assert (stored.state.name, stored.user_attrs, stored.intermediate_values) == ("FAIL", {}, {})
 
 
-def test_write_running_elsewhere_takes_the_public_calls(optuna):
+def test_finish_trial_elsewhere_takes_the_public_calls(optuna):
     study = optuna.create_study()  # in memory: no RDB storage under it
     trial = study.ask()
-    optuna_adapter.write_running(optuna_adapter.storage_of(study), optuna_adapter.trial_id_of(trial),
-                                 {"a": 1}, {2: 0.5})
-    assert study.trials[0].user_attrs == {"a": 1}
-    assert study.trials[0].intermediate_values == {2: 0.5}
+    optuna_adapter.finish_trial(optuna_adapter.storage_of(study), optuna_adapter.trial_id_of(trial),
+                                {"a": 1}, {2: 0.5}, optuna.trial.TrialState.COMPLETE, 0.5)
+    stored = study.trials[0]
+    assert (stored.state.name, stored.value, stored.user_attrs) == ("COMPLETE", 0.5, {"a": 1})
+    assert stored.intermediate_values == {2: 0.5}
 
 
 def test_heartbeats_on_an_rdb_storage(optuna, tmp_path):
@@ -254,6 +268,7 @@ def test_the_hyperband_brackets(tmp_path):
 OPTUNA_PRIVATE = {"_storage", "_study_id", "_trial_id", "_cached_frozen_trial", "_backend", "_rng",
                   "_random_sampler", "_heartbeat", "_rdb", "_create_scoped_session",
                   "_set_trial_attr_without_commit", "_set_trial_intermediate_value_without_commit",
+                  "_set_trial_value_without_commit",
                   "_get_stale_trial_ids", "_CachedStorage"}
 KT_PRIVATE = {"_brackets", "_get_size", "_retry_queue", "_record_values", "_set_project_dir",
               "_get_oracle_fname", "_get_trial_dir", "_save_trial", "_run_times", "_tried_so_far",

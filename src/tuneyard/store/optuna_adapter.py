@@ -9,6 +9,7 @@ to the versions those tests pass on.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 
@@ -90,33 +91,50 @@ def _one_transaction(storage: Any) -> Any:
         from optuna.storages._rdb.storage import RDBStorage
     except ImportError:  # another Optuna layout
         return None
-    needed = ("_set_trial_intermediate_value_without_commit", "_set_trial_attr_without_commit")
+    needed = ("_set_trial_intermediate_value_without_commit", "_set_trial_attr_without_commit",
+              "_set_trial_value_without_commit", "check_trial_is_updatable")
     return rdb if isinstance(rdb, RDBStorage) and all(hasattr(rdb, n) for n in needed) else None
 
 
-def write_running(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float]) -> None:
-    """Write a running trial's user attributes and intermediate values: on an RDB storage
-    in one transaction (`_CachedStorage._backend`, `optuna.storages._rdb.models`,
-    `_create_scoped_session`, `RDBStorage._set_trial_attr_without_commit` and
-    `_set_trial_intermediate_value_without_commit`).
+def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float], state: Any,
+                 value: float | None) -> None:
+    """Finish a RUNNING trial: its user attributes, intermediate values, value, state and
+    completion time, on an RDB storage in one transaction (`_CachedStorage._backend`,
+    `optuna.storages._rdb.models`, `_create_scoped_session`, and RDBStorage's
+    `_set_trial_attr_without_commit`, `_set_trial_intermediate_value_without_commit` and
+    `_set_trial_value_without_commit`; the state and `datetime_complete` are set on the row
+    as `set_trial_state_values` sets them).
 
-    The public `set_trial_user_attr` / `set_trial_intermediate_value` commit once per
-    attribute and per epoch: milliseconds on every trial, and a crash between them leaves
-    half a result. Elsewhere (or if Optuna moved these), those public calls, one commit each.
+    Raises UpdateFinishedTrialError, writing nothing, if the trial is finished already
+    (another worker failed it meanwhile), as `Study.tell` does. The public calls commit
+    once per attribute, per epoch and for the state: milliseconds on every trial, and a
+    crash between them leaves half a result. Elsewhere (or if Optuna moved these), those
+    public calls, one commit each. Checking the value and calling the sampler's
+    `after_trial` (Study.tell's other work) is the caller's.
     """
     rdb = _one_transaction(storage)
+    values = None if value is None else [value]
     if rdb is None:
-        for key, value in attrs.items():
-            storage.set_trial_user_attr(trial_id, key, value)
-        for step, value in steps.items():
-            storage.set_trial_intermediate_value(trial_id, step, value)
+        for key, attr in attrs.items():
+            storage.set_trial_user_attr(trial_id, key, attr)
+        for step, step_value in steps.items():
+            storage.set_trial_intermediate_value(trial_id, step, step_value)
+        storage.set_trial_state_values(trial_id, state, values)
         return
     # Optuna: a heavy library, imported when used.
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
 
-    with _create_scoped_session(rdb.scoped_session, True) as session:
-        for key, value in attrs.items():
-            rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
-        for step, value in steps.items():
-            rdb._set_trial_intermediate_value_without_commit(session, trial_id, step, value)
+    with _create_scoped_session(rdb.scoped_session) as session:
+        # Locked first (FOR UPDATE on a server; SQLite's writer lock comes with the first write),
+        # so no other worker finishes it between the check and the commit.
+        row = models.TrialModel.find_or_raise_by_id(trial_id, session, for_update=True)
+        rdb.check_trial_is_updatable(trial_id, row.state)
+        for key, attr in attrs.items():
+            rdb._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, attr)
+        for step, step_value in steps.items():
+            rdb._set_trial_intermediate_value_without_commit(session, trial_id, step, step_value)
+        for objective, objective_value in enumerate(values or []):
+            rdb._set_trial_value_without_commit(session, row, objective, objective_value)
+        row.state = state
+        row.datetime_complete = datetime.datetime.now()

@@ -41,7 +41,7 @@ from tuneyard.store.faults import (
     storage_boundary,
     storage_error,
 )
-from tuneyard.store.optuna_adapter import reported_steps, storage_of, study_id_of, trial_id_of, write_running
+from tuneyard.store.optuna_adapter import finish_trial, reported_steps, storage_of, study_id_of, trial_id_of
 from tuneyard.store.paths import (
     check_not_store_file,
     check_study_name,
@@ -430,25 +430,50 @@ class Store:
                 pass  # it ended meanwhile: nothing to repair
 
     def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+        """Finish the trial in one commit: its attributes, learning curve, value and state.
+
+        What `study.tell` does, in one transaction instead of one commit per attribute,
+        per epoch and for the state: the trial as stored is handed to the sampler's
+        `after_trial`, a pruned trial takes its last intermediate value as its value, and
+        a trial another worker finished meanwhile is left as it is.
+        """
         # heavy: optuna
         import optuna
         from optuna.trial import TrialState
 
-        trial = proposal.trial
+        storage, trial_id = storage_of(self.study), trial_id_of(proposal.trial)
+        running = storage.get_trial(trial_id)
+        if running.state.is_finished():  # failed by another worker (its heartbeat was late)
+            return running
         # The epochs the pruning callback did not report (all of them without --prune),
         # so every trial of every backend has its learning curve in the dashboard.
-        reported = reported_steps(trial)
-        steps = objective_steps(proposal, result, self._judging or {})
-        try:
-            write_running(storage_of(self.study), trial_id_of(trial), attrs,
-                          {k: v for k, v in steps.items() if k not in reported})
-        except optuna.exceptions.UpdateFinishedTrialError:
-            # Another worker failed it meanwhile (its heartbeat was late) and queued a retry,
-            # which runs instead: the stored trial stays as it is.
-            return self.storage.get_trial(trial_id_of(trial))
+        reported = reported_steps(proposal.trial)
+        steps = {k: v for k, v in objective_steps(proposal, result, self._judging or {}).items()
+                 if k not in reported}
         state = TrialState[result.status]
-        values = result.value if state == TrialState.COMPLETE else None
-        return self.study.tell(trial, values, state=state, skip_if_finished=True)
+        value = told_value(state, result.value, {**running.intermediate_values, **steps})
+        self.study.sampler.after_trial(self.study, running, state, None if value is None else [value])
+        try:
+            finish_trial(storage, trial_id, attrs, steps, state, value)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # Another worker failed it meanwhile and queued a retry, which runs instead: the
+            # stored trial stays as it is.
+            pass
+        return storage.get_trial(trial_id)
+
+
+def told_value(state: Any, value: float | None, curve: dict[int, float]) -> float | None:
+    """The value a trial is told with, as `study.tell` decides it: a COMPLETE trial's own
+    (a ValueError if it is not a number), none for FAIL, and a PRUNED trial's last
+    intermediate value unless that is NaN."""
+    if state.name == "COMPLETE":
+        if not isinstance(value, int | float) or math.isnan(value):
+            raise ValueError(f"the value {value!r} of a complete trial is not a number")
+        return float(value)
+    if state.name == "PRUNED" and curve:
+        last = curve[max(curve)]
+        return None if math.isnan(last) else float(last)
+    return None
 
 
 def set_metric_name(study: Any, metric: str) -> None:
