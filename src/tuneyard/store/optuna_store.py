@@ -3,8 +3,8 @@
 One Optuna study per sweep, one Optuna trial per trial whichever backend
 proposed it. Every trial is in the store, RUNNING, from the moment it is asked
 (`study.ask()` for Optuna's proposals, `start_trial` for the grid's and Keras
-Tuner's) and is finished with `tell`; its history, seconds, seeds, error and
-library versions ride along as user attributes.
+Tuner's) and is finished in one commit, as `study.tell` would leave it; its history,
+seconds, seeds, error and library versions ride along as user attributes.
 """
 
 from __future__ import annotations
