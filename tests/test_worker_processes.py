@@ -70,3 +70,34 @@ def test_a_stand_in_trainer_stays_in_this_process_unless_it_asks(space_path, res
         trainer=trainer,
     ).run()
     assert len(trainer.calls) == 3  # ran here, where the test can count them
+
+
+class SlowToStart(CheapTrainer):
+    """A stand-in whose worker process takes STARTUP seconds to get ready (unpickling it
+    in the worker sleeps), as a worker importing TensorFlow on a loaded machine does."""
+
+    STARTUP = 2.5
+
+    def __setstate__(self, state):
+        import time
+
+        time.sleep(self.STARTUP)
+        self.__dict__.update(state)
+
+
+@pytest.mark.slow  # starts three processes, one of them slow on purpose (~6 s)
+def test_the_trial_timeout_counts_from_the_worker_being_ready_not_from_its_start(
+    space_path, results_in_tmp
+):
+    # One trial a process: the second trial goes to a successor still starting up (2.5 s)
+    # when it is handed out. Its 1 s limit must not run while the process starts, only
+    # while the trial does (before, the trial was killed at 1 s and recorded FAIL).
+    trainer = SlowToStart(in_worker_processes=True)
+    Sweep(SweepOptions(space=space_path, backend="grid", study="slow-start", trials=2, workers=1,
+                       trials_per_process=1, trial_timeout=1.0), trainer=trainer).run()
+    study = optuna.load_study(study_name="slow-start",
+                              storage=f"sqlite:///{results_in_tmp / 'tuneyard.db'}")
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"], [
+        t.user_attrs.get("result", {}).get("error") for t in trials]
+    assert len(set(pids(trials))) == 2  # the second trial did run in the new process

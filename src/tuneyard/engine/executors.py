@@ -33,6 +33,10 @@ from tuneyard.records.trial import Proposal, TrialResult, failed
 from tuneyard.store.optuna_adapter import trial_id_of
 
 MAX_RESTARTS = 50  # replacement workers per sweep before giving up on the pool
+# A trial handed to a process still starting (importing TensorFlow, loading the data) gets
+# its --trial-timeout from the moment the process is ready; until then this long more, so a
+# process that hangs while starting is still killed.
+STARTUP_SECONDS = 120.0
 
 
 class _Vacant:
@@ -60,6 +64,7 @@ class _Worker:
         self.deadline: float | None = None  # monotonic time its trial must end by (--trial-timeout)
         self.error: str | None = None
         self.user_error = False
+        self.ready = False  # it has built its trainer (TensorFlow imported, data loaded)
 
     def receive(self) -> tuple | None:
         """The next message, or None when the process is gone."""
@@ -69,6 +74,8 @@ class _Worker:
             return None
         if message[0] == "error":
             self.error, self.user_error = message[1], message[2]
+        if message[0] == "ready":
+            self.ready = True
         return message
 
 
@@ -125,7 +132,7 @@ class WorkerPool:
         self.more = more
         trial_id = None if proposal.trial is None else trial_id_of(proposal.trial)
         worker.task = (proposal, time.perf_counter())
-        worker.deadline = time.monotonic() + self.trial_timeout if self.trial_timeout else None
+        worker.deadline = self._deadline(worker)
         worker.epochs_reported = 0
         worker.trials += 1
         if more and self._retiring(worker) and worker.index not in self.successors:
@@ -171,6 +178,8 @@ class WorkerPool:
                         return proposal, message[1]
                     if message and message[0] == "ready":
                         worker.pid = message[1]
+                        if worker.task is not None:  # its trial's time starts now
+                            worker.deadline = self._deadline(worker)
                     if message and message[0] == "error" and worker.user_error:
                         raise TuneyardError(worker.error)  # the sweep records its trial as cut
                     if message is not None:
@@ -179,6 +188,13 @@ class WorkerPool:
                     lost = self._replace(index)
                     if lost is not None:
                         return lost
+
+    def _deadline(self, worker: _Worker) -> float | None:
+        """When the trial of `worker` must end: --trial-timeout from now if the process is
+        ready, else with STARTUP_SECONDS more (reset when it says it is ready)."""
+        if not self.trial_timeout:
+            return None
+        return time.monotonic() + self.trial_timeout + (0.0 if worker.ready else STARTUP_SECONDS)
 
     def _overdue(self) -> int | None:
         """The slot of a worker whose trial ran past its deadline, if any."""
