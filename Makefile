@@ -18,9 +18,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The whole suite, every test (CI runs it): TUNEYARD_FULL_SUITE makes the run fail if any test
-# is deselected (tests/conftest.py).
+# is deselected (tests/conftest.py). Two pytest-xdist workers, one per core of CI's machine
+# (TEST_WORKERS=N for another); --dist loadfile keeps each file's tests in one worker, so a
+# study a module makes once is made once. Tests share nothing else: each has its own results
+# folder and PostgreSQL database, and a command run in-process restores the folder and
+# environment it changed (tests/inproc.py).
+TEST_WORKERS ?= 2
 test: install
-	TUNEYARD_FULL_SUITE=1 $(BIN)/pytest -q
+	TUNEYARD_FULL_SUITE=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The inner loop: every test not marked slow (no TensorFlow training, none over about a second),
 # in about a minute on 2 cores. `make test` still runs them all.

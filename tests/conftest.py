@@ -23,7 +23,10 @@ def results_in_tmp(tmp_path, monkeypatch):
 
 # `make test` is the full suite: under TUNEYARD_FULL_SUITE a run that deselects any test (a `-m`
 # or `-k` slipped into the target or addopts) fails, so CI cannot go green on part of the suite.
+# Under pytest-xdist (`make test` runs `-n 2`) the workers collect and deselect, and the
+# controller ignores a worker's exit status: each worker hands its count back in workeroutput.
 _DESELECTED: list = []
+_WORKERS_DESELECTED: list[int] = []
 
 
 def pytest_deselected(items):
@@ -31,8 +34,19 @@ def pytest_deselected(items):
     _DESELECTED.extend(items)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist's controller: notes how many tests a finished worker deselected."""
+    _WORKERS_DESELECTED.append(getattr(node, "workeroutput", {}).get("deselected", 0))
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fails a full-suite run (TUNEYARD_FULL_SUITE=1) that did not select every collected test."""
-    if os.environ.get("TUNEYARD_FULL_SUITE") and _DESELECTED:
-        print(f"\nerror: the full suite deselected {len(_DESELECTED)} tests; `make test` runs them all")
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller judges (pytest_testnodedown)
+        workeroutput["deselected"] = len(_DESELECTED)
+        return
+    deselected = max([len(_DESELECTED), *_WORKERS_DESELECTED])  # every worker deselects the same
+    if os.environ.get("TUNEYARD_FULL_SUITE") and deselected:
+        print(f"\nerror: the full suite deselected {deselected} tests; `make test` runs them all")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
