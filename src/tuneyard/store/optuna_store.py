@@ -242,13 +242,6 @@ class Store:
         except NoStore as exc:
             raise NoStore(f"no study '{study_name}': {exc}") from None
         self.study: Any = None
-        self._judging: dict | None = None  # the objective, for the intermediate values
-
-    def _objective_config(self, space: Space) -> dict:
-        """The study's objective, read once, not per trial."""
-        if self._judging is None:
-            self._judging = {"metric": space.metric}
-        return self._judging
 
     def close(self) -> None:
         """Give the storage's database connections back (a server allows only so many)."""
@@ -410,10 +403,9 @@ class Store:
                diagnosis: tuple[str, dict]) -> Any:
         """Write one finished trial with its diagnosis (label, details: judged by the
         caller); returns its FrozenTrial."""
-        self._objective_config(space)
         attrs = result_attrs(backend, proposal, result, diagnosis)
         with self.guard():
-            return self._tell(proposal, attrs, result)
+            return self._tell(proposal, attrs, result, space.metric)
 
     def fail_orphan(self, trial: Any, error: str) -> None:
         """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
@@ -429,7 +421,7 @@ class Store:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # it ended meanwhile: nothing to repair
 
-    def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult) -> Any:
+    def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult, metric: str) -> Any:
         """Finish the trial in one commit: its attributes, learning curve, value and state.
 
         What `study.tell` does, in one transaction instead of one commit per attribute,
@@ -448,7 +440,7 @@ class Store:
         # The epochs the pruning callback did not report (all of them without --prune),
         # so every trial of every backend has its learning curve in the dashboard.
         reported = reported_steps(proposal.trial)
-        steps = {k: v for k, v in objective_steps(proposal, result, self._judging or {}).items()
+        steps = {k: v for k, v in objective_steps(proposal, result, metric).items()
                  if k not in reported}
         state = TrialState[result.status]
         value = told_value(state, result.value, {**running.intermediate_values, **steps})
@@ -519,13 +511,12 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
     return attrs
 
 
-def objective_steps(proposal: Proposal, result: TrialResult, config: dict) -> dict[int, float]:
+def objective_steps(proposal: Proposal, result: TrialResult, metric: str) -> dict[int, float]:
     """The objective's value at each epoch the trial trained (finite ones), by epoch index.
 
     Steps count from the warm start, as the pruning callback's do (Keras' epoch index).
     """
-    metric = config.get("metric")
-    curve = result.history.get(metric) if metric else None
+    curve = result.history.get(metric)
     if not isinstance(curve, list):
         return {}
     return {proposal.initial_epoch + i: float(v) for i, v in enumerate(curve)
