@@ -22,10 +22,11 @@ $(VENV)/.installed: pyproject.toml
 # (TEST_WORKERS=N for another); --dist loadfile keeps each file's tests in one worker, so a
 # study a module makes once is made once. Tests share nothing else: each has its own results
 # folder and PostgreSQL database, and a command run in-process restores the folder and
-# environment it changed (tests/inproc.py).
+# environment it changed (tests/inproc.py). --no-loadscope-reorder keeps the collection
+# order, which puts the longest files first (tests/conftest.py LONGEST_FIRST).
 TEST_WORKERS ?= 2
 test: install
-	TUNEYARD_FULL_SUITE=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	TUNEYARD_FULL_SUITE=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The inner loop: every test not marked slow (no TensorFlow training, none over about a second),
 # in about a minute on 2 cores. `make test` still runs them all.

@@ -183,6 +183,21 @@ def run_keras_tuner(backend: str, folder: str, space, samples: int) -> tuple[flo
     return seconds, trials
 
 
+def warm_up_storage() -> None:
+    """Open and drop a throwaway SQLite study store, as bench/overhead.py's warm-up does.
+
+    Optuna imports SQLAlchemy, alembic and its storage models only when a store is first
+    opened: about 0.4-0.5 s of CPU, once per process (measured: optuna's import 0.22 s,
+    then those modules 0.20 s, then each new store 0.05-0.09 s). Left inside the clock it
+    showed up as 40-50 ms "per trial" of a 10-trial run, though no trial pays it.
+    """
+    import optuna
+
+    with tempfile.TemporaryDirectory(prefix="tuneyard-bench-warm-") as folder:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{folder}/warm.db")
+        storage.engine.dispose()
+
+
 def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str,
               out_file: str) -> None:
     """One run of one side in this (fresh) process; the figures go to `out_file` as JSON."""
@@ -199,6 +214,7 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
     import tuneyard.engine.training  # noqa: F401
     from tuneyard.space.file import load_space
 
+    warm_up_storage()
     space = load_space("mnist_mlp")
     out = {"side": side, "pid": os.getpid()}
     cpu = time.process_time()  # every thread of this process; less swayed by other load
@@ -212,6 +228,70 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
         out["seconds"], out["trials"] = run_keras_tuner(backend, folder, space, samples)
     out["cpu"] = time.process_time() - cpu
     Path(out_file).write_text(json.dumps(out))
+
+
+# ---- --profile: where tuneyard's time per trial goes ----------------------------------------
+
+# (label, file, function): the parts of a trial, as cProfile names them.
+PARTS = (
+    ("the whole run", "kt_overhead.py", "run_tune"),
+    ("  opening the study: the store", "optuna_store.py", "__init__"),
+    ("  opening the study: loading the data", "data.py", "load_space_data"),
+    ("  ask, claim, trial written RUNNING", "sweep.py", "_hand_out"),
+    ("  training (build, fit, clear_session)", "training.py", "_fit_once"),
+    ("    Keras fit", "trainer.py", "fit"),
+    ("    clear_session", "global_state.py", "clear_session"),
+    ("    the workload's build_model", "mnist.py", "build_model"),
+    ("    tuneyard's epoch callbacks (best weights, progress)", "training.py", "on_epoch_end"),
+    ("  best.keras when a trial is the best", "training.py", "_save_if_better"),
+    ("  record: the store's tell", "optuna_store.py", "record"),
+    ("  record: the CSV", "sweep.py", "write_csv"),
+    ("  backend.tell (the oracle)", "kt_backend.py", "tell"),
+    ("bare: the whole loop", "kt_overhead.py", "run_bare"),
+    ("  bare: loading the data", "kt_overhead.py", "_load"),
+    ("  bare: Keras fit", "trainer.py", "fit"),
+    ("  bare: clear_session", "global_state.py", "clear_session"),
+    ("  bare: build_model", "mnist.py", "build_model"),
+)
+
+
+def profile_sides(folder: str, samples: int) -> None:
+    """Run the random tune side, then the bare side on its trials, under cProfile; print parts.
+
+    Both run in this process after the same imports and warm-up as `--side`. cProfile
+    slows Python code (tuneyard's, Keras' tracing) more than TensorFlow's kernels, so
+    these are an upper bound on tuneyard's parts, for finding them, not for the verdict.
+    """
+    import cProfile
+    import pstats
+
+    sys.path.insert(0, str(HERE.parents[1] / "src"))
+    ensure_tensorboard()
+    import keras  # noqa: F401
+    import keras_tuner  # noqa: F401
+
+    from tuneyard.space.file import load_space
+
+    warm_up_storage()
+    space = load_space("mnist_mlp")
+    stats = {}
+    for side in ("tune", "bare"):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        if side == "tune":
+            _, rows = run_tune("random", folder, space, samples)
+        else:
+            run_bare(rows, folder, space, samples)
+        profiler.disable()
+        stats[side] = pstats.Stats(profiler).stats
+    trials = len(rows)
+    print(f"random, {trials} trials x {EPOCHS} epochs, mnist_mlp on {samples} samples; "
+          f"cumulative CPU under cProfile, ms per trial")
+    for label, file, function in PARTS:
+        side = "bare" if label.lstrip().startswith("bare") else "tune"
+        seconds = sum(entry[3] for (path, _, name), entry in stats[side].items()
+                      if path.endswith(file) and name == function)
+        print(f"  {label:<44} {seconds / trials * 1000:8.1f}")
 
 
 # ---- the parent: starts the sides, rotates their order, judges --------------------------
@@ -323,11 +403,19 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=SAMPLES)
     parser.add_argument("--quick", action="store_true",
                         help="1,000 samples: the same trials in about a third of the time")
+    parser.add_argument("--profile", action="store_true",
+                        help="where tuneyard's time per trial goes (cProfile; no verdict)")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--rows", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile:
+        sys.path[:0] = [str(HERE.parent)]
+        from overhead import data_dir
+
+        profile_sides(data_dir(args.data_dir), 1000 if args.quick else args.samples)
+        sys.exit(0)
     if args.side:
         side_main(args.side, args.backend, args.data_dir, args.samples, args.rows, args.out)
         sys.exit(0)

@@ -145,7 +145,8 @@ def test_a_one_worker_sweep_longer_than_a_process_share_runs_in_fresh_processes(
         results_in_tmp, tmp_path):
     # Real Keras in worker processes: the second replaces the first after its one trial, so
     # the graphs TensorFlow keeps per model go with it; the CLI process trains nothing.
-    # (tests/test_worker_processes.py: the same path, longer, with the stand-in trainer.)
+    # (tests/test_worker_processes.py: the same path, longer, with the stand-in trainer;
+    # this is the one test of it with TensorFlow in the workers.)
     study = "sine-fresh-processes"
     process = start(*SWEEP, "--epochs", 1, "--trials", 2, "--trials-per-process", 1,
                     "--study", study, cwd=tmp_path)

@@ -147,25 +147,6 @@ def test_a_finished_trials_model_is_freed_before_the_next_trial_trains():
 
 
 @pytest.mark.slow
-def test_a_sweep_longer_than_a_process_share_trains_in_workers_replaced_after_it():
-    import os
-    from collections import Counter
-
-    from tuneyard.engine.sweep import Sweep, SweepOptions
-
-    options = SweepOptions(space="sine_lstm", backend="random", trials=3, epochs=1, subset=200,
-                           trials_per_process=2, study="retire")
-    sweep = Sweep(options)  # the real trainer: TensorFlow in spawned worker processes
-    frame = sweep.run().leaderboard
-    assert set(frame["status"]) == {"COMPLETE"}
-    ran = Counter(t.user_attrs["worker"] for t in sweep.store.trials())
-    # TensorFlow keeps every traced model's graphs for the life of a process: only a fresh
-    # process frees them, so no process trains more than its share of 2.
-    assert sorted(ran.values()) == [1, 2]
-    assert not any(w.endswith(f":{os.getpid()}") for w in ran)
-
-
-@pytest.mark.slow
 def test_a_warm_start_continues_with_the_parents_weights_and_optimizer_state(tmp_path):
     import keras
 
