@@ -258,9 +258,10 @@ PARTS = (
 def profile_sides(folder: str, samples: int) -> None:
     """Run the random tune side, then the bare side on its trials, under cProfile; print parts.
 
-    Both run in this process after the same imports and warm-up as `--side`. cProfile
-    slows Python code (tuneyard's, Keras' tracing) more than TensorFlow's kernels, so
-    these are an upper bound on tuneyard's parts, for finding them, not for the verdict.
+    Both run in this process after the same imports and warm-up as `--side`, bare on the
+    trials tune ran. cProfile slows Python code (tuneyard's, Keras' tracing) more than
+    TensorFlow's kernels, so these are an upper bound on tuneyard's parts, for finding
+    them, not for the verdict.
     """
     import cProfile
     import pstats
@@ -276,6 +277,8 @@ def profile_sides(folder: str, samples: int) -> None:
     space = load_space("mnist_mlp")
     stats = {}
     for side in ("tune", "bare"):
+        # cProfile's own clock (wall): with process_time it calls the kernel twice per
+        # Python call and counts TensorFlow's threads, which doubled every figure here.
         profiler = cProfile.Profile()
         profiler.enable()
         if side == "tune":
@@ -286,7 +289,7 @@ def profile_sides(folder: str, samples: int) -> None:
         stats[side] = pstats.Stats(profiler).stats
     trials = len(rows)
     print(f"random, {trials} trials x {EPOCHS} epochs, mnist_mlp on {samples} samples; "
-          f"cumulative CPU under cProfile, ms per trial")
+          f"time under cProfile (cumulative, wall clock), ms per trial")
     for label, file, function in PARTS:
         side = "bare" if label.lstrip().startswith("bare") else "tune"
         seconds = sum(entry[3] for (path, _, name), entry in stats[side].items()
