@@ -247,17 +247,22 @@ class Oom(tuneyard.Workload):
 '''
 
 
+def oom_space(folder, units: str = "[64, 8]"):
+    (folder / "oom_model.py").write_text(textwrap.dedent(OOM_MODULE))
+    (folder / "oom.yaml").write_text(textwrap.dedent(f"""\
+        workload: oom_model:Oom
+        objective: {{metric: val_mse, direction: minimize}}
+        training: {{epochs: 1, batch_size: 16}}
+        hyperparameters:
+          units: {{type: choice, values: {units}}}
+        """))
+    return folder / "oom.yaml"
+
+
 @pytest.mark.slow  # trains a tiny Keras model for one epoch
 def test_a_trial_out_of_gpu_memory_is_recorded_fail_with_the_reason_and_the_sweep_goes_on(tmp_path, declare):
     declare("")
-    (tmp_path / "oom_model.py").write_text(textwrap.dedent(OOM_MODULE))
-    (tmp_path / "oom.yaml").write_text(textwrap.dedent("""\
-        workload: oom_model:Oom
-        objective: {metric: val_mse, direction: minimize}
-        training: {epochs: 1, batch_size: 16}
-        hyperparameters:
-          units: {type: choice, values: [64, 8]}
-        """))
+    oom_space(tmp_path)
     done = tune("run", "--space", tmp_path / "oom.yaml", "--backend", "grid", "--trials", "2",
                 "--timeout", "5m", "--study", "oom")
     assert done.returncode == 0, done.stderr
@@ -270,3 +275,20 @@ def test_a_trial_out_of_gpu_memory_is_recorded_fail_with_the_reason_and_the_swee
     assert rows["8"]["device"] == rows["64"]["device"] == "cpu"  # in this process, no GPU
     study = optuna.load_study(study_name="oom", storage=f"sqlite:///{tmp_path / 'results' / 'tuneyard.db'}")
     assert {t.user_attrs["device_used"] for t in study.trials} == {"cpu:0"}  # what Keras said
+
+
+@pytest.mark.slow  # a worker process imports TensorFlow and trains a tiny model for one epoch
+def test_a_gpu_given_but_not_seen_by_tensorflow_is_said_in_the_device_column(tmp_path, declare):
+    # The real trainer in a real pinned worker: TensorFlow there reads CUDA_VISIBLE_DEVICES=1,
+    # finds no such GPU on this machine, and trains on the CPU; the trial says both.
+    declare("0,1")
+    done = tune("run", "--space", oom_space(tmp_path, "[8]"), "--backend", "grid", "--trials", "1",
+                "--timeout", "5m", "--study", "pinned", "--gpus", "1")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(open(tmp_path / "results" / "pinned" / "leaderboard.csv")))
+    assert [(r["status"], r["device"]) for r in rows] == [
+        ("COMPLETE", "gpu:1 (not visible to the Keras backend: ran on cpu:0)")]
+    storage = f"sqlite:///{tmp_path / 'results' / 'tuneyard.db'}"
+    study = optuna.load_study(study_name="pinned", storage=storage)
+    (trial,) = study.trials
+    assert int(trial.user_attrs["worker"].rsplit(":", 1)[1]) != os.getpid()  # in a worker process
