@@ -182,6 +182,19 @@ def test_a_missing_keras_backend_library_is_named_in_one_line(space_path):
         "jax (or 'jax[cuda12]' for a GPU); or set KERAS_BACKEND to a backend you have"]
 
 
+def test_every_loader_of_a_space_s_data_names_the_missing_backend_library(tmp_path, monkeypatch):
+    # `tune compare` loads data and trains without a sweep; keras.json chooses the backend
+    # when KERAS_BACKEND is not set, as Keras reads it. torch is not installed here.
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    (tmp_path / "keras.json").write_text('{"backend": "torch"}')
+    done = tune("compare", "--space", "sine_lstm", "--vary", "units=32,64", "--epochs", "1",
+                "--subset", "50", env={"KERAS_HOME": tmp_path})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: the Keras backend 'torch' ({tmp_path / 'keras.json'}) needs torch, which is not "
+        "installed: pip install torch; or set KERAS_BACKEND to a backend you have"]
+
+
 def _cpu_flags() -> set:
     with open("/proc/cpuinfo") as info:
         return next((set(line.split(":")[1].split()) for line in info if line.startswith("flags")), set())

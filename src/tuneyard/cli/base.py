@@ -15,12 +15,10 @@ from typer.core import TyperGroup
 
 from tuneyard import __version__
 from tuneyard.cli.display import errors, fmt
-from tuneyard.engine.hardware import BACKEND_LIBRARIES, missing_backend
 from tuneyard.engine.interrupts import Terminated
 from tuneyard.errors import TuneyardError
 from tuneyard.store.urls import mask_secrets
 
-BACKEND_MODULES = {module for module, _ in BACKEND_LIBRARIES.values()}
 # A file tuneyard had to write was refused by the system: the user's to fix, not a bug.
 FILE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
@@ -33,13 +31,6 @@ class ErrorEdge(TyperGroup):
             return super().invoke(ctx)
         except TuneyardError as exc:
             fail(str(exc))
-        except ModuleNotFoundError as exc:
-            # The Keras backend's library missing where a command first needs it (evaluate,
-            # export, compare): what to install, in one line. Anything else is a bug.
-            hint = missing_backend()
-            if exc.name not in BACKEND_MODULES or hint is None:
-                raise
-            fail(hint)
         except OSError as exc:
             if exc.errno not in FILE_FAULTS:
                 raise

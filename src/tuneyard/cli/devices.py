@@ -19,11 +19,10 @@ from tuneyard.engine.hardware import (
     cpu_flags,
     cpu_precision,
     gpu_precision,
-    keras_backend,
     library_version,
-    missing_backend,
     nvidia_gpus,
 )
+from tuneyard.keras_backend import keras_backend, missing_backend
 from tuneyard.quiet_import import stderr_silenced
 
 

@@ -1,58 +1,18 @@
 """What this machine offers a sweep, read without training (`tune devices`): GPUs with their
-memory and compute capability, the cores, the CPU's bfloat16 support, the Keras backend and
-the versions of the libraries that train; and the one-line hint when that backend's library
-is not installed.
+memory and compute capability, the cores, the CPU's bfloat16 support, the GPUs the Keras
+backend sees and the versions of the libraries that train.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from tuneyard.engine.devices import nvidia_smi
 
-# Keras 3's backends and the module each needs, with what to install for it.
-BACKEND_LIBRARIES = {
-    "tensorflow": ("tensorflow", "pip install 'tuneyard[cpu]' (TensorFlow for the CPU) or "
-                                 "'tuneyard[gpu]' (TensorFlow with CUDA, Linux)"),
-    "jax": ("jax", "pip install jax (or 'jax[cuda12]' for a GPU)"),
-    "torch": ("torch", "pip install torch"),
-    "numpy": ("numpy", "pip install numpy"),
-    "openvino": ("openvino", "pip install openvino"),
-}
 # The libraries `tune devices` reports, by distribution name (TensorFlow under either wheel).
 LIBRARIES = (("TensorFlow", ("tensorflow", "tensorflow-cpu")), ("Keras", ("keras",)),
              ("Keras Tuner", ("keras-tuner",)), ("Optuna", ("optuna",)))
-
-
-def keras_backend() -> tuple[str, str]:
-    """The Keras backend this process would load, and where that was decided, read as Keras
-    reads it (KERAS_BACKEND, else keras.json, else tensorflow) without importing Keras."""
-    named = os.environ.get("KERAS_BACKEND")
-    if named:
-        return named, "KERAS_BACKEND"
-    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
-    try:
-        chosen = json.loads((home / "keras.json").read_text()).get("backend")
-    except (OSError, ValueError, AttributeError):
-        chosen = None
-    if chosen:
-        return str(chosen), str(home / "keras.json")
-    return "tensorflow", "Keras' default"
-
-
-def missing_backend() -> str | None:
-    """One line saying what to install when the Keras backend's library is missing, else None."""
-    backend, where = keras_backend()
-    module, install = BACKEND_LIBRARIES.get(backend, (backend, f"pip install {backend}"))
-    if importlib.util.find_spec(module) is not None:
-        return None
-    return (f"the Keras backend '{backend}' ({where}) needs {module}, which is not installed: "
-            f"{install}; or set KERAS_BACKEND to a backend you have")
 
 
 def library_version(names: tuple[str, ...]) -> str:

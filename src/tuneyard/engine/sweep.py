@@ -28,7 +28,6 @@ from tuneyard.engine.capacity import cpu_cores
 from tuneyard.engine.devices import process_label, slot_devices
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
 from tuneyard.engine.executors import WorkerPool, WorkerSpec
-from tuneyard.engine.hardware import missing_backend
 from tuneyard.engine.in_process import Idle, InProcess
 from tuneyard.engine.interrupts import (
     Terminated,
@@ -44,6 +43,7 @@ from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
+from tuneyard.keras_backend import check_backend
 from tuneyard.records.attributes import INTERRUPTED, SURPLUS
 from tuneyard.records.trial import FAIL, Proposal, TrialResult
 from tuneyard.space.core import Space
@@ -84,9 +84,8 @@ class Sweep:
 
     def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
         self.options = options
-        missing = None if trainer is not None else missing_backend()
-        if missing:  # said now, not as a traceback from a worker process importing Keras
-            raise TuneyardError(missing)
+        if trainer is None:  # said now, not as a traceback from a worker process importing Keras
+            check_backend()
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
         self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
