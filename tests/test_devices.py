@@ -33,6 +33,33 @@ def declare(monkeypatch):
     return lambda value: monkeypatch.setenv("CUDA_VISIBLE_DEVICES", value)
 
 
+# nvidia-smi as a driver of 2026 answers on a machine with two H100s (`--query-gpu` with
+# compute_cap; OLD_DRIVER=1: a driver before 510, which refuses that field). A stand-in for
+# the program, as tests/test_quiet_import.py stands in for tensorflow: what tuneyard makes of
+# its output is what these tests check.
+NVIDIA_SMI = """#!/bin/sh
+case "$*" in
+  -L) printf 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1a2b)\\n'
+      printf 'GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-3c4d)\\n' ;;
+  *compute_cap*) [ -n "$OLD_DRIVER" ] && { echo 'Field "compute_cap" is not a valid field'; exit 2; }
+                 printf '0, NVIDIA H100 80GB HBM3, 81559, 9.0\\n1, NVIDIA H100 80GB HBM3, 81559, 9.0\\n' ;;
+  *) printf '0, NVIDIA H100 80GB HBM3, 81559\\n1, NVIDIA H100 80GB HBM3, 81559\\n' ;;
+esac
+"""
+
+
+@pytest.fixture
+def two_h100s(tmp_path, monkeypatch):
+    """nvidia-smi on the PATH saying two H100s; CUDA_VISIBLE_DEVICES not set."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "nvidia-smi").write_text(NVIDIA_SMI)
+    (folder / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    return folder
+
+
 def sweep(space_path, results, trainer, **options):
     """A grid sweep of the cheap space; its stored trials in order, and its CSV's rows."""
     Sweep(SweepOptions(space=space_path, backend="grid", study="gpus", **options), trainer=trainer).run()
@@ -193,6 +220,35 @@ def test_every_loader_of_a_space_s_data_names_the_missing_backend_library(tmp_pa
     assert done.stderr.strip().splitlines() == [
         f"error: the Keras backend 'torch' ({tmp_path / 'keras.json'}) needs torch, which is not "
         "installed: pip install torch; or set KERAS_BACKEND to a backend you have"]
+
+
+def test_without_cuda_visible_devices_the_gpus_are_nvidia_smi_s(two_h100s, monkeypatch):
+    assert visible_gpus() == (["0", "1"], "nvidia-smi -L")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # a scheduler's choice wins over the node's list
+    assert visible_gpus() == (["1"], "CUDA_VISIBLE_DEVICES")
+
+
+def test_tune_devices_lists_nvidia_smi_s_gpus_with_memory_and_precision(two_h100s, monkeypatch):
+    done = tune("devices", env={"KERAS_BACKEND": "jax"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:3] == [
+        "GPUs (nvidia-smi -L): 2; each worker of --workers N gets one",
+        "  gpu 0: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability 9.0; precision: float32, "
+        "mixed float16, bfloat16",
+        "  gpu 1: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability 9.0; precision: float32, "
+        "mixed float16, bfloat16"]
+    monkeypatch.setenv("OLD_DRIVER", "1")
+    old = tune("devices", env={"KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": "1"})
+    assert old.stdout.splitlines()[:2] == [
+        "GPUs (CUDA_VISIBLE_DEVICES): 1; each worker of --workers N gets one",
+        "  gpu 1: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability unknown; precision: unknown "
+        "(compute capability not reported)"]
+
+
+@pytest.mark.slow  # two worker processes
+def test_workers_are_pinned_to_the_gpus_nvidia_smi_lists(space_path, results_in_tmp, two_h100s):
+    trials, _ = sweep(space_path, results_in_tmp, DeviceTrainer(), trials=4, workers=2)
+    assert {(seen(t)["device"], seen(t)["gpu"]) for t in trials} == {("gpu:0", 0), ("gpu:1", 1)}
 
 
 def _cpu_flags() -> set:

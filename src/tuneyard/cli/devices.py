@@ -38,10 +38,16 @@ def devices():
     if missing:
         seen, seen_note = [], "not installed: " + missing.partition("not installed: ")[2]
     else:
+        # Asking initialises the backend's GPUs: grow into their memory, never take it all
+        # from a sweep that is running on them.
+        os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
         with stderr_silenced():  # the backend's start-up lines (oneDNN, absl, CUDA probes)
             seen, seen_note = backend_gpus(backend)
     if visible:
-        known = {gpu.index: gpu for gpu in listed or seen}
+        # nvidia-smi numbers the node's GPUs; the backend numbers the visible ones from 0.
+        known = ({gpu.index: gpu for gpu in listed} if listed is not None
+                 else dict(zip(visible, seen, strict=False)))
         lines.append(f"GPUs ({source}): {len(visible)}; each worker of --workers N gets one")
         lines += [f"  {_gpu_line(known.get(index), index, listed is not None)}" for index in visible]
         if not missing and not seen:
@@ -67,7 +73,8 @@ def _gpu_line(gpu: Gpu | None, index: str, from_smi: bool) -> str:
                 "Keras backend does not see it)")
     memory = f"{gpu.memory_mib} MiB" if gpu.memory_mib is not None else (
         "memory unknown (no nvidia-smi)" if not from_smi else "memory not reported")
-    capability = f"compute capability {gpu.capability:g}" if gpu.capability else "compute capability unknown"
+    capability = f"compute capability {gpu.capability:.1f}" if gpu.capability else (
+        "compute capability unknown")
     return f"gpu {index}: {gpu.name}, {memory}, {capability}; precision: {gpu_precision(gpu.capability)}"
 
 
