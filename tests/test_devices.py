@@ -166,6 +166,26 @@ def test_a_successor_process_keeps_the_device_of_the_one_it_replaces(space_path,
     assert all(r["device"] == f"gpu:{r['gpu']}" for r in runs)
 
 
+@pytest.mark.slow  # three worker processes
+def test_a_dead_worker_s_trial_is_recorded_fail_on_its_gpu_and_its_replacement_takes_that_gpu(
+        space_path, results_in_tmp, declare, tmp_path):
+    declare("0,1")
+    trainer = DeviceTrainer(seconds=0.2, die_once=str(tmp_path / "died"))
+    trials, rows = sweep(space_path, results_in_tmp, trainer, trials=5, workers=2)
+    (dead,) = [t for t in trials if t.state.name == "FAIL"]
+    assert rows[dead.number]["error"] == "worker process exited with code 3"
+    lost = dead.user_attrs["device"]
+    runs = [seen(t) for t in trials if t.state.name == "COMPLETE"]
+    assert len(runs) == 4 and lost in {"gpu:0", "gpu:1"}
+    pids = {}
+    for run in runs:
+        pids.setdefault(run["device"], set()).add(run["pid"])
+    other = ({"gpu:0", "gpu:1"} - {lost}).pop()
+    assert len(pids[other]) == 1 and len(pids.get(lost, ())) == 1  # one replacement, on that GPU
+    assert not pids[other] & pids[lost]
+    assert set(most_at_once_per_device(runs).values()) == {1}
+
+
 @pytest.mark.slow  # two worker processes
 def test_no_gpu_leaves_workers_as_they_always_were(space_path, results_in_tmp, declare):
     declare("")  # hidden: no GPU, whatever the machine has
