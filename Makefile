@@ -2,6 +2,9 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# The extras installed: `cpu` is TensorFlow's CPU wheel; `make clean install EXTRAS=dev,gpu` on a
+# Linux GPU machine installs TensorFlow with CUDA instead (README: GPUs). Never cpu and gpu together.
+EXTRAS ?= dev,cpu
 # Folder with keras' dataset files (mnist.npz, cifar-10-batches-py/) for offline machines.
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
@@ -14,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 # The whole suite, every test (CI runs it): TUNEYARD_FULL_SUITE makes the run fail if any test

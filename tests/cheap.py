@@ -46,3 +46,32 @@ class CheapTrainer(InstantTrainer):
         if result.status == "FAIL":
             result.error = "ValueError: cheap failure"
         return result
+
+
+class DeviceTrainer(CheapTrainer):
+    """The cheap trainer run in worker processes, saying in its metrics what its process was
+    given: `seen_gpu` its CUDA_VISIBLE_DEVICES (-1 when unset or empty), `growth` 1 when
+    TF_FORCE_GPU_ALLOW_GROWTH is "true", and when it trained (`t_start`, `t_end`), each
+    trial taking `seconds` (four times that on the GPU `slow_gpu`). `die_once`: a file path;
+    the first trial to find it missing makes it and kills its process, as a lost GPU can."""
+
+    def __init__(self, seconds: float = 0.0, slow_gpu: str | None = None, die_once: str | None = None):
+        super().__init__(in_worker_processes=True)
+        self.seconds, self.slow_gpu, self.die_once = seconds, slow_gpu, die_once
+
+    def run(self, proposal, callbacks=None):
+        import os
+        import time
+
+        if self.die_once and not os.path.exists(self.die_once):
+            open(self.die_once, "w").close()
+            os._exit(3)
+        start = time.time()
+        slow = self.slow_gpu is not None and os.environ.get("CUDA_VISIBLE_DEVICES") == self.slow_gpu
+        time.sleep(self.seconds * (4 if slow else 1))
+        result = super().run(proposal, callbacks)
+        result.metrics.update(
+            seen_gpu=float(os.environ.get("CUDA_VISIBLE_DEVICES") or "-1"),
+            growth=float(os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH") == "true"),
+            t_start=start, t_end=time.time())
+        return result

@@ -90,3 +90,31 @@ def test_python_3_11_to_3_13_are_admitted():
     supported = SpecifierSet(PYPROJECT["project"]["requires-python"])
     for version in ("3.11", "3.12", "3.13"):
         assert supported.contains(version), version
+
+
+def _requirements(names: list[str], system: str = "Linux", machine: str = "x86_64") -> dict[str, set]:
+    """The distributions (with their extras) that `names` install on one platform."""
+    from packaging.requirements import Requirement
+
+    env = {"platform_system": system, "platform_machine": machine}
+    out = {}
+    for text in names:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate(env):
+            out[requirement.name] = set(requirement.extras)
+    return out
+
+
+def test_tensorflow_comes_with_the_cpu_or_the_gpu_extra_never_both():
+    project = PYPROJECT["project"]
+    assert not {"tensorflow", "tensorflow-cpu"} & set(_requirements(project["dependencies"]))
+    assert "keras" in _requirements(project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert _requirements(extras["cpu"]) == {"tensorflow-cpu": set()}
+    assert _requirements(extras["gpu"]) == {"tensorflow": {"and-cuda"}}  # CUDA, no tensorflow-cpu
+    for system, machine in (("Darwin", "arm64"), ("Windows", "AMD64"), ("Linux", "aarch64")):
+        assert _requirements(extras["cpu"], system, machine) == {"tensorflow": set()}
+        assert _requirements(extras["gpu"], system, machine) == {"tensorflow": set()}
+    # The CPU set-ups install the cpu extra: `make install` and the wheel check.
+    assert "EXTRAS ?= dev,cpu" in (ROOT / "Makefile").read_text()
+    assert '"${WHEEL}[cpu]"' in (ROOT / ".ci" / "wheel-check").read_text()

@@ -4,7 +4,7 @@ Pure functions from stored trials (Optuna FrozenTrials) to rows, and from rows
 to a ranked DataFrame and a CSV with one schema for every backend:
 
     rank, trial, backend, <hyperparameters>, <objective>, <other metrics>, epochs,
-    seconds, status, diagnosis, seed, started, error, x_<backend details>
+    seconds, status, diagnosis, seed, device, started, error, x_<backend details>
 
 The columns up to `error` are the same, in the same order, for every backend. A
 hyperparameter whose name is one of them is written `hp_<name>`. Backend details
@@ -22,11 +22,11 @@ from typing import Any
 
 from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
-from tuneyard.records.attributes import RESULT_ATTR
+from tuneyard.records.attributes import DEVICE, DEVICE_USED, RESULT_ATTR
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 FIXED = ("rank", "trial", "backend")
-TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "started", "error"]
+TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "device", "started", "error"]
 DETAIL_PREFIX, PARAM_PREFIX = "x_", "hp_"
 DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", "warm_start",
            "capped_from")
@@ -70,6 +70,7 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
         "extra": result.get("extra", {}),
         "diagnosis": trial_diagnosis(attrs, config or {}).label if finished else "",
         "seed": attrs.get("seed", seeds[0] if seeds else None),
+        "device": device_text(attrs.get(DEVICE), attrs.get(DEVICE_USED)),
         "started": (trial.datetime_start.isoformat(timespec="seconds")
                     if trial.datetime_start else None),
     }
@@ -77,6 +78,16 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
         # A pruned trial ranks by the last value it reported.
         row["last_value"] = trial.intermediate_values[max(trial.intermediate_values)]
     return row
+
+
+def device_text(given: str | None, used: str | None) -> str | None:
+    """The device column: what the trial was given ("gpu:2", "cpu"), and, where the Keras
+    backend placed it elsewhere, that too: a GPU handed out but never seen is not hidden."""
+    if not given or not used or given.split(":")[0] == used.split(":")[0]:
+        return given or None
+    if given.startswith("gpu"):
+        return f"{given} (not visible to the Keras backend: ran on {used})"
+    return f"{given} (the Keras backend ran it on {used})"
 
 
 def ranked(rows: list[dict], param_names: list[str], metric: str,
@@ -137,7 +148,7 @@ def _flat(row: dict, metric: str, renamed: dict[str, str]) -> dict:
     out.update((renamed[k], v) for k, v in row["params"].items())
     out[metric] = row["value"] if row["status"] == "COMPLETE" else None
     out.update((k, v) for k, v in row["metrics"].items() if k != metric)
-    for key in ("epochs", "seconds", "status", "diagnosis", "seed", "started", "error"):
+    for key in TAIL_COLUMNS:
         out[key] = row.get(key)
     out.update((DETAIL_PREFIX + k, v) for k, v in row["extra"].items())
     out["_last"] = row.get("last_value")

@@ -69,6 +69,11 @@ def run(
     trial_timeout: Annotated[str | None, typer.Option(
         help="Stop a trial that runs longer than this (e.g. 20m) and record it FAIL; the sweep "
         "goes on.")] = None,
+    gpus: Annotated[str | None, typer.Option(
+        help="GPUs the workers train on, e.g. 0,2 (default: every visible one; see `tune devices`); "
+        "each worker gets one, round-robin.")] = None,
+    trials_per_gpu: Annotated[int, typer.Option(
+        help="Workers that share one GPU (small models): --workers N needs N/K GPUs.")] = 1,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     # heavy: numpy
@@ -96,6 +101,8 @@ def run(
         backend_options=_hyperband_options(max_epochs, factor),
         timeout=timeout,
         trial_timeout=trial_timeout,
+        gpus=gpus,
+        trials_per_gpu=trials_per_gpu,
     )
     sweep = Sweep(options)
     plan = sweep.plan()
@@ -239,7 +246,8 @@ def studies(storage: Storage = None, json: Json = False):
 
 
 # The other commands live in their own modules and register on `app` when imported:
-# worker (shared studies), report/diagnose/evaluate/compare-regularisation, race.
+# worker (shared studies), report/diagnose/evaluate/compare-regularisation, race, devices.
+import tuneyard.cli.devices  # noqa: E402, F401
 import tuneyard.cli.manage  # noqa: E402, F401
 import tuneyard.cli.race  # noqa: E402, F401
 import tuneyard.cli.study  # noqa: E402, F401

@@ -39,13 +39,15 @@ def available_memory() -> int | None:
     return None
 
 
-def check_workers_fit(workers: int, data_bytes: int | None = None) -> None:
+def check_workers_fit(workers: int, data_bytes: int | None = None, gpu_slots: int = 0) -> None:
     """Refuse `--workers N` beyond the cores, or beyond the memory N workers would hold.
 
     `data_bytes`: the size of the dataset each worker loads, where it is known.
+    `gpu_slots`: workers the chosen GPUs take (GPUs x --trials-per-gpu): trials that train on
+    a GPU do not need a core each, so up to that many workers are allowed whatever the cores.
     """
     cores = cpu_cores()
-    if workers > cores:
+    if workers > max(cores, gpu_slots):
         raise TuneyardError(
             f"--workers {workers} is more than the {cores} cores this process may use: each worker "
             "trains on its share of the cores, so more workers only slow every trial down; use "

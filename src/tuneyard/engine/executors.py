@@ -10,6 +10,10 @@ TensorFlow keeps every traced training graph for the life of its process (about
 has run `trials_per_process` trials is retired and a fresh one takes its place.
 The fresh one is started when the old one is handed its last trial: it imports
 TensorFlow and loads the data while that trial trains, so no trial waits for it.
+
+Each slot keeps one device for the sweep (devices.py): its successors and replacements
+train on the GPU of the process they replace, so running trials never share a GPU beyond
+--trials-per-gpu (a successor starting up sits beside its predecessor's last trial).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from tuneyard.atomic import write_json
 from tuneyard.engine.deadline import earliest
+from tuneyard.engine.devices import label
 from tuneyard.engine.epochs import TimeBudgetSpent
 from tuneyard.engine.in_process import timed_out
 from tuneyard.engine.worker_process import WorkerSpec, worker_main
@@ -50,12 +55,12 @@ class _Vacant:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, spec: WorkerSpec, index: int):
-        self.index = index
+    def __init__(self, ctx: Any, spec: WorkerSpec, index: int, device: str | None = None):
+        self.index, self.device = index, device
         self.trials = 0  # trials handed to this process
         self.epochs_reported = 0  # epochs its current trial has reported
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True,
+        self.process = ctx.Process(target=worker_main, args=(child, spec, device), daemon=True,
                                    name=f"tuneyard-worker-{index}")
         self.process.start()
         child.close()
@@ -83,7 +88,10 @@ class WorkerPool:
     """N worker processes, each running one trial at a time; see the module docstring."""
 
     def __init__(self, spec: WorkerSpec, size: int, folder: Path, trials_per_process: int = 0,
-                 trial_timeout: float | None = None):
+                 trial_timeout: float | None = None, devices: list[str | None] | None = None):
+        # The GPU of each slot (devices.slot_devices; None: the CPU): a slot's successor and
+        # a dead worker's replacement get the card of the process they replace.
+        self.devices = devices or [None] * size
         self.trial_timeout = trial_timeout  # seconds a trial may run before its process is killed
         self.ctx = mp.get_context("spawn")
         self.spec, self.size, self.folder = spec, size, Path(folder)
@@ -215,7 +223,7 @@ class WorkerPool:
         self.workers[index] = _Vacant(index) if vacant else self._fresh(index)
         self._write_pids()
         return proposal, failed(timed_out(self.trial_timeout), time.perf_counter() - started,
-                                epochs_run=worker.epochs_reported)
+                                epochs_run=worker.epochs_reported, device=label(worker.device))
 
     def _retiring(self, worker: _Worker) -> bool:
         return bool(self.trials_per_process) and worker.trials >= self.trials_per_process
@@ -239,7 +247,7 @@ class WorkerPool:
 
     def _new(self, index: int) -> _Worker:
         self.started += 1
-        return _Worker(self.ctx, self.spec, index)
+        return _Worker(self.ctx, self.spec, index, self.devices[index])
 
     def _every_process(self) -> list[_Worker]:
         return [*(w for w in self.workers if isinstance(w, _Worker)), *self.successors.values(),
@@ -259,7 +267,8 @@ class WorkerPool:
         proposal, started = dead.task
         reason = _death(dead.process.exitcode) + (f": {dead.error}" if dead.error else "")
         # The epochs it reported before dying were trained: an epoch budget pays for them.
-        return proposal, failed(reason, time.perf_counter() - started, epochs_run=dead.epochs_reported)
+        return proposal, failed(reason, time.perf_counter() - started, epochs_run=dead.epochs_reported,
+                                device=label(dead.device))
 
     def abandon(self) -> list[tuple[Proposal, float]]:
         """Stop every worker now; the trials they were running, with the seconds they ran."""

@@ -30,8 +30,9 @@ class InProcess:
     """
 
     def __init__(self, trainer: Any, callbacks: Callable[[Proposal], list],
-                 trial_timeout: float | None = None):
+                 trial_timeout: float | None = None, device: str = "cpu"):
         self.trainer, self.callbacks = trainer, callbacks
+        self.device = device  # what its trials record: this process's GPUs, or the CPU
         self.trial_timeout = trial_timeout
         self.cut_at: float | None = None  # monotonic time past which the running trial is cut
         self.task: tuple[Proposal, float] | None = None
@@ -65,6 +66,7 @@ class InProcess:
                 result = failed(timed_out(self.trial_timeout), time.monotonic() - started,
                                 epochs_run=epochs.count)
         self.task = None
+        result.device = result.device or self.device
         return proposal, result
 
     def _which_limit(self) -> type[BaseException]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuneyard.engine.capacity import check_workers_fit
+from tuneyard.engine.devices import choose_gpus
 from tuneyard.engine.epochs import default_grace, parse_duration
 from tuneyard.errors import TuneyardError
 
@@ -52,6 +53,11 @@ class SweepOptions:
     # A wall-clock limit per trial (`--trial-timeout 20m`; seconds once made): a trial past it
     # is stopped and recorded FAIL with the reason, and the sweep goes on.
     trial_timeout: Any = None
+    # The GPUs the workers use (`--gpus 0,2`; None: every visible one), checked and made a
+    # tuple of device names when the options are made (empty: no GPU, the CPU as always);
+    # `trials_per_gpu` workers share a GPU at most (engine/devices.py).
+    gpus: Any = None
+    trials_per_gpu: int = 1
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -61,10 +67,12 @@ class SweepOptions:
         if self.trial_timeout is not None:
             self.trial_timeout = parse_duration(self.trial_timeout, "--trial-timeout")
         for name, least in (("workers", 1), ("max_failures", 1), ("trials", 1),
-                            ("budget_epochs", 1), ("epochs", 1), ("trials_per_process", 0)):
+                            ("budget_epochs", 1), ("epochs", 1), ("trials_per_process", 0),
+                            ("trials_per_gpu", 1)):
             value = getattr(self, name)
             if value is not None and value < least:
                 flag = "--" + name.replace("_", "-")
                 rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
                 raise TuneyardError(f"{flag} must be {rule}, got {value}")
-        check_workers_fit(self.workers)
+        self.gpus = choose_gpus(self.gpus, self.workers, self.trials_per_gpu, self.trials_per_process)
+        check_workers_fit(self.workers, gpu_slots=len(self.gpus) * self.trials_per_gpu)

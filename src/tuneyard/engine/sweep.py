@@ -25,6 +25,7 @@ from tuneyard.analysis.ledger import Ledger, counts_toward_budget
 from tuneyard.analysis.trial_diagnosis import Judge, judge_of, recorded_diagnosis
 from tuneyard.backends import get_backend
 from tuneyard.engine.capacity import cpu_cores
+from tuneyard.engine.devices import process_label, slot_devices
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
 from tuneyard.engine.executors import WorkerPool, WorkerSpec
 from tuneyard.engine.in_process import Idle, InProcess
@@ -42,6 +43,7 @@ from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
+from tuneyard.keras_backend import check_backend
 from tuneyard.records.attributes import INTERRUPTED, SURPLUS
 from tuneyard.records.trial import FAIL, Proposal, TrialResult
 from tuneyard.space.core import Space
@@ -82,6 +84,8 @@ class Sweep:
 
     def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
         self.options = options
+        if trainer is None:  # said now, not as a traceback from a worker process importing Keras
+            check_backend()
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
         self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
@@ -194,13 +198,14 @@ class Sweep:
         o = self.options
         if o.workers == 1 and not self._one_worker_process():
             self.trainer = self.trainer or self._trainer()
-            return InProcess(self.trainer, self._callbacks, o.trial_timeout)
+            return InProcess(self.trainer, self._callbacks, o.trial_timeout, process_label(o.gpus))
         # Never more processes than trials left to run (every runner's claims counted).
         workers = max(1, min(o.workers, self._trials_left()))
         spec = WorkerSpec(options=o, threads=max(1, cpu_cores() // workers),
                           storage_url=self.store.url, study_name=self.study_name,
                           metric=self.space.metric, pruner=pruner, trainer=self.trainer)
-        pool = WorkerPool(spec, workers, self.folder, o.trials_per_process, o.trial_timeout)
+        pool = WorkerPool(spec, workers, self.folder, o.trials_per_process, o.trial_timeout,
+                          slot_devices(o.gpus, workers))
         pool.on_epoch = self._epoch_done
         pool.start()
         return pool
@@ -227,14 +232,16 @@ class Sweep:
         memory TensorFlow keeps per model goes when the process is replaced, and when
         trials have a time limit: a process past it is killed, which leaves nothing
         half-done behind (an exception raised into a trial here might land inside an
-        import). A stand-in trainer (tests) runs here unless it asks for worker processes
-        (`in_worker_processes`), and so does everything with --trials-per-process 0 (a
-        notebook's build function cannot go elsewhere).
+        import), and when a GPU is visible: a worker process is pinned to its GPU before
+        the Keras backend loads, with memory growth. A stand-in trainer (tests) runs here
+        unless it asks for worker processes (`in_worker_processes`), and so does everything
+        with --trials-per-process 0 (a notebook's build function cannot go elsewhere).
         """
         per_process = self.options.trials_per_process
         limited = self.options.trial_timeout is not None
         real = self.trainer is None or getattr(self.trainer, "in_worker_processes", False)
-        return real and 0 < per_process and (per_process < self.budget or limited)
+        pinned = bool(self.options.gpus)
+        return real and 0 < per_process and (per_process < self.budget or limited or pinned)
 
     def _trainer(self) -> Any:
         return make_trainer(self.space, self.options)

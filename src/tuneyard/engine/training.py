@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tuneyard.atomic import write_with
+from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.interrupts import raise_if_interrupted
 from tuneyard.errors import StoreError
@@ -49,7 +50,13 @@ class Trainer:
         import keras  # noqa: F401
 
     def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
-        """Train one proposal; always returns a result, FAIL or PRUNED included."""
+        """Train one proposal; always returns a result, FAIL or PRUNED included, with the
+        device the Keras backend placed it on (a GPU handed out but not seen shows)."""
+        result = self._run(proposal, callbacks)
+        result.device_used = backend_device()
+        return result
+
+    def _run(self, proposal: Proposal, callbacks: list | None) -> TrialResult:
         start = time.perf_counter()
         runs, seeds = [], []
         self._kept = None  # (model, best weights) of the first execution, for save_best_to
@@ -226,7 +233,19 @@ def _describe(exc: Exception) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
     where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last[0] else ""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}{where}"[:500]
+    hint = _device_hint(type(exc).__name__, text)  # kept whole: the message is cut, not it
+    return f"{type(exc).__name__}: {text}{where}"[:500 - len(hint)] + hint
+
+
+def _device_hint(kind: str, text: str) -> str:
+    """What a GPU failure means for the sweep, after the backend's own words."""
+    lowered = text.lower()
+    if kind == "ResourceExhaustedError" or "out of memory" in lowered or "oom when" in lowered:
+        return ("; the device ran out of memory: a smaller batch_size or model, or fewer "
+                "trials on one GPU (--trials-per-gpu)")
+    if kind == "InternalError" and any(w in lowered for w in ("cuda", "gpu", "device")):
+        return "; the GPU failed (a lost or busy device): the sweep goes on without this trial"
+    return ""
 
 
 @functools.cache

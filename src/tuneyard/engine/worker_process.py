@@ -1,9 +1,11 @@
 """What runs inside a worker process of `--workers N` (the parent's side is executors.py).
 
-A worker divides the machine's cores with its siblings (TensorFlow's threads are set
-before TensorFlow starts), loads the dataset once, ignores Ctrl-C (the parent
-decides), runs the trials it is sent and sends back their results. When pruning,
-it reports each epoch to the Optuna trial itself, through the same storage URL.
+A worker is pinned to its GPU, if it was given one (devices.py: CUDA_VISIBLE_DEVICES and
+memory growth, set first, before the Keras backend loads), divides the machine's cores with
+its siblings (TensorFlow's threads are set before TensorFlow starts), loads the dataset
+once, ignores Ctrl-C (the parent decides), runs the trials it is sent and sends back their
+results. When pruning, it reports each epoch to the Optuna trial itself, through the same
+storage URL.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneyard import quiet_import
+from tuneyard.engine.devices import label, pin
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.pruning import pruning_callback
 from tuneyard.engine.trainer_factory import make_trainer
@@ -50,8 +53,12 @@ def _limit_threads(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def worker_main(conn: Any, spec: WorkerSpec) -> None:
-    """A worker process: build the trainer once, then run trials until told to stop."""
+def worker_main(conn: Any, spec: WorkerSpec, device: str | None = None) -> None:
+    """A worker process: build the trainer once, then run trials until told to stop.
+
+    `device`: the GPU this worker trains on (None: no GPU given, the CPU as always).
+    """
+    pin(device)  # first: nothing may load the Keras backend before its GPU is set
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     quiet_import.install()  # a process of tuneyard's own, whoever started it: TensorFlow loads quietly
     _exit_with_parent()
@@ -85,6 +92,7 @@ def worker_main(conn: Any, spec: WorkerSpec) -> None:
         except Exception as exc:  # the trainer catches training errors; this is the rest
             result = failed(f"{type(exc).__name__}: {exc}"[:500])
         result.worker = f"{socket.gethostname()}:{os.getpid()}"
+        result.device = label(device)
         _send(conn, ("result", result))
 
 

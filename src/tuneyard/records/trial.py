@@ -48,6 +48,10 @@ class TrialResult:
     error: str | None = None
     seeds: list = field(default_factory=list)
     worker: str = ""  # "host:pid" of the worker process that ran it; "" for this process
+    # The device it was given ("gpu:2", "cpu"), and where the Keras backend placed it
+    # ("gpu:0", "cpu:0"; "" when nothing said): a GPU given but not seen shows as such.
+    device: str = ""
+    device_used: str = ""
     # For a workload that declares no hyperparameters: the ones its builder read.
     params_read: list | None = None
     saved_model: str | None = None  # the path the model was saved to (save_best_to), if it was

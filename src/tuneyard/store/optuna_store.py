@@ -25,6 +25,8 @@ from typing import Any
 from tuneyard.errors import StoreError
 from tuneyard.records.attributes import (
     CONFIG_ATTR,
+    DEVICE,
+    DEVICE_USED,
     DIAGNOSIS_ATTR,
     HISTORY_ATTR,
     RESULT_ATTR,
@@ -489,11 +491,14 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
 
     Flat ones, sortable in optuna-dashboard and `trials_dataframe()`: backend, epochs
     (trained), seconds, seed (of its first execution), diagnosis (the label; its details
-    go inside `result`); the nested `result` keeps the rest.
+    go inside `result`), the device it was given and the one it ran on; the nested `result`
+    keeps the rest.
     """
     worker = {"worker": result.worker} if result.worker else {}
+    device = {k: v for k, v in ((DEVICE, result.device), (DEVICE_USED, result.device_used)) if v}
     attrs = {
         **worker,
+        **device,
         "backend": backend,
         "epochs": result.epochs_run,
         "seconds": round(result.seconds, 3),
