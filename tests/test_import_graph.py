@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # The layers, bottom first; a module imports only from its own layer or the ones below it.
 # A folder of src/tuneyard is its layer; the modules at the top of the package are named.
 LAYERS = (
-    ("tuneyard", "tuneyard.errors", "tuneyard.atomic", "tuneyard.quiet_import"),
+    ("tuneyard", "tuneyard.errors", "tuneyard.atomic", "tuneyard.quiet_import", "tuneyard.keras_backend"),
     ("tuneyard.records",),
     ("tuneyard.workloads",),
     ("tuneyard.space",),
@@ -30,7 +30,7 @@ LAYERS = (
 )
 # What an import inside a function may put off (a module of tuneyard counts when it loads
 # one of these as it is imported).
-HEAVY = frozenset({"tensorflow", "keras", "keras_tuner", "optuna", "pandas", "numpy",
+HEAVY = frozenset({"tensorflow", "keras", "keras_tuner", "optuna", "pandas", "numpy", "torch", "jax",
                    "matplotlib", "sklearn"})
 
 
