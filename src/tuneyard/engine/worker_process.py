@@ -49,6 +49,7 @@ def _limit_threads(threads: int) -> None:
     """
     os.environ.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
                       OMP_NUM_THREADS=str(threads))
+    check_installed()  # before Keras is imported: a missing backend library in one line
     # heavy: keras (it reads KERAS_BACKEND and imports that backend, not the others)
     import keras
 
@@ -130,7 +131,6 @@ def _send(conn: Any, message: tuple) -> None:
 
 
 def _real_trainer(spec: WorkerSpec) -> Any:
-    check_installed()  # before Keras is imported: a missing backend library in one line
     _limit_threads(spec.threads)
     space = spec.options.space
     return make_trainer(space if not isinstance(space, str) else load_space(space), spec.options)
