@@ -220,13 +220,13 @@ def test_bad_device_options_are_one_line_and_exit_2(space_path, declared, flags,
 
 
 def test_a_missing_keras_backend_library_is_named_in_one_line(space_path):
-    # jax is not installed here: what `tune run` says on a machine without its backend.
+    # torch is not installed here: what `tune run` says on a machine without its backend.
     done = tune("run", "--space", space_path, "--trials", "1", "--timeout", "1m",
-                env={"KERAS_BACKEND": "jax"})
+                env={"KERAS_BACKEND": "torch"})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: the Keras backend 'jax' (KERAS_BACKEND) needs jax, which is not installed: pip install "
-        "jax (or 'jax[cuda12]' for a GPU); or set KERAS_BACKEND to a backend you have"]
+        "error: Keras would train with torch (KERAS_BACKEND), which is not installed: set "
+        "KERAS_BACKEND=tensorflow (installed here), or pip install torch"]
 
 
 def test_every_loader_of_a_space_s_data_names_the_missing_backend_library(tmp_path, monkeypatch):
@@ -238,8 +238,8 @@ def test_every_loader_of_a_space_s_data_names_the_missing_backend_library(tmp_pa
                 "--subset", "50", env={"KERAS_HOME": tmp_path})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"error: the Keras backend 'torch' ({tmp_path / 'keras.json'}) needs torch, which is not "
-        "installed: pip install torch; or set KERAS_BACKEND to a backend you have"]
+        f"error: Keras would train with torch ({tmp_path / 'keras.json'}), which is not installed: "
+        "set KERAS_BACKEND=tensorflow (installed here), or pip install torch"]
 
 
 def test_without_cuda_visible_devices_the_gpus_are_nvidia_smi_s(two_h100s, monkeypatch):
@@ -249,7 +249,7 @@ def test_without_cuda_visible_devices_the_gpus_are_nvidia_smi_s(two_h100s, monke
 
 
 def test_tune_devices_lists_nvidia_smi_s_gpus_with_memory_and_precision(two_h100s, monkeypatch):
-    done = tune("devices", env={"KERAS_BACKEND": "jax"})
+    done = tune("devices", env={"KERAS_BACKEND": "torch"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[:3] == [
         "GPUs (nvidia-smi -L): 2; each worker of --workers N gets one",
@@ -258,7 +258,7 @@ def test_tune_devices_lists_nvidia_smi_s_gpus_with_memory_and_precision(two_h100
         "  gpu 1: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability 9.0; precision: float32, "
         "mixed float16, bfloat16"]
     monkeypatch.setenv("OLD_DRIVER", "1")
-    old = tune("devices", env={"KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": "1"})
+    old = tune("devices", env={"KERAS_BACKEND": "torch", "CUDA_VISIBLE_DEVICES": "1"})
     assert old.stdout.splitlines()[:2] == [
         "GPUs (CUDA_VISIBLE_DEVICES): 1; each worker of --workers N gets one",
         "  gpu 1: NVIDIA H100 80GB HBM3, 81559 MiB, compute capability unknown; precision: unknown "
@@ -279,14 +279,15 @@ def _cpu_flags() -> set:
 def test_tune_devices_says_no_gpu_and_lists_cores_precision_and_versions(declare):
     declare("")
     # The backend not installed: nothing is imported, the rest is listed all the same.
-    done = tune("devices", env={"KERAS_BACKEND": "jax"})
+    done = tune("devices", env={"KERAS_BACKEND": "torch"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "GPUs: no GPU visible (CUDA_VISIBLE_DEVICES): trials train on the CPU"
     bf16 = {"avx512_bf16", "amx_bf16"} & _cpu_flags()
     assert lines[1].startswith(f"CPU: {len(os.sched_getaffinity(0))} cores this process may use")
     assert ("bfloat16 (" in lines[1]) == bool(bf16) and ("float32 only" in lines[1]) != bool(bf16)
-    assert lines[2].startswith("Keras backend: jax (KERAS_BACKEND): not installed: pip install jax")
+    assert lines[2].startswith("Keras backend: torch (KERAS_BACKEND): not installed: ")
+    assert lines[2].endswith("pip install torch")
     from importlib.metadata import version
 
     assert f"Keras {version('keras')}, Keras Tuner {version('keras-tuner')}, Optuna {version('optuna')}" \

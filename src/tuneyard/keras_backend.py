@@ -1,63 +1,98 @@
-"""Which Keras backend a process of tuneyard would load, read without importing Keras, and
-the one line that says what to install when that backend's library is missing.
+"""Which Keras backend this process trains with, found without importing Keras.
 
-tuneyard installs no backend library of its own (pyproject: TensorFlow comes with the `cpu`
-or `gpu` extra), so everything that trains asks here first: `tune run` and `tune worker`
-before any worker starts, and every loader of a space's data (run, evaluate, export,
-compare, race).
+Keras 3 runs on TensorFlow, JAX or PyTorch, picked when `keras` is first imported: the
+KERAS_BACKEND environment variable, else the "backend" of keras.json in Keras' home, else
+TensorFlow. Importing Keras imports that library, and a missing one fails deep inside
+Keras ("No module named 'tensorflow'" on a machine that has only JAX); tuneyard says
+instead, in one line, which backend was picked, why, and what to do (check_installed).
+Nothing here imports Keras; only check_installed imports the backend's library.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 from tuneyard.errors import TuneyardError
 
-# Keras 3's backends and the module each needs, with what to install for it.
-BACKEND_LIBRARIES = {
-    "tensorflow": ("tensorflow", "pip install 'tuneyard[cpu]' (TensorFlow for the CPU) or "
-                                 "'tuneyard[gpu]' (TensorFlow with CUDA, Linux)"),
-    "jax": ("jax", "pip install jax (or 'jax[cuda12]' for a GPU)"),
-    "torch": ("torch", "pip install torch"),
-    "numpy": ("numpy", "pip install numpy"),
-    "openvino": ("openvino", "pip install openvino"),
-}
+# The Python package each Keras backend imports.
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
+                    "openvino": "openvino"}
+# How to install one. tuneyard brings no backend library itself (pyproject: TensorFlow comes
+# with the `cpu` or the `gpu` extra).
+INSTALL = {"tensorflow": "pip install 'tuneyard[cpu]' (or 'tuneyard[gpu]': TensorFlow with CUDA, "
+                         "Linux)",
+           "jax": "pip install jax (or 'jax[cuda12]' for a GPU)", "torch": "pip install torch"}
+
+
+def keras_home() -> Path:
+    """Keras' home folder, as Keras finds it (KERAS_HOME, else ~/.keras, else /tmp/.keras)."""
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"]).expanduser()
+    base = os.path.expanduser("~")
+    return Path(base if os.access(base, os.W_OK) else "/tmp", ".keras")
 
 
 def keras_backend() -> tuple[str, str]:
-    """The Keras backend this process would load, and where that was decided, read as Keras
-    reads it (KERAS_BACKEND, else keras.json, else tensorflow) without importing Keras."""
-    named = os.environ.get("KERAS_BACKEND")
-    if named:
-        return named, "KERAS_BACKEND"
-    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    """The backend Keras uses (or will use once imported) and where that choice comes from."""
+    keras = sys.modules.get("keras")
+    config = getattr(keras, "config", None)
+    if config is not None:  # imported already: its own word
+        return config.backend(), "Keras, already imported"
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"], "KERAS_BACKEND"
+    path = keras_home() / "keras.json"
     try:
-        chosen = json.loads((home / "keras.json").read_text()).get("backend")
-    except (OSError, ValueError, AttributeError):
+        chosen = json.loads(path.read_text()).get("backend")
+    except (OSError, ValueError, AttributeError):  # no file, or not a JSON object: Keras' default
         chosen = None
     if chosen:
-        return str(chosen), str(home / "keras.json")
-    return "tensorflow", "Keras' default"
+        return str(chosen), str(path)
+    return "tensorflow", "Keras' default, with KERAS_BACKEND unset"
 
 
 def missing_backend() -> str | None:
-    """One line saying what to install when the Keras backend's library is missing, else None."""
-    backend, where = keras_backend()
-    module, install = BACKEND_LIBRARIES.get(backend, (backend, f"pip install {backend}"))
+    """The one line check_installed would give for an absent library, found without importing
+    it (`tune devices` lists the rest all the same); None when it is there."""
+    name, source = keras_backend()
+    package = BACKEND_PACKAGES.get(name)
+    if package is None or package in sys.modules or importlib.util.find_spec(package):
+        return None
+    return _not_installed(name, source, package)
+
+
+def check_installed() -> str:
+    """The Keras backend's name, once its library imports (else one line saying what to do).
+
+    The library is imported here, just before Keras would import it anyway, so that an
+    absent one and one installed but broken (a missing CUDA library) are both told apart
+    from an error of the user's code.
+    """
+    name, source = keras_backend()
+    package = BACKEND_PACKAGES.get(name)
+    if package is None:
+        raise TuneyardError(f"Keras backend {name!r} ({source}) is not one Keras knows: set "
+                            "KERAS_BACKEND to tensorflow, jax or torch")
+    if package in sys.modules:
+        return name
     try:
-        if importlib.util.find_spec(module) is not None:
-            return None
-    except (ImportError, ValueError):  # a name that is no module at all ("a.b", "")
-        pass
-    return (f"the Keras backend '{backend}' ({where}) needs {module}, which is not installed: "
-            f"{install}; or set KERAS_BACKEND to a backend you have")
+        importlib.import_module(package)
+    except ImportError as exc:
+        if exc.name != package:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TuneyardError(f"Keras would train with {name} ({source}), but {package} fails "
+                                f"to import: {type(exc).__name__}: {first}") from None
+        raise TuneyardError(_not_installed(name, source, package)) from None
+    return name
 
 
-def check_backend() -> None:
-    """Refuse, in one line, to train without the Keras backend's library."""
-    missing = missing_backend()
-    if missing:
-        raise TuneyardError(missing)
+def _not_installed(name: str, source: str, package: str) -> str:
+    others = [n for n in ("tensorflow", "jax", "torch") if n != name
+              and importlib.util.find_spec(BACKEND_PACKAGES[n]) is not None]
+    instead = f"set KERAS_BACKEND={others[0]} (installed here), or " if others else ""
+    return (f"Keras would train with {name} ({source}), which is not installed: {instead}"
+            f"{INSTALL.get(package, f'pip install {package}')}")

@@ -2,7 +2,7 @@
 
 A worker is pinned to its GPU, if it was given one (devices.py: CUDA_VISIBLE_DEVICES and
 memory growth, set first, before the Keras backend loads), divides the machine's cores with
-its siblings (TensorFlow's threads are set before TensorFlow starts), loads the dataset
+its siblings (the Keras backend's threads are set before it starts), loads the dataset
 once, ignores Ctrl-C (the parent decides), runs the trials it is sent and sends back their
 results. When pruning, it reports each epoch to the Optuna trial itself, through the same
 storage URL.
@@ -24,6 +24,7 @@ from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.pruning import pruning_callback
 from tuneyard.engine.trainer_factory import make_trainer
 from tuneyard.errors import TuneyardError
+from tuneyard.keras_backend import check_installed
 from tuneyard.records.trial import failed
 from tuneyard.space.file import load_space
 from tuneyard.store.optuna_store import open_storage
@@ -43,14 +44,30 @@ class WorkerSpec:
 
 
 def _limit_threads(threads: int) -> None:
-    # Before TensorFlow initialises: N workers x `threads` never exceed the cores.
+    """Give this worker `threads` cores, before the Keras backend starts its thread pools.
+
+    N workers x `threads` never exceed the cores: TensorFlow's and PyTorch's pools are set
+    here. JAX has no such setting: XLA sizes its CPU pool from the cores, and the workers
+    share them through the OS (README, Keras backends).
+    """
     os.environ.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
                       OMP_NUM_THREADS=str(threads))
-    # heavy: tensorflow
-    import tensorflow as tf
+    check_installed()  # before Keras is imported: a missing backend library in one line
+    # heavy: keras (it reads KERAS_BACKEND and imports that backend, not the others)
+    import keras
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        # heavy: tensorflow (keras has imported it; this names it)
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    elif backend == "torch":
+        # heavy: torch (keras has imported it; this names it)
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def worker_main(conn: Any, spec: WorkerSpec, device: str | None = None) -> None:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from tuneyard.errors import DataError, TuneyardError
-from tuneyard.keras_backend import check_backend
+from tuneyard.keras_backend import check_installed
 from tuneyard.space.file import space_folder
 
 
@@ -24,7 +24,7 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
     from tuneyard.workloads.checks import check_dataset
     from tuneyard.workloads.registry import IN_PROCESS_PREFIX
 
-    check_backend()  # before the loader: what to install, not its ModuleNotFoundError
+    check_installed()  # before Keras is imported: a missing backend library in one line
     workload = get_workload(space.workload, space_folder(space))
     try:
         dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.errors import StoreError
+from tuneyard.keras_backend import keras_backend
 from tuneyard.records.attributes import (
     CONFIG_ATTR,
     DEVICE,
@@ -221,9 +222,10 @@ def _prepare_sqlite(url: str) -> None:
 
 @functools.cache
 def library_versions() -> dict:
-    """Versions of the libraries that decide a result, for reproducibility."""
-    out = {}
-    for name in ("tensorflow-cpu", "tensorflow", "keras", "keras-tuner", "optuna", "numpy"):
+    """Versions of the libraries that decide a result, and the Keras backend that trained it."""
+    out = {"keras-backend": keras_backend()[0]}
+    for name in ("tensorflow-cpu", "tensorflow", "jax", "jaxlib", "torch", "keras", "keras-tuner",
+                 "optuna", "numpy"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
