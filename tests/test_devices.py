@@ -7,6 +7,8 @@ in this process (tests/inproc.py).
 
 import csv
 import os
+import subprocess
+import sys
 import textwrap
 
 import optuna
@@ -18,6 +20,14 @@ from tuneyard.analysis.leaderboard import device_text
 from tuneyard.engine.devices import slot_devices, visible_gpus
 from tuneyard.engine.hardware import cpu_precision, gpu_precision
 from tuneyard.engine.sweep import Sweep, SweepOptions
+
+
+def tune_process(*args, env=None):
+    """`tune ARGS` in a fresh process: Keras picks its backend once per process, at import,
+    and this test process has imported it (TensorFlow) already, so in-process `tune` would
+    report that one whatever KERAS_BACKEND says."""
+    return subprocess.run([sys.executable, "-m", "tuneyard", *map(str, args)], text=True,
+                          capture_output=True, timeout=300, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture
@@ -221,8 +231,8 @@ def test_bad_device_options_are_one_line_and_exit_2(space_path, declared, flags,
 
 def test_a_missing_keras_backend_library_is_named_in_one_line(space_path):
     # torch is not installed here: what `tune run` says on a machine without its backend.
-    done = tune("run", "--space", space_path, "--trials", "1", "--timeout", "1m",
-                env={"KERAS_BACKEND": "torch"})
+    done = tune_process("run", "--space", space_path, "--trials", "1", "--timeout", "1m",
+                        env={"KERAS_BACKEND": "torch"})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: Keras would train with torch (KERAS_BACKEND), which is not installed: set "
@@ -234,8 +244,8 @@ def test_every_loader_of_a_space_s_data_names_the_missing_backend_library(tmp_pa
     # when KERAS_BACKEND is not set, as Keras reads it. torch is not installed here.
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     (tmp_path / "keras.json").write_text('{"backend": "torch"}')
-    done = tune("compare", "--space", "sine_lstm", "--vary", "units=32,64", "--epochs", "1",
-                "--subset", "50", env={"KERAS_HOME": tmp_path})
+    done = tune_process("compare", "--space", "sine_lstm", "--vary", "units=32,64", "--epochs", "1",
+                          "--subset", "50", env={"KERAS_HOME": str(tmp_path)})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"error: Keras would train with torch ({tmp_path / 'keras.json'}), which is not installed: "
@@ -279,7 +289,7 @@ def _cpu_flags() -> set:
 def test_tune_devices_says_no_gpu_and_lists_cores_precision_and_versions(declare):
     declare("")
     # The backend not installed: nothing is imported, the rest is listed all the same.
-    done = tune("devices", env={"KERAS_BACKEND": "torch"})
+    done = tune_process("devices", env={"KERAS_BACKEND": "torch"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "GPUs: no GPU visible (CUDA_VISIBLE_DEVICES): trials train on the CPU"
@@ -297,7 +307,7 @@ def test_tune_devices_says_no_gpu_and_lists_cores_precision_and_versions(declare
 @pytest.mark.slow  # imports TensorFlow to ask it
 def test_tune_devices_asks_the_backend_and_says_when_it_cannot_see_the_gpus(declare):
     declare("0,1")
-    done = tune("devices", env={"KERAS_BACKEND": "tensorflow"})
+    done = tune_process("devices", env={"KERAS_BACKEND": "tensorflow"})
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "GPUs (CUDA_VISIBLE_DEVICES): 2" in out and "gpu 0: " in out and "gpu 1: " in out
