@@ -70,3 +70,17 @@ def test_every_bench_with_a_target_ends_through_finish():
         if "finish" not in calls:
             missing.append(script.name)
     assert missing == []
+
+
+def test_overhead_s_ratio_below_one_beyond_its_noise_is_a_measurement_problem_not_a_pass():
+    sys.path.insert(0, str(BENCH))
+    try:
+        from overhead import ratio_check
+    finally:
+        sys.path.remove(str(BENCH))
+    faster = ratio_check(0.93, [0.92, 0.93, 0.94])  # tuneyard cannot beat the bare loop
+    assert not faster.met and faster.why.startswith("measurement problem")
+    assert ratio_check(1.01, [1.00, 1.01, 1.02]).met
+    assert not ratio_check(1.10, [1.09, 1.10, 1.11]).met
+    within_noise = ratio_check(0.98, [0.95, 0.98, 1.01])  # below 1, but inside its noise band
+    assert within_noise.met and not within_noise.why
