@@ -116,3 +116,15 @@ def test_the_backend_is_found_as_keras_finds_it(tmp_path):
                                             tmp_path) == ["torch", str(home / "keras.json")]
     assert keras_backend_in_a_fresh_process({"KERAS_BACKEND": "jax", "KERAS_HOME": str(home)},
                                             tmp_path) == ["jax", "KERAS_BACKEND"]
+
+
+def test_making_a_sweep_checks_the_backend_without_loading_it(tmp_path):
+    # The parent of --workers N only hands out trials: loading TensorFlow there would cost
+    # seconds and hundreds of MB for nothing (the workers load it).
+    code = ("import sys; from tuneyard.engine.sweep import Sweep, SweepOptions; "
+            "Sweep(SweepOptions(space='sine_lstm', backend='tpe', trials=1)); "
+            "print(sorted({'tensorflow', 'keras', 'jax'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

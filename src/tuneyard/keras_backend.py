@@ -65,6 +65,14 @@ def missing_backend() -> str | None:
     return _not_installed(name, source, package)
 
 
+def require_backend() -> None:
+    """Refuse, in one line, a sweep whose backend library is absent, without importing it:
+    the parent of worker processes never loads the backend (seconds and hundreds of MB)."""
+    missing = missing_backend()
+    if missing:
+        raise TuneyardError(missing)
+
+
 def check_installed() -> str:
     """The Keras backend's name, once its library imports (else one line saying what to do).
 

@@ -43,7 +43,7 @@ from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
-from tuneyard.keras_backend import check_installed
+from tuneyard.keras_backend import require_backend
 from tuneyard.records.attributes import INTERRUPTED, SURPLUS
 from tuneyard.records.trial import FAIL, Proposal, TrialResult
 from tuneyard.space.core import Space
@@ -85,7 +85,7 @@ class Sweep:
     def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
         self.options = options
         if trainer is None:  # said now, not as a traceback from a worker process importing Keras
-            check_installed()
+            require_backend()
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
         self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
