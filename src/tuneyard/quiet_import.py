@@ -40,13 +40,15 @@ def stderr_silenced() -> Iterator[None]:
 
 
 class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader: Any):
-        self.loader = loader
+    def __init__(self, loader: Any, finder: Any):
+        self.loader, self.finder = loader, finder
 
     def create_module(self, spec: Any) -> Any:
         return self.loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
+        if self.finder in sys.meta_path:  # once: the first import is the one that logs
+            sys.meta_path.remove(self.finder)
         if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
             self.loader.exec_module(module)
             return
@@ -55,13 +57,22 @@ class _QuietLoader(importlib.abc.Loader):
 
 
 class _QuietFinder(importlib.abc.MetaPathFinder):
+    """Wraps tensorflow's loader; stays on sys.meta_path until tensorflow is imported, since a
+    bare `importlib.util.find_spec("tensorflow")` (keras_backend's check) asks it too."""
+
+    def __init__(self) -> None:
+        self.asking = False
+
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
-        if name != QUIET_MODULE:
+        if name != QUIET_MODULE or self.asking or QUIET_MODULE in sys.modules:
             return None
-        sys.meta_path.remove(self)  # once: the real finders locate the module
-        spec = importlib.util.find_spec(name)
+        self.asking = True  # the real finders locate the module; this one steps aside
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.asking = False
         if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
+            spec.loader = _QuietLoader(spec.loader, self)
         return spec
 
 
