@@ -95,9 +95,13 @@ def bare_loop(folder: str, params: list[dict], epochs: int) -> list[float]:
     rss = []
     for point in params:
         keras.backend.clear_session()
-        model = workload.build_model(point, data, {"batch_size": space.training.batch_size})
+        # What tuneyard's trainer hands the builder: the space's fixed settings (the cosine
+        # schedule's decay_epochs among them) and the trial's own batch size.
+        batch = int(point.get("batch_size", space.training.batch_size))
+        options = {**space.fixed, "batch_size": batch, "lr_decay": space.training.lr_decay}
+        model = workload.build_model(point, data, options)
         model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                  epochs=epochs, batch_size=space.training.batch_size, verbose=0)
+                  epochs=epochs, batch_size=batch, verbose=0)
         rss.append(rss_mb())
     return rss
 
