@@ -34,7 +34,8 @@ from tuneyard.report.build import build_report
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 FIXED = ["rank", "trial", "backend", "learning_rate", "optimizer", "layers", "units_2", "val_mse",
-         "epochs", "seconds", "status", "diagnosis", "seed", "device", "started", "error"]
+         "epochs", "seconds", "status", "diagnosis", "seed", "device", "precision", "started",
+         "error"]
 PENALTY = 5.0  # a strong L2 term: the loss is mostly penalty, and barely moves
 MSE = [0.5, 0.1, 0.03, 0.02, 0.019, 0.019]
 

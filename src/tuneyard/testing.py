@@ -91,7 +91,7 @@ class TinyRegression(Workload):
 
         model = keras.Sequential([keras.Input(shape=(8,)),
                                   keras.layers.Dense(int(params.get("units", 8)), activation="relu"),
-                                  keras.layers.Dense(1)])
+                                  keras.layers.Dense(1, dtype="float32")])
         model.compile(optimizer=keras.optimizers.Adam(float(params.get("learning_rate", 1e-2))),
                       loss="mse", metrics=["mse"])
         return model

@@ -4,7 +4,7 @@ Pure functions from stored trials (Optuna FrozenTrials) to rows, and from rows
 to a ranked DataFrame and a CSV with one schema for every backend:
 
     rank, trial, backend, <hyperparameters>, <objective>, <other metrics>, epochs,
-    seconds, status, diagnosis, seed, device, started, error, x_<backend details>
+    seconds, status, diagnosis, seed, device, precision, started, error, x_<backend details>
 
 The columns up to `error` are the same, in the same order, for every backend. A
 hyperparameter whose name is one of them is written `hp_<name>`. Backend details
@@ -22,11 +22,12 @@ from typing import Any
 
 from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
-from tuneyard.records.attributes import DEVICE, DEVICE_USED, RESULT_ATTR
+from tuneyard.records.attributes import DEVICE, DEVICE_USED, PRECISION, RESULT_ATTR
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 FIXED = ("rank", "trial", "backend")
-TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "device", "started", "error"]
+TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "device", "precision", "started",
+                "error"]
 DETAIL_PREFIX, PARAM_PREFIX = "x_", "hp_"
 DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", "warm_start",
            "capped_from")
@@ -71,6 +72,7 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
         "diagnosis": trial_diagnosis(attrs, config or {}).label if finished else "",
         "seed": attrs.get("seed", seeds[0] if seeds else None),
         "device": device_text(attrs.get(DEVICE), attrs.get(DEVICE_USED)),
+        "precision": attrs.get(PRECISION),
         "started": (trial.datetime_start.isoformat(timespec="seconds")
                     if trial.datetime_start else None),
     }

@@ -48,6 +48,9 @@ def run(
     data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the study and start over.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
+    precision: Annotated[str | None, typer.Option(
+        help="float32, mixed (float16 on a GPU, bfloat16 on a CPU that has it), mixed_float16 or "
+        "mixed_bfloat16 (default: the space's, else float32).")] = None,
     max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
     prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
@@ -94,6 +97,7 @@ def run(
         data_dir=data_dir,
         fresh=fresh,
         verbose=verbose,
+        precision=precision,
         prune=prune,
         workers=workers,
         max_failures=max_failures,

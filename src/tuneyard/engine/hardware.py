@@ -86,9 +86,18 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+# The CPU flags that mean bfloat16 in hardware (AVX-512 BF16, AMX).
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_bfloat16(flags: set[str]) -> bool:
+    """Whether the CPU computes bfloat16 in hardware (`--precision mixed` uses it then)."""
+    return bool(flags & BF16_FLAGS)
+
+
 def cpu_precision(flags: set[str]) -> str:
     """What the CPU trains fast in: bfloat16 with AVX-512 BF16 or AMX, else float32 alone."""
-    native = sorted(flags & {"avx512_bf16", "amx_bf16"})
+    native = sorted(flags & BF16_FLAGS)
     if native:
         return f"float32, bfloat16 ({', '.join(native)})"
     return "float32 only (bfloat16 emulated, slow)"

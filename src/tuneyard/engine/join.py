@@ -61,6 +61,7 @@ def join(
         prune=config["prune"],
         # The study's own limit unless this worker is given one.
         trial_timeout=trial_timeout or config.get("trial_timeout"),
+        precision=config.get("precision"),  # what `tune run --precision` gave the study
     )
     sweep = Sweep(options)
     if sweep.space.fingerprint() != config["fingerprint"]:

@@ -9,6 +9,7 @@ from typing import Any
 from tuneyard.engine.capacity import check_workers_fit
 from tuneyard.engine.devices import choose_gpus
 from tuneyard.engine.epochs import default_grace, parse_duration
+from tuneyard.engine.precision import check_precision
 from tuneyard.errors import TuneyardError
 
 # Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
@@ -58,6 +59,9 @@ class SweepOptions:
     # `trials_per_gpu` workers share a GPU at most (engine/devices.py).
     gpus: Any = None
     trials_per_gpu: int = 1
+    # The precision trials train in (`--precision mixed`; None: the space's `training:
+    # precision`, else float32): engine/precision.py.
+    precision: str | None = None
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -74,5 +78,6 @@ class SweepOptions:
                 flag = "--" + name.replace("_", "-")
                 rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
                 raise TuneyardError(f"{flag} must be {rule}, got {value}")
+        self.precision = check_precision(self.precision)
         self.gpus = choose_gpus(self.gpus, self.workers, self.trials_per_gpu, self.trials_per_process)
         check_workers_fit(self.workers, gpu_slots=len(self.gpus) * self.trials_per_gpu)

@@ -114,6 +114,7 @@ class Sweep:
         self.events = Events()
         self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
         self._csv_at, self._csv_cost = 0.0, 0.0  # when the CSV was last rewritten, and how long it took
+        self.said: set[str] = set()  # the trials' notices already told (TrialResult.notices)
 
     @property
     def csv_path(self):
@@ -130,7 +131,8 @@ class Sweep:
                 "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune,
                 # What evaluate, export, report and `tune worker` need from any folder.
                 "space_text": space_text(self.space), "space_file": _abs(self.space.path),
-                "data_dir": _abs(o.data_dir), "trial_timeout": o.trial_timeout}
+                "data_dir": _abs(o.data_dir), "trial_timeout": o.trial_timeout,
+                "precision": o.precision}
 
     def open(self, events: Events) -> None:
         """Check the study, load the data, then create or resume the study and backend.
@@ -343,6 +345,9 @@ class Sweep:
                 if result.warning:  # bookkeeping after training (a full disk): said, not a failure
                     events.message(f"warning: trial {row.get('trial')} is recorded with its "
                                    f"result, but {result.warning}")
+                for notice in (n for n in result.notices if n not in self.said):  # once a sweep
+                    self.said.add(notice)
+                    events.message(f"warning: {notice}")
             failures = failures + 1 if result.status == FAIL else 0
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "

@@ -33,4 +33,5 @@ def make_trainer(space: Any, options: Any) -> Any:
 
     workload, dataset = load_space_data(space, data_dir=options.data_dir, subset=options.subset,
                                         seed=options.seed)
-    return Trainer(space, workload, dataset, seed=options.seed, verbose=options.verbose)
+    return Trainer(space, workload, dataset, seed=options.seed, verbose=options.verbose,
+                   precision=options.precision)

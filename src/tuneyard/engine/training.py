@@ -20,6 +20,7 @@ from tuneyard.atomic import write_with
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.interrupts import raise_if_interrupted
+from tuneyard.engine.precision import apply, output_notice, policy_kept, resolve, trains_on_gpu
 from tuneyard.errors import StoreError
 from tuneyard.records.trial import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.space.core import Space
@@ -36,9 +37,15 @@ class Trainer:
     """Trains proposals of one space on one loaded dataset."""
 
     def __init__(self, space: Space, workload: Any, dataset: Any, *, seed: int = 0,
-                 verbose: bool = False):
+                 verbose: bool = False, precision: str | None = None):
         self.space, self.workload, self.dataset = space, workload, dataset
         self.seed, self.verbose = seed, verbose
+        # What was asked (--precision, else the space's), and the Keras policy it means here
+        # (resolved at the first trial, once the backend says where it trains).
+        self.precision = precision or space.training.precision or "float32"
+        self.policy: str | None = None
+        self.notices: list[str] = []  # said once a sweep (engine/precision.py)
+        self._output_checked = False
         training = space.training
         self.options = {**space.fixed, "batch_size": training.batch_size,
                         "lr_decay": training.lr_decay}
@@ -52,8 +59,14 @@ class Trainer:
     def run(self, proposal: Proposal, callbacks: list | None = None) -> TrialResult:
         """Train one proposal; always returns a result, FAIL or PRUNED included, with the
         device the Keras backend placed it on (a GPU handed out but not seen shows)."""
-        result = self._run(proposal, callbacks)
-        result.device_used = backend_device()
+        used = backend_device()
+        if self.policy is None:
+            self.policy, notice = resolve(self.precision, trains_on_gpu(used))
+            self.notices += [notice] if notice else []
+        with policy_kept():  # the caller's own policy (a notebook's) is back after the trial
+            result = self._run(proposal, callbacks)
+        result.device_used, result.precision = used, self.policy
+        result.notices = list(self.notices)
         return result
 
     def _run(self, proposal: Proposal, callbacks: list | None) -> TrialResult:
@@ -124,6 +137,7 @@ class Trainer:
         self._check = None
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
+        apply(self.policy)  # after clear_session, which resets it; before the model is built
         options = {**self.options, "batch_size": self.batch_size(proposal)}
         model = self.workload.build_model(self._params, self.dataset, options)
         if not self._labels_checked:  # once: labels past the model's output fail every trial
@@ -158,6 +172,9 @@ class Trainer:
                     f"the checkpoint {proposal.save_to} could not be written ({_os_reason(exc)}); "
                     "free some space, then run the same command again (the trial runs again)"
                 ) from None
+        if not self._output_checked:  # once: every trial's model comes from the same builder
+            self._output_checked = True
+            self.notices += filter(None, [output_notice(model, self.policy)])
         if keep is not None:
             self._kept = (model, keep.best_weights)
         return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}

@@ -17,6 +17,7 @@ HISTORY_ATTR = "history"  # on a trial: the per-epoch history
 RUNNER = "runner"  # on a trial: "host:pid" of the process that asked for it
 DEVICE = "device"  # on a trial: the device it was given ("gpu:2", "cpu"; engine/devices.py)
 DEVICE_USED = "device_used"  # on a trial: where the Keras backend placed it ("gpu:0", "cpu:0")
+PRECISION = "precision"  # on a trial: the Keras dtype policy it trained in (engine/precision.py)
 SURPLUS = "surplus"  # on a trial told FAIL because other workers had taken the whole budget
 
 # The error of a trial cut off by Ctrl-C or a dead runner starts with this: it runs again.

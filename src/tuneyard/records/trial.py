@@ -52,12 +52,16 @@ class TrialResult:
     # ("gpu:0", "cpu:0"; "" when nothing said): a GPU given but not seen shows as such.
     device: str = ""
     device_used: str = ""
+    precision: str = ""  # the Keras dtype policy it trained in ("mixed_bfloat16"; "": not said)
     # For a workload that declares no hyperparameters: the ones its builder read.
     params_read: list | None = None
     saved_model: str | None = None  # the path the model was saved to (save_best_to), if it was
     # tuneyard's own bookkeeping that failed after training (the model not kept on a full
     # disk): shown as one line; the result itself stands.
     warning: str | None = None
+    # Lines about the sweep rather than this trial (the precision it could not use, an output
+    # not in float32): the sweep says each once, whichever trials repeat it.
+    notices: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -18,6 +18,9 @@ from typing import Any
 from tuneyard.errors import SpaceError
 
 KINDS = ("int", "float", "choice")
+# The precisions a trial trains in (`--precision`, `training: {precision: ...}`): "mixed" is
+# mixed float16 on a GPU and mixed bfloat16 on a CPU that has it (engine/precision.py).
+PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 DIRECTIONS = ("maximize", "minimize")
 
 
@@ -100,6 +103,7 @@ class Training:
     max_epochs: int = 27
     factor: int = 3
     lr_decay: dict | None = None
+    precision: str | None = None  # the space's default precision (None: float32)
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,8 @@ class Space:
             "name": self.name,
             "workload": self.workload,
             "objective": {"metric": self.metric, "direction": self.direction},
-            "training": self.training.__dict__,
+            "training": {k: v for k, v in self.training.__dict__.items()
+                         if k != "precision" or v is not None},  # old spaces read as before
             "fixed": self.fixed,
             "hyperparameters": {p.name: p.as_dict() for p in self.params},
         }
@@ -165,8 +170,9 @@ class Space:
     def fingerprint(self) -> str:
         """A short hash of what decides a trial's result; resume refuses a changed one."""
         body = self.as_dict()
+        # Not the precision: trials record theirs, and a study may resume in another.
         body["training"] = {
-            k: v for k, v in body["training"].items() if k not in ("max_epochs", "factor")
+            k: v for k, v in body["training"].items() if k not in ("max_epochs", "factor", "precision")
         }
         text = json.dumps(body, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

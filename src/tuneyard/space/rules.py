@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tuneyard.space.core import KINDS, Param, Training, is_number
+from tuneyard.space.core import KINDS, PRECISIONS, Param, Training, is_number
 
 PARAM_KEYS = {"type", "low", "high", "step", "log", "values", "grid", "when"}
 TRAINING_RULES = {
@@ -32,8 +32,13 @@ def build_training(section: Any, fail) -> Training:
         if key == "lr_decay":
             values[key] = _lr_decay(raw, fail)
             continue
+        if key == "precision":
+            if raw not in PRECISIONS:
+                fail(("training", key), f"must be one of {', '.join(PRECISIONS)}, got {raw!r}")
+            values[key] = raw
+            continue
         if key not in TRAINING_RULES:
-            allowed = ", ".join([*TRAINING_RULES, "lr_decay"])
+            allowed = ", ".join([*TRAINING_RULES, "lr_decay", "precision"])
             fail(("training", key), f"unknown setting; allowed: {allowed}")
         kind, low, high = TRAINING_RULES[key]
         value = _number(raw)

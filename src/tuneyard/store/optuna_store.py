@@ -30,6 +30,7 @@ from tuneyard.records.attributes import (
     DEVICE_USED,
     DIAGNOSIS_ATTR,
     HISTORY_ATTR,
+    PRECISION,
     RESULT_ATTR,
     RUNNER,
     this_runner,
@@ -493,11 +494,13 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
 
     Flat ones, sortable in optuna-dashboard and `trials_dataframe()`: backend, epochs
     (trained), seconds, seed (of its first execution), diagnosis (the label; its details
-    go inside `result`), the device it was given and the one it ran on; the nested `result`
+    go inside `result`), the device it was given and the one it ran on, the precision policy
+    it trained in; the nested `result`
     keeps the rest.
     """
     worker = {"worker": result.worker} if result.worker else {}
-    device = {k: v for k, v in ((DEVICE, result.device), (DEVICE_USED, result.device_used)) if v}
+    device = {k: v for k, v in ((DEVICE, result.device), (DEVICE_USED, result.device_used),
+                                (PRECISION, result.precision)) if v}
     attrs = {
         **worker,
         **device,

@@ -67,7 +67,9 @@ class CifarCnn(ImageWorkload):
         units = builders.int_param(params, units_key, self.name, 1, 1_000_000)
         layers += [keras.layers.Flatten(), keras.layers.Dense(units, **hidden)]
         layers += builders.maybe_dropout(common)
-        layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax"))
+        # float32 under a mixed precision policy: the softmax, loss and metrics stay exact.
+        layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax",
+                                         dtype="float32"))
         model = keras.Sequential(layers, name=self.name)
         optimizer = builders.make_optimizer(common, params, dataset, options)
         return builders.compile_classifier(model, optimizer, options)

@@ -43,7 +43,9 @@ class MnistMlp(ImageWorkload):
                 )
             )
             layers += builders.maybe_dropout(common)
-        layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax"))
+        # float32 under a mixed precision policy: the softmax, loss and metrics stay exact.
+        layers.append(keras.layers.Dense(dataset.info["num_classes"], activation="softmax",
+                                         dtype="float32"))
         model = keras.Sequential(layers, name=self.name)
         optimizer = builders.make_optimizer(common, params, dataset, options, self.name)
         return builders.compile_classifier(model, optimizer, options)

@@ -55,9 +55,9 @@ class CifarResnet(ImageWorkload):
         x = keras.layers.GlobalAveragePooling2D()(x)
         for layer in builders.maybe_dropout(common):
             x = layer(x)
-        outputs = keras.layers.Dense(
+        outputs = keras.layers.Dense(  # float32 under a mixed policy: softmax, loss, metrics
             dataset.info["num_classes"], activation="softmax",
-            kernel_regularizer=builders.regularizer(common),
+            kernel_regularizer=builders.regularizer(common), dtype="float32",
         )(x)
         model = keras.Model(inputs, outputs, name=self.name)
         optimizer = builders.make_optimizer(common, params, dataset, options, self.name)

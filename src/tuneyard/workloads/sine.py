@@ -179,7 +179,7 @@ class SineLstm(Workload):
             layers.append(keras.layers.Dense(units, activation="tanh",
                                              kernel_regularizer=builders.regularizer(common)))
             layers += builders.maybe_dropout(common)
-        layers.append(keras.layers.Dense(1))
+        layers.append(keras.layers.Dense(1, dtype="float32"))  # float32 under a mixed policy
         model = keras.Sequential(layers, name=self.name)
         optimizer = builders.make_optimizer(common, params, dataset, options, self.name)
         return builders.compile_regressor(model, optimizer, options)
