@@ -12,6 +12,7 @@ import sys
 import time
 
 import hanging
+import inproc
 import optuna
 import pytest
 
@@ -84,9 +85,9 @@ def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
     completed = {t.number: t.value for t in before if t.state.name == "COMPLETE"}
     assert completed and not (results_in_tmp / study / "workers.json").exists()
 
-    # The same command resumes: the interrupted point runs again (and trains this time).
-    resumed = subprocess.run([*TUNE, *map(str, command)], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=600)
+    # The same command resumes: the interrupted point runs again (and trains this time). In
+    # this process (tests/inproc.py): no signal goes to the resume.
+    resumed = inproc.tune(*command, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming study {study}: {len(completed)} of 4 trials done" in resumed.stdout
     after = stored(results_in_tmp, study)

@@ -92,10 +92,28 @@ def keys(trials):
     return [json.dumps(t.params, sort_keys=True) for t in trials]
 
 
-def test_three_workers_share_a_grid_without_running_a_point_twice(url):
-    study, first, workers = start_three(url, "grid", 6)
-    outputs = finish([first, *workers])
-    for process, output in zip([first, *workers], outputs, strict=True):
+def test_three_workers_share_a_grid_of_a_user_workload_without_running_a_point_twice(url, tmp_path):
+    """`tune run` and two `tune worker`s on one grid study of a user's workload (a module
+    beside its space file): no point runs twice, and the worker started in another folder
+    with no --space finds the space and the module through the study (issue 10)."""
+    folder, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "pg_user_model.py").write_text(
+        "from tuneyard.workloads.sine import SineLstm\n\n"
+        "class Mine(SineLstm):\n    name = 'mine'\n")
+    space = folder / "pg_user.yaml"
+    space.write_text(SPACE.replace("name: pg_tiny", "name: pg_user")
+                     .replace("workload: sine_lstm", "workload: pg_user_model:Mine"))
+    study = "pg-grid"
+    first = start("run", "--space", space, "--backend", "grid", "--trials", 6, "--subset", 100,
+                  "--storage", url, "--study", study)
+    here = start("worker", "--study", study, "--storage", url, "--wait", 60)
+    away = subprocess.Popen([*TUNE, *map(str, ["worker", "--study", study, "--storage", url,
+                                               "--wait", 60])], cwd=elsewhere,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    outputs = finish([first, here, away])
+    for process, output in zip([first, here, away], outputs, strict=True):
         assert process.returncode == 0, output
     assert f"tune worker --study {study} --storage {url}" in outputs[0]
     trials = trials_of(url, study)
@@ -126,30 +144,6 @@ def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_
     with open(csv_path) as handle:
         assert sorted(line.split(",")[1] for line in handle.readlines()[1:]) == \
             sorted(str(t.number) for t in spent)
-
-
-def test_a_worker_elsewhere_runs_a_user_workload_from_the_study_s_space(url, tmp_path):
-    """A workload module beside its space file: `tune worker`, started in another folder
-    with no --space, finds the space and the module through the study (issue 10)."""
-    folder, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
-    folder.mkdir()
-    elsewhere.mkdir()
-    (folder / "pg_user_model.py").write_text(
-        "from tuneyard.workloads.sine import SineLstm\n\n"
-        "class Mine(SineLstm):\n    name = 'mine'\n")
-    space = folder / "pg_user.yaml"
-    space.write_text(SPACE.replace("name: pg_tiny", "name: pg_user")
-                     .replace("workload: sine_lstm", "workload: pg_user_model:Mine"))
-    study = "pg-user"
-    first = start("run", "--space", space, "--backend", "tpe", "--trials", 4, "--subset", 100,
-                  "--storage", url, "--study", study)
-    worker = subprocess.Popen([*TUNE, *map(str, ["worker", "--study", study, "--storage", url,
-                                                 "--wait", 60])], cwd=elsewhere,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    outputs = finish([first, worker])
-    assert first.returncode == 0 and worker.returncode == 0, outputs
-    done = completed(trials_of(url, study))
-    assert len(done) == 4 and len(set(keys(done))) == 4
 
 
 def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):

@@ -39,6 +39,12 @@ class GridBackend(Backend):
                 f"{MAX_SHUFFLED_GRID:,}; narrow the grid: lists or use --backend tpe"
             )
 
+    @classmethod
+    def default_budget(cls, space: Space, options: dict) -> int:
+        """The base default (20), or fewer when the grid has fewer points: a 4-point grid is
+        4 trials, so a short sweep runs in this process rather than in a worker process."""
+        return min(super().default_budget(space, options), Grid(space).size)
+
     def __init__(self, space: Space, **kwargs):
         super().__init__(space, **kwargs)
         self.grid = Grid(space)
