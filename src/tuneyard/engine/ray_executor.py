@@ -1,0 +1,295 @@
+"""The executor of `--executor ray`: a long-lived Ray actor per slot (ray_actor.py).
+
+The driver keeps what it keeps with the local pool (executors.py): the sweep loop, the
+store and the CSV, so the default SQLite file works. Each of the `--workers` slots holds an
+actor that declares its CPU and its GPU (1/--trials-per-gpu of one) when the cluster has
+GPUs, placed by Ray (spread over the nodes), which loads its trainer once, on its node's
+dataset (loaded once per node, ray_actor.NodeData). A trial is one call that starts it and
+returns its first messages, then one call per batch of messages: epochs go to `on_epoch` as
+they end; with pruning, the driver reports each epoch's objective to the Optuna trial here
+and answers prune or go on, since the nodes cannot reach the driver's SQLite file; the
+result comes back with the bytes of the files the trial wrote (its checkpoint, the kept best
+model), written here at the paths the sweep gave.
+
+A trial whose actor dies (its node lost, its process killed) comes back FAIL as interrupted,
+with the reason ("ray node died ..."): the sweep records it, spending no budget, and runs it
+again with the same parameters (sweep.py). --trial-timeout kills the actor (FAIL with the
+reason); Ctrl-C (`abandon`) kills them all; `close` ends them and the local Ray, if the run
+started one. An actor that has run --trials-per-process trials is replaced, its successor
+started while it runs its last one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tuneyard.atomic import write_with
+from tuneyard.engine.deadline import earliest
+from tuneyard.engine.epochs import TimeBudgetSpent
+from tuneyard.engine.executors import MAX_RESTARTS, STARTUP_SECONDS
+from tuneyard.engine.in_process import timed_out
+from tuneyard.engine.ray_actor import NodeData, RaySpec, TrialSlot
+from tuneyard.engine.ray_cluster import RayCluster
+from tuneyard.engine.ray_slots import Actor, death_text, unwrap
+from tuneyard.errors import TuneyardError
+from tuneyard.records.attributes import INTERRUPTED
+from tuneyard.records.trial import Proposal, TrialResult, failed
+
+
+class _Slot:
+    """One of --workers: its actor (None: none yet), the trial it runs, the call in flight."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.actor: Actor | None = None
+        self.successor: Actor | None = None  # started while `actor` runs its last trial
+        self.task: tuple[Proposal, float] | None = None
+        self.waiting: tuple | None = None  # a trial handed out before the actor was ready
+        self.call: Any = None  # the step call in flight
+        self.deadline: float | None = None
+        self.epochs = 0  # epochs its trial has reported
+
+
+class RayExecutor:
+    """--workers slots of Ray actors, each running one trial at a time; see the docstring."""
+
+    def __init__(self, spec: RaySpec, size: int, cluster: RayCluster, trial_timeout: float | None = None,
+                 trials_per_process: int = 0):
+        self.spec, self.size, self.cluster = spec, size, cluster
+        self.trial_timeout, self.trials_per_process = trial_timeout, trials_per_process
+        self.slots = [_Slot(i) for i in range(size)]
+        self.holders: dict[str, Any] = {}  # node id -> its NodeData actor
+        self.deaths = 0
+        self.last_death = ""
+        self.more = True
+        self.on_epoch: Callable[[Proposal, int, int, dict], None] | None = None
+        self.cut_at: float | None = None
+
+    @property
+    def running(self) -> int:
+        """Trials handed out and not yet returned."""
+        return sum(s.task is not None for s in self.slots)
+
+    def has_room(self) -> bool:
+        """Whether a slot is idle."""
+        return any(s.task is None for s in self.slots)
+
+    def start(self) -> None:
+        """Reach Ray, start an actor per slot and wait until each has built its trainer."""
+        # heavy: ray
+        import ray
+
+        self.cluster.connect()
+        try:
+            self.resources = self.cluster.resources()
+            self.remote_slot, self.remote_data = ray.remote(TrialSlot), ray.remote(NodeData)
+            for slot in self.slots:
+                slot.actor = self._launch()
+            while not all(s.actor and s.actor.ready for s in self.slots):
+                self._wait(None)
+                if any(s.actor is None for s in self.slots):
+                    raise TuneyardError(f"a Ray actor died as it started: {self.last_death}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _launch(self) -> Actor:
+        return Actor(self.remote_slot, self.resources, self.spec, self._holder)
+
+    def _holder(self, node: str) -> Any:
+        """The NodeData actor of `node`, started on that node the first time it is needed."""
+        if node not in self.holders:
+            # heavy: ray
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            self.holders[node] = self.remote_data.options(
+                num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+            ).remote(self.spec)
+        return self.holders[node]
+
+    def submit(self, proposal: Proposal, more: bool = True) -> None:
+        """Hand a trial to an idle slot (its live Optuna trial stays here)."""
+        slot = next(s for s in self.slots if s.task is None)
+        self.more = more
+        if slot.actor is None:
+            slot.actor = slot.successor or self._launch()
+            slot.successor = None
+        slot.actor.trials += 1
+        slot.task, slot.epochs = (proposal, time.perf_counter()), 0
+        slot.deadline = self._deadline(slot)
+        task = (replace(proposal, trial=None), _files_in(proposal))
+        if slot.actor.ready:
+            slot.call = slot.actor.handle.step.remote(task=task)
+        else:
+            slot.waiting = task
+        if more and self._retiring(slot.actor) and slot.successor is None:
+            slot.successor = self._launch()
+
+    def next_result(self) -> tuple[Proposal, TrialResult]:
+        """Wait for the next trial to end: its result, or FAIL when its actor died or it ran
+        past --trial-timeout; epochs on the way go to `on_epoch`; past `cut_at`, TimeBudgetSpent."""
+        while True:
+            overdue = next((s for s in self.slots if s.task and s.deadline
+                            and time.monotonic() >= s.deadline), None)
+            if overdue is not None:
+                return self._stop(overdue)
+            when = earliest(self.cut_at, *(s.deadline for s in self.slots if s.task))
+            ended = self._wait(None if when is None else max(0.0, when - time.monotonic()))
+            if ended is not None:
+                return ended
+            if self.cut_at is not None and time.monotonic() >= self.cut_at:
+                raise TimeBudgetSpent()
+
+    def _wait(self, timeout: float | None) -> tuple[Proposal, TrialResult] | None:
+        """Wait for one call to return (or `timeout`) and act on it: an actor placed or
+        built, a trial's messages; a trial's end or its actor's death is returned."""
+        # heavy: ray
+        import ray
+
+        calls = {s.call: s for s in self.slots if s.call is not None}
+        starting = {a.pending: a for s in self.slots for a in (s.actor, s.successor)
+                    if a is not None and a.pending is not None}
+        if not calls and not starting:
+            return None
+        done, _ = ray.wait([*calls, *starting], num_returns=1, timeout=timeout)
+        for ref in done:
+            if ref in starting:
+                ended = self._started(starting[ref], ref)
+                if ended is not None:
+                    return ended
+                continue
+            slot = calls[ref]
+            slot.call = None
+            try:
+                messages = ray.get(ref)
+            except ray.exceptions.RayActorError as exc:
+                return self._lost(slot, exc)
+            ended = self._read(slot, messages)
+            if ended is not None:
+                return ended
+        return None
+
+    def _started(self, actor: Actor, ref: Any) -> tuple[Proposal, TrialResult] | None:
+        """An actor was placed on its node or has built its trainer: its next step. One that
+        died starting leaves its slot empty; a trial waiting for it comes back lost."""
+        # heavy: ray
+        import ray
+
+        slot = next(s for s in self.slots if actor in (s.actor, s.successor))
+        try:
+            actor.advance(ray.get(ref))
+        except ray.exceptions.RayActorError as exc:
+            if slot.successor is actor:
+                slot.successor = None
+                self.last_death = death_text(exc)
+                return None
+            return self._lost(slot, exc)
+        except Exception as exc:  # the trainer cannot be built: the user's data or space
+            raise TuneyardError(unwrap(exc)) from None
+        if actor.ready and slot.actor is actor and slot.waiting is not None:
+            slot.call, slot.waiting = actor.handle.step.remote(task=slot.waiting), None
+            slot.deadline = self._deadline(slot)  # its time starts now
+        return None
+
+    def _read(self, slot: _Slot, messages: list[tuple]) -> tuple[Proposal, TrialResult] | None:
+        proposal, answer = slot.task[0], None
+        for message in messages:
+            kind = message[0]
+            if kind == "epoch":
+                slot.epochs += 1
+                if self.on_epoch:
+                    self.on_epoch(proposal, *message[1:])
+            elif kind == "report":  # the driver judges: the nodes cannot reach the store
+                proposal.trial.report(message[1], message[2])
+                answer = proposal.trial.should_prune()
+            elif kind == "error":
+                raise TuneyardError(message[1])  # the sweep records its trial as cut
+            elif kind == "result":
+                result = message[1]
+                _files_out(proposal, result, message[2])
+                slot.task = None
+                if self._retiring(slot.actor):
+                    self._end(slot.actor)
+                    slot.actor, slot.successor = slot.successor, None
+                return proposal, result
+        slot.call = slot.actor.handle.step.remote(answer=answer)
+        return None
+
+    def _lost(self, slot: _Slot, exc: BaseException) -> tuple[Proposal, TrialResult] | None:
+        """A slot's actor died: its trial comes back as interrupted (it runs again)."""
+        self.deaths += 1
+        reason = self.last_death = death_text(exc)
+        slot.actor.kill()  # unreachable, maybe not dead: its trial must not go on
+        if self.deaths > MAX_RESTARTS:
+            raise TuneyardError(f"Ray actors died {self.deaths} times; last: {reason}")
+        device = slot.actor.device
+        slot.actor, slot.successor = slot.successor, None
+        if slot.task is None:
+            return None
+        (proposal, started), slot.task, slot.waiting = slot.task, None, None
+        return proposal, failed(f"{INTERRUPTED}: {reason}; it runs again"[:500],
+                                time.perf_counter() - started, epochs_run=slot.epochs, device=device)
+
+    def _stop(self, slot: _Slot) -> tuple[Proposal, TrialResult]:
+        """Kill the actor of a trial past --trial-timeout; the trial is recorded FAIL."""
+        (proposal, started), device = slot.task, slot.actor.device
+        self._end(slot.actor)
+        slot.task, slot.call, slot.waiting = None, None, None
+        slot.actor, slot.successor = slot.successor, None
+        return proposal, failed(timed_out(self.trial_timeout), time.perf_counter() - started,
+                                epochs_run=slot.epochs, device=device)
+
+    def _deadline(self, slot: _Slot) -> float | None:
+        if not self.trial_timeout:
+            return None
+        ready = slot.actor is not None and slot.actor.ready
+        return time.monotonic() + self.trial_timeout + (0.0 if ready else STARTUP_SECONDS)
+
+    def _retiring(self, actor: Actor | None) -> bool:
+        return bool(actor and self.trials_per_process and actor.trials >= self.trials_per_process)
+
+    def _end(self, actor: Actor | None) -> None:
+        if actor is not None:
+            actor.kill()
+
+    def abandon(self) -> list[tuple[Proposal, float]]:
+        """Kill every actor now; the trials they were running, with the seconds they ran."""
+        tasks = [(s.task[0], time.perf_counter() - s.task[1]) for s in self.slots if s.task]
+        for slot in self.slots:
+            self._end(slot.actor)
+            self._end(slot.successor)
+            slot.actor = slot.successor = slot.task = slot.call = slot.waiting = None
+        return tasks
+
+    def close(self) -> None:
+        """End the actors and the nodes' datasets; shut down the Ray this run started."""
+        self.abandon()
+        for holder in self.holders.values():
+            Actor.kill_handle(holder)
+        self.holders = {}
+        self.cluster.close()
+
+
+def _files_in(proposal: Proposal) -> dict[str, bytes]:
+    """The files a trial reads, as bytes: a Hyperband parent's checkpoint."""
+    path = proposal.warm_start
+    return {"warm_start": Path(path).read_bytes()} if path and Path(path).exists() else {}
+
+
+def _files_out(proposal: Proposal, result: TrialResult, files: dict[str, bytes]) -> None:
+    """Write here, at the sweep's paths, the files the trial wrote on its node."""
+    for field, data in files.items():
+        path = getattr(proposal, field)
+        try:
+            write_with(path, lambda tmp, data=data: Path(tmp).write_bytes(data), suffix=".tmp.keras")
+        except OSError as exc:  # tuneyard's bookkeeping, not the trial: its result stands
+            result.warning = f"its model was not saved ({exc.strerror or exc}, writing {path})"
+            if field == "save_best_to":
+                result.saved_model = None
+            continue
+        if field == "save_best_to":
+            result.saved_model = path

@@ -1,0 +1,73 @@
+"""A slot's Ray actor as the driver sees it: started, placed, built, ready; and why one died.
+
+An actor that trains for real is started in two calls the driver does not wait on: where
+Ray placed it (its node), then its trainer built on that node's dataset (the node's
+NodeData, started the first time a slot lands there). A stand-in trainer needs no data:
+one call. The executor (ray_executor.py) waits on `pending` with the trials' calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from tuneyard.errors import TuneyardError
+
+
+class Actor:
+    """One TrialSlot actor and the call that is starting it (`pending`, None once ready)."""
+
+    def __init__(self, remote_slot: Any, resources: Any, spec: Any, holder_of: Callable[[str], Any]):
+        self.handle = remote_slot.options(**resources.options(), scheduling_strategy="SPREAD",
+                                          max_restarts=0).remote(spec)
+        self.holder_of = holder_of
+        self.trials = 0  # trials handed to it (it retires after --trials-per-process)
+        self.ready = False
+        self.where, self.device = "", ""  # "host:pid", and the device its trials record
+        if spec.trainer is not None:
+            self.stage, self.pending = "build", self.handle.build.remote(None)
+        else:
+            self.stage, self.pending = "node", self.handle.node.remote()
+
+    def advance(self, value: Any) -> None:
+        """The pending call returned `value`: build on the node's data, or be ready."""
+        if self.stage == "node":
+            holder = self.holder_of(value)
+            self.stage, self.pending = "build", self.handle.build.remote(holder.dataset.remote())
+            return
+        self.where, self.device = value
+        self.ready, self.pending = True, None
+
+    def kill(self) -> None:
+        """End the actor's process now (a trial it runs is lost)."""
+        self.pending = None
+        self.kill_handle(self.handle)
+
+    @staticmethod
+    def kill_handle(handle: Any) -> None:
+        """ray.kill, quiet when the actor or Ray is already gone."""
+        # heavy: ray
+        import ray
+
+        with contextlib.suppress(Exception):
+            ray.kill(handle, no_restart=True)
+
+
+def death_text(exc: BaseException) -> str:
+    """Why an actor died, in one line: "ray node died: ..." when its node went."""
+    text = str(exc)
+    node = "node has died" in text or "node was terminated" in text
+    details = [line.strip() for line in text.splitlines()
+               if any(word in line for word in ("because", "terminated", "killed", "exited", "OOM"))]
+    head = "ray node died" if node else "ray actor died"
+    return f"{head}: {'; '.join(details)}" if details else head
+
+
+def unwrap(exc: BaseException) -> str:
+    """The one line of an error raised inside an actor (Ray wraps it in RayTaskError)."""
+    cause = getattr(exc, "cause", None) or exc
+    if isinstance(cause, TuneyardError):
+        return str(cause)
+    text = (str(cause).strip().splitlines() or [""])[0]
+    return f"a Ray actor could not build its trainer: {type(cause).__name__}: {text}"
