@@ -75,3 +75,35 @@ class DeviceTrainer(CheapTrainer):
             growth=float(os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH") == "true"),
             t_start=start, t_end=time.time())
         return result
+
+
+class RayNodeTrainer(CheapTrainer):
+    """The cheap trainer on Ray, saying in its metrics whether its trial ran on the Ray node
+    `hold_on` (`on_node` 1.0), each trial taking `seconds`. The `after`th trial to reach that
+    node makes the file `held` (atomically: one trial only) and stays there until its node
+    is killed: the test kills the node when the file appears."""
+
+    def __init__(self, hold_on: str, held: str, seconds: float = 0.0, after: int = 3):
+        super().__init__(in_worker_processes=True)
+        self.hold_on, self.held, self.seconds, self.after = hold_on, held, seconds, after
+
+    def run(self, proposal, callbacks=None):
+        import os
+        import time
+
+        import ray
+
+        on_node = ray.get_runtime_context().get_node_id() == self.hold_on
+        if on_node:
+            with open(self.held + ".count", "a") as count:
+                count.write("+")
+            try:
+                if os.path.getsize(self.held + ".count") >= self.after:
+                    os.close(os.open(self.held, os.O_CREAT | os.O_EXCL))
+                    time.sleep(120)  # killed with its node long before
+            except FileExistsError:
+                pass
+        time.sleep(self.seconds)
+        result = super().run(proposal, callbacks)
+        result.metrics.update(on_node=float(on_node))
+        return result

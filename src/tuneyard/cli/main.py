@@ -6,7 +6,7 @@ Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is inst
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 quiet_import.install()
 
 
-class Executor(str, Enum):
+class Executor(StrEnum):
     """Where `tune run` runs trials (engine/options.py EXECUTORS)."""
 
     local = "local"

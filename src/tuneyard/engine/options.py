@@ -9,7 +9,7 @@ from typing import Any
 from tuneyard.engine.capacity import check_workers_fit
 from tuneyard.engine.devices import choose_gpus
 from tuneyard.engine.epochs import default_grace, parse_duration
-from tuneyard.engine.ray_cluster import require_ray
+from tuneyard.engine.ray_cluster import check_answers, require_ray
 from tuneyard.errors import TuneyardError
 
 # Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
@@ -92,7 +92,8 @@ EXECUTORS = ("local", "ray")
 
 
 def check_executor(executor: str, address: str | None, gpus: Any) -> None:
-    """Refuse an unknown executor, --address without Ray, and --gpus on a Ray cluster."""
+    """Refuse an unknown executor, --address without Ray or where nothing answers, and --gpus
+    on a Ray cluster."""
     if executor not in EXECUTORS:
         raise TuneyardError(f"unknown executor '{executor}'; valid executors: {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
@@ -103,3 +104,5 @@ def check_executor(executor: str, address: str | None, gpus: Any) -> None:
                             "drop --gpus")
     if executor == "ray":
         require_ray()
+    if address is not None:
+        check_answers(address)  # now, in one line: Ray's own retries take minutes

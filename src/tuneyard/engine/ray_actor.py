@@ -31,10 +31,10 @@ from tuneyard import quiet_import
 from tuneyard.engine.devices import label
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.pruning import pruning_callback
+from tuneyard.engine.worker_process import limit_threads
 from tuneyard.errors import TuneyardError
 from tuneyard.records.trial import Proposal, failed
 from tuneyard.space.data import load_space_data
-from tuneyard.engine.worker_process import limit_threads
 from tuneyard.space.file import load_space, space_folder
 
 # Where a trial's files go on the actor's node, by the Proposal field that names them.

@@ -70,7 +70,6 @@ class RayCluster:
         if ray.is_initialized():  # the caller's own Ray (a notebook, tests): used as it is
             return
         if self.address is not None:
-            check_answers(self.address)
             try:
                 ray.init(address=self.address, logging_level=logging.ERROR,
                          log_to_driver=self.verbose)
@@ -80,7 +79,8 @@ class RayCluster:
                                     f"{text}") from None
             return
         with _visible(self.gpus):
-            ray.init(num_cpus=max(cpu_cores(), self.workers), num_gpus=len(self.gpus),
+            # "local": a Ray of its own even where `ray start` runs one (ray.init would join it)
+            ray.init(address="local", num_cpus=max(cpu_cores(), self.workers), num_gpus=len(self.gpus),
                      object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False,
                      logging_level=logging.ERROR, log_to_driver=self.verbose)
         self.started = True

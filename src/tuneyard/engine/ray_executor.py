@@ -215,9 +215,24 @@ class RayExecutor:
                 if self._retiring(slot.actor):
                     self._end(slot.actor)
                     slot.actor, slot.successor = slot.successor, None
+                self._take_waiting(slot)
                 return proposal, result
         slot.call = slot.actor.handle.step.remote(answer=answer)
         return None
+
+    def _take_waiting(self, slot: _Slot) -> None:
+        """Give a free, ready actor the trial waiting longest for an actor that Ray has not
+        placed (a cluster that lost a node may have no room for it)."""
+        if slot.actor is None or not slot.actor.ready:
+            return
+        other = next((s for s in self.slots if s.waiting is not None
+                      and not (s.actor and s.actor.ready)), None)
+        if other is None:
+            return
+        slot.task, slot.epochs = other.task, 0
+        slot.call = slot.actor.handle.step.remote(task=other.waiting)
+        other.task = other.waiting = None
+        slot.deadline = self._deadline(slot)
 
     def _lost(self, slot: _Slot, exc: BaseException) -> tuple[Proposal, TrialResult] | None:
         """A slot's actor died: its trial comes back as interrupted (it runs again)."""

@@ -9,6 +9,7 @@ one call. The executor (ray_executor.py) waits on `pending` with the trials' cal
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -55,12 +56,12 @@ class Actor:
 
 
 def death_text(exc: BaseException) -> str:
-    """Why an actor died, in one line: "ray node died: ..." when its node went."""
+    """Why an actor died, in one line: "ray node died (node 9722b0c4): ..." when its node went."""
     text = str(exc)
-    node = "node has died" in text or "node was terminated" in text
-    details = [line.strip() for line in text.splitlines()
-               if any(word in line for word in ("because", "terminated", "killed", "exited", "OOM"))]
-    head = "ray node died" if node else "ray actor died"
+    node = re.search(r"node has died\. Node Id: (\w+)", text)
+    details = [line.strip() for line in text.splitlines() if "node has died" not in line
+               and any(word in line for word in ("because", "terminated", "killed", "exited", "OOM"))]
+    head = f"ray node died (node {node.group(1)[:8]})" if node else "ray actor died"
     return f"{head}: {'; '.join(details)}" if details else head
 
 

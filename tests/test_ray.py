@@ -1,0 +1,201 @@
+"""`--executor ray` on one machine: a real local Ray, started once for the module with four
+declared GPUs (Ray gives each actor CUDA_VISIBLE_DEVICES from them, no GPU needed), running
+the stand-in trainers of tests/cheap.py, and one tiny real Keras sweep for what only the
+real trainer does (pruning judged by the driver, the kept model shipped back, the data
+loaded once per node). Nothing of Ray or of the device logic is replaced. Two nodes and a
+node that dies: tests/test_ray_nodes.py.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import optuna
+import pytest
+from cheap import SPACE, DeviceTrainer
+from inproc import tune
+
+from tuneyard.engine.sweep import Events, Sweep, SweepOptions
+
+ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
+
+TESTS = Path(__file__).resolve().parent
+
+
+def start_ray(**kwargs):
+    """A Ray of the test's own, whose workers import tuneyard from this checkout and the
+    stand-in trainers from tests/; returns what to restore at the end."""
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(TESTS.parent / "src"), str(TESTS), *([before] if before else [])])
+    ray.init(address="local", include_dashboard=False, object_store_memory=80 * 2**20,
+             logging_level="ERROR", log_to_driver=False, **kwargs)
+    return before
+
+
+def stop_ray(before):
+    ray.shutdown()
+    if before is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = before
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    before = start_ray(num_cpus=4, num_gpus=4)
+    yield
+    stop_ray(before)
+
+
+@pytest.fixture
+def space_path(tmp_path):
+    path = tmp_path / "cheap.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+class Epochs(Events):
+    """Counts the epochs the driver was told of, by trial."""
+
+    def __init__(self):
+        self.seen: dict[int, int] = {}
+
+    def epoch_done(self, key, epoch, epochs, logs):
+        self.seen[key] = self.seen.get(key, 0) + 1
+
+
+def grid(space_path, results, study, trainer, events=None, **options):
+    """A grid sweep of the cheap space: its stored trials by number, and its CSV's rows."""
+    Sweep(SweepOptions(space=space_path, backend="grid", study=study, **options),
+          trainer=trainer).run(events)
+    stored = optuna.load_study(study_name=study, storage=f"sqlite:///{results / 'tuneyard.db'}")
+    with (results / study / "leaderboard.csv").open() as handle:
+        rows = {int(r["trial"]): r for r in csv.DictReader(handle)}
+    return {t.number: t for t in stored.get_trials(deepcopy=False)}, rows
+
+
+def span(trial):
+    metrics = trial.user_attrs["result"]["metrics"]
+    return metrics["t_start"], metrics["t_end"]
+
+
+@pytest.mark.slow  # a Ray actor per GPU, and a local pool beside it
+def test_each_trial_gets_its_own_gpu_and_the_study_matches_a_local_pool_run(
+        space_path, results_in_tmp, monkeypatch, local_ray):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")  # this machine's, for --workers 4
+    events = Epochs()
+    trials, rows = grid(space_path, results_in_tmp, "on-ray", DeviceTrainer(seconds=0.3), events,
+                        trials=8, workers=4, executor="ray")
+    assert [t.state.name for t in trials.values()] == ["COMPLETE"] * 8
+    for trial in trials.values():  # the device recorded is the one Ray gave the actor
+        seen = trial.user_attrs["result"]["metrics"]["seen_gpu"]
+        assert trial.user_attrs["device"] == f"gpu:{int(seen)}", trial.number
+        assert trial.user_attrs["result"]["metrics"]["growth"] == 1.0
+        assert rows[trial.number]["device"] == trial.user_attrs["device"]
+    assert {t.user_attrs["device"] for t in trials.values()} == {"gpu:0", "gpu:1", "gpu:2", "gpu:3"}
+    for a in trials.values():  # no two trials ran on one GPU at the same moment
+        at_once = [b.number for b in trials.values() if b.user_attrs["device"] == a.user_attrs["device"]
+                   and span(b)[0] <= span(a)[0] < span(b)[1]]
+        assert at_once == [a.number], (a.number, at_once)
+    assert events.seen == {n: 3 for n in trials}  # every epoch streamed back as it ended
+
+    local, local_rows = grid(space_path, results_in_tmp, "local-pool", DeviceTrainer(), trials=8,
+                             workers=2)
+    assert {n: (t.params, t.value, t.state.name) for n, t in trials.items()} == \
+        {n: (t.params, t.value, t.state.name) for n, t in local.items()}
+    same = ["status", "learning_rate", "optimizer", "layers", "units_2", "val_mse", "epochs"]
+    assert {n: [r[k] for k in same] for n, r in rows.items()} == \
+        {n: [r[k] for k in same] for n, r in local_rows.items()}
+
+
+COUNTING = '''\
+import os
+from pathlib import Path
+
+from tuneyard.testing import TinyRegression
+
+
+class Counting(TinyRegression):
+    """TinyRegression that notes each load (the process that loaded it) beside this file."""
+
+    def load(self, **kwargs):
+        with open(Path(__file__).with_name("loads.txt"), "a") as handle:
+            handle.write(f"{os.getpid()}\\n")
+        return super().load(**kwargs)
+'''
+
+KERAS_SPACE = """\
+name: counting
+workload: counting:Counting
+objective: {metric: val_mse, direction: minimize}
+training: {epochs: 2, batch_size: 32}
+hyperparameters:
+  learning_rate: {type: float, low: 1.0e-3, high: 3.0e-2, log: true}
+  units: {type: int, low: 4, high: 16}
+"""
+
+
+class PruneOdd(optuna.pruners.BasePruner):
+    """Prunes the odd-numbered trials at their first report."""
+
+    def prune(self, study, trial):
+        return trial.number % 2 == 1
+
+
+@pytest.mark.slow  # real Keras in two Ray actors
+def test_real_keras_on_ray_is_pruned_by_the_driver_keeps_its_model_and_loads_the_data_once(
+        tmp_path, results_in_tmp, local_ray):
+    folder = tmp_path / "space"
+    folder.mkdir()
+    (folder / "counting.py").write_text(COUNTING)
+    (folder / "counting.yaml").write_text(KERAS_SPACE)
+    events = Epochs()
+    options = SweepOptions(space=str(folder / "counting.yaml"), backend="tpe", study="keras", trials=3,
+                           workers=2, executor="ray", prune="median", subset=120)
+    result = Sweep(options, pruner=PruneOdd()).run(events)
+    states = {r["trial"]: (r["status"], r["epochs"]) for r in result.rows}
+    assert states == {0: ("COMPLETE", 2), 1: ("PRUNED", 1), 2: ("COMPLETE", 2)}
+    assert events.seen == {0: 2, 1: 1, 2: 2}
+    study = optuna.load_study(study_name="keras", storage=f"sqlite:///{results_in_tmp / 'tuneyard.db'}")
+    assert list(study.trials[1].intermediate_values) == [0]  # reported here, from the driver
+    best = min((r for r in result.rows if r["status"] == "COMPLETE"), key=lambda r: r["value"])
+    kept = results_in_tmp / "keras" / "best.keras"
+    assert zipfile.is_zipfile(kept)  # a Keras file, written here from the bytes sent back
+    assert json.loads((results_in_tmp / "keras" / "best.json").read_text())["trial"] == best["trial"]
+    assert not list((results_in_tmp / "keras").glob("candidates/*"))
+    loads = (folder / "loads.txt").read_text().split()
+    assert len(loads) == 1  # once for the node, not once per actor (nor in the driver)
+    assert loads[0] != str(os.getpid())
+
+
+def test_an_address_where_nothing_answers_is_one_line_and_exit_2_within_seconds(space_path):
+    started = time.monotonic()
+    out = tune("run", "--space", space_path, "--executor", "ray", "--address", "ray://127.0.0.1:1",
+               "--trials", "2")
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert len(lines) == 1 and "ray://127.0.0.1:1" in lines[0] and "nothing answers" in lines[0], lines
+    assert time.monotonic() - started < 30  # Ray's own retries take minutes
+
+
+def test_an_unknown_executor_is_refused_by_the_parser(space_path):
+    out = tune("run", "--space", space_path, "--executor", "spark")
+    assert out.returncode == 2 and "spark" in out.stdout + out.stderr
+
+
+def test_without_ray_installed_the_executor_says_how_to_install_it(space_path):
+    # `import ray` fails in this process as it would where Ray is not installed.
+    code = ("import sys; sys.modules['ray'] = None; "
+            f"sys.argv = ['tune', 'run', '--space', {space_path!r}, '--executor', 'ray']; "
+            "from tuneyard.cli.main import main; main()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(TESTS.parent / "src")})
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert len(lines) == 1 and "pip install 'tuneyard[ray]'" in lines[0], lines
