@@ -80,8 +80,8 @@ class DeviceTrainer(CheapTrainer):
 class RayNodeTrainer(CheapTrainer):
     """The cheap trainer on Ray, saying in its metrics whether its trial ran on the Ray node
     `hold_on` (`on_node` 1.0), each trial taking `seconds`. The `after`th trial to reach that
-    node makes the file `held` (atomically: one trial only) and stays there until its node
-    is killed: the test kills the node when the file appears."""
+    node writes its pid to the file `held` (atomically: one trial only) and stays there until
+    it is killed: the test kills the node (or presses Ctrl-C) when the file appears."""
 
     def __init__(self, hold_on: str, held: str, seconds: float = 0.0, after: int = 3):
         super().__init__(in_worker_processes=True)
@@ -99,8 +99,11 @@ class RayNodeTrainer(CheapTrainer):
                 count.write("+")
             try:
                 if os.path.getsize(self.held + ".count") >= self.after:
-                    os.close(os.open(self.held, os.O_CREAT | os.O_EXCL))
-                    time.sleep(120)  # killed with its node long before
+                    made = os.open(self.held + ".tmp", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                    os.write(made, str(os.getpid()).encode())
+                    os.close(made)
+                    os.rename(self.held + ".tmp", self.held)  # whole when it appears
+                    time.sleep(120)  # killed with its node (or by Ctrl-C) long before
             except FileExistsError:
                 pass
         time.sleep(self.seconds)

@@ -9,17 +9,20 @@ node that dies: tests/test_ray_nodes.py.
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
 
 import optuna
 import pytest
-from cheap import SPACE, DeviceTrainer
+from cheap import SPACE, DeviceTrainer, RayNodeTrainer
 from inproc import tune
 
+from tuneyard.analysis.ledger import is_interrupted
 from tuneyard.engine.sweep import Events, Sweep, SweepOptions
 
 ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
@@ -156,12 +159,12 @@ def test_real_keras_on_ray_is_pruned_by_the_driver_keeps_its_model_and_loads_the
     (folder / "counting.py").write_text(COUNTING)
     (folder / "counting.yaml").write_text(KERAS_SPACE)
     events = Epochs()
-    options = SweepOptions(space=str(folder / "counting.yaml"), backend="tpe", study="keras", trials=3,
+    options = SweepOptions(space=str(folder / "counting.yaml"), backend="tpe", study="keras", trials=2,
                            workers=2, executor="ray", prune="median", subset=120)
     result = Sweep(options, pruner=PruneOdd()).run(events)
     states = {r["trial"]: (r["status"], r["epochs"]) for r in result.rows}
-    assert states == {0: ("COMPLETE", 2), 1: ("PRUNED", 1), 2: ("COMPLETE", 2)}
-    assert events.seen == {0: 2, 1: 1, 2: 2}
+    assert states == {0: ("COMPLETE", 2), 1: ("PRUNED", 1)}
+    assert events.seen == {0: 2, 1: 1}
     study = optuna.load_study(study_name="keras", storage=f"sqlite:///{results_in_tmp / 'tuneyard.db'}")
     assert list(study.trials[1].intermediate_values) == [0]  # reported here, from the driver
     best = min((r for r in result.rows if r["status"] == "COMPLETE"), key=lambda r: r["value"])
@@ -199,3 +202,51 @@ def test_without_ray_installed_the_executor_says_how_to_install_it(space_path):
     lines = (out.stdout + out.stderr).strip().splitlines()
     assert out.returncode == 2, out.stdout + out.stderr
     assert len(lines) == 1 and "pip install 'tuneyard[ray]'" in lines[0], lines
+
+
+def test_a_trial_past_its_timeout_has_its_actor_killed_and_is_recorded_fail(space_path, results_in_tmp,
+                                                                             local_ray):
+    trials, rows = grid(space_path, results_in_tmp, "slow", DeviceTrainer(seconds=30), trials=2, workers=2,
+                        executor="ray", trial_timeout=0.5)
+    assert [t.state.name for t in trials.values()] == ["FAIL", "FAIL"]
+    assert all("--trial-timeout (0.5s)" in r["error"] for r in rows.values())
+    assert {r["device"] for r in rows.values()} <= {"gpu:0", "gpu:1", "gpu:2", "gpu:3"}
+
+
+@pytest.mark.slow  # Ctrl-C, then the same sweep again
+def test_ctrl_c_kills_the_actors_and_leaves_the_study_resumable(space_path, results_in_tmp, tmp_path,
+                                                               local_ray):
+    held = tmp_path / "held"
+
+    def interrupt():  # Ctrl-C once a trial is running on Ray
+        while not held.exists():
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    node = ray.get_runtime_context().get_node_id()
+    threading.Thread(target=interrupt, daemon=True).start()
+    options = dict(space=space_path, backend="grid", study="cut", trials=4, workers=2, executor="ray")
+    with pytest.raises(KeyboardInterrupt):
+        Sweep(SweepOptions(**options), trainer=RayNodeTrainer(node, str(held), after=1)).run()
+    pid = int(held.read_text())
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)  # the actor that ran the trial is gone
+    cut = [r for r in _rows(results_in_tmp, "cut") if r["status"] != "COMPLETE"]
+    assert cut and all(is_interrupted(r) for r in cut), cut
+    result = Sweep(SweepOptions(**options), trainer=DeviceTrainer()).run()
+    assert result.done == 4  # resumed: the cut trials spent nothing and ran again
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _rows(results, study):
+    with (results / study / "leaderboard.csv").open() as handle:
+        return list(csv.DictReader(handle))

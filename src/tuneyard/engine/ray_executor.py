@@ -39,6 +39,8 @@ from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import INTERRUPTED
 from tuneyard.records.trial import Proposal, TrialResult, failed
 
+WAIT_SECONDS = 1.0
+
 
 class _Slot:
     """One of --workers: its actor (None: none yet), the trial it runs, the call in flight."""
@@ -155,6 +157,8 @@ class RayExecutor:
                     if a is not None and a.pending is not None}
         if not calls and not starting:
             return None
+        # Back here every second at least: Ctrl-C is raised in Python code, not inside Ray's wait.
+        timeout = WAIT_SECONDS if timeout is None else min(timeout, WAIT_SECONDS)
         done, _ = ray.wait([*calls, *starting], num_returns=1, timeout=timeout)
         for ref in done:
             if ref in starting:
