@@ -110,3 +110,21 @@ class RayNodeTrainer(CheapTrainer):
         result = super().run(proposal, callbacks)
         result.metrics.update(on_node=float(on_node))
         return result
+
+
+class DataTrainer(CheapTrainer):
+    """The cheap trainer that asks Ray for the space's dataset (`wants_data`: each actor is
+    handed its node's); its metrics say the dataset's first value (`x0`) and whether its
+    arrays are the object store's, shared and read-only (`shared` 1.0)."""
+
+    wants_data = True
+
+    def __init__(self):
+        super().__init__(in_worker_processes=True)
+        self.dataset = None
+
+    def run(self, proposal, callbacks=None):
+        result = super().run(proposal, callbacks)
+        x = self.dataset.x_train
+        result.metrics.update(x0=float(x[0, 0]), shared=float(not x.flags.writeable))
+        return result

@@ -75,8 +75,9 @@ class NodeData:
 
         if self.ref is None:
             options = self.spec.options
+            # The slots import the Keras backend; this process only loads (no TensorFlow for it).
             _, data = load_space_data(space_of(self.spec), data_dir=options.data_dir,
-                                      subset=options.subset, seed=options.seed)
+                                      subset=options.subset, seed=options.seed, check_backend=False)
             try:
                 self.ref = [ray.put(data)]
             except Exception:  # not picklable: the slots load it themselves
@@ -109,11 +110,14 @@ class TrialSlot:
     def build(self, data: list | None) -> tuple[str, str]:
         """Build the trainer once, on the node's dataset (`data`: [its reference] or None);
         returns where it runs ("host:pid") and the device its trials record."""
-        if self.spec.trainer is not None:
-            self.trainer = self.spec.trainer
-            return self.where, label(self.device)
         # heavy: numpy, ray
         import ray
+
+        if self.spec.trainer is not None:  # a stand-in; one that asks for the data gets it here
+            self.trainer = self.spec.trainer
+            if data:
+                self.trainer.dataset = ray.get(data[0])
+            return self.where, label(self.device)
 
         from tuneyard.engine.training import Trainer
         from tuneyard.workloads import get_workload

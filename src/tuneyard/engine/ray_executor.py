@@ -24,17 +24,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from tuneyard.atomic import write_with
 from tuneyard.engine.deadline import earliest
 from tuneyard.engine.epochs import TimeBudgetSpent
 from tuneyard.engine.executors import MAX_RESTARTS, STARTUP_SECONDS
 from tuneyard.engine.in_process import timed_out
 from tuneyard.engine.ray_actor import NodeData, RaySpec, TrialSlot
 from tuneyard.engine.ray_cluster import RayCluster
-from tuneyard.engine.ray_slots import Actor, death_text, unwrap
+from tuneyard.engine.ray_slots import Actor, death_text, files_in, files_out, unwrap
 from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import INTERRUPTED
 from tuneyard.records.trial import Proposal, TrialResult, failed
@@ -67,7 +65,6 @@ class RayExecutor:
         self.holders: dict[str, Any] = {}  # node id -> its NodeData actor
         self.deaths = 0
         self.last_death = ""
-        self.more = True
         self.on_epoch: Callable[[Proposal, int, int, dict], None] | None = None
         self.cut_at: float | None = None
 
@@ -116,14 +113,13 @@ class RayExecutor:
     def submit(self, proposal: Proposal, more: bool = True) -> None:
         """Hand a trial to an idle slot (its live Optuna trial stays here)."""
         slot = next(s for s in self.slots if s.task is None)
-        self.more = more
         if slot.actor is None:
             slot.actor = slot.successor or self._launch()
             slot.successor = None
         slot.actor.trials += 1
         slot.task, slot.epochs = (proposal, time.perf_counter()), 0
         slot.deadline = self._deadline(slot)
-        task = (replace(proposal, trial=None), _files_in(proposal))
+        task = (replace(proposal, trial=None), files_in(proposal))
         if slot.actor.ready:
             slot.call = slot.actor.handle.step.remote(task=task)
         else:
@@ -214,7 +210,7 @@ class RayExecutor:
                 raise TuneyardError(message[1])  # the sweep records its trial as cut
             elif kind == "result":
                 result = message[1]
-                _files_out(proposal, result, message[2])
+                files_out(proposal, result, message[2])
                 slot.task = None
                 if self._retiring(slot.actor):
                     self._end(slot.actor)
@@ -291,24 +287,3 @@ class RayExecutor:
             Actor.kill_handle(holder)
         self.holders = {}
         self.cluster.close()
-
-
-def _files_in(proposal: Proposal) -> dict[str, bytes]:
-    """The files a trial reads, as bytes: a Hyperband parent's checkpoint."""
-    path = proposal.warm_start
-    return {"warm_start": Path(path).read_bytes()} if path and Path(path).exists() else {}
-
-
-def _files_out(proposal: Proposal, result: TrialResult, files: dict[str, bytes]) -> None:
-    """Write here, at the sweep's paths, the files the trial wrote on its node."""
-    for field, data in files.items():
-        path = getattr(proposal, field)
-        try:
-            write_with(path, lambda tmp, data=data: Path(tmp).write_bytes(data), suffix=".tmp.keras")
-        except OSError as exc:  # tuneyard's bookkeeping, not the trial: its result stands
-            result.warning = f"its model was not saved ({exc.strerror or exc}, writing {path})"
-            if field == "save_best_to":
-                result.saved_model = None
-            continue
-        if field == "save_best_to":
-            result.saved_model = path

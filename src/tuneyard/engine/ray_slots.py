@@ -1,9 +1,11 @@
-"""A slot's Ray actor as the driver sees it: started, placed, built, ready; and why one died.
+"""A slot's Ray actor as the driver sees it (started, placed, built, ready; why one died),
+and a trial's files as they cross to and from its node, as bytes.
 
 An actor that trains for real is started in two calls the driver does not wait on: where
 Ray placed it (its node), then its trainer built on that node's dataset (the node's
-NodeData, started the first time a slot lands there). A stand-in trainer needs no data:
-one call. The executor (ray_executor.py) waits on `pending` with the trials' calls.
+NodeData, started the first time a slot lands there). A stand-in trainer needs no data
+(one call) unless it says it `wants_data` (tests: then it is handed the node's dataset).
+The executor (ray_executor.py) waits on `pending` with the trials' calls.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from tuneyard.atomic import write_with
 from tuneyard.errors import TuneyardError
+from tuneyard.records.trial import Proposal, TrialResult
 
 
 class Actor:
@@ -26,8 +31,8 @@ class Actor:
         self.trials = 0  # trials handed to it (it retires after --trials-per-process)
         self.ready = False
         self.where, self.device = "", ""  # "host:pid", and the device its trials record
-        if spec.trainer is not None:
-            self.stage, self.pending = "build", self.handle.build.remote(None)
+        if spec.trainer is not None and not getattr(spec.trainer, "wants_data", False):
+            self.stage, self.pending = "build", self.handle.build.remote(None)  # a stand-in: no data
         else:
             self.stage, self.pending = "node", self.handle.node.remote()
 
@@ -72,3 +77,24 @@ def unwrap(exc: BaseException) -> str:
         return str(cause)
     text = (str(cause).strip().splitlines() or [""])[0]
     return f"a Ray actor could not build its trainer: {type(cause).__name__}: {text}"
+
+
+def files_in(proposal: Proposal) -> dict[str, bytes]:
+    """The files a trial reads, as bytes: a Hyperband parent's checkpoint."""
+    path = proposal.warm_start
+    return {"warm_start": Path(path).read_bytes()} if path and Path(path).exists() else {}
+
+
+def files_out(proposal: Proposal, result: TrialResult, files: dict[str, bytes]) -> None:
+    """Write here, at the sweep's paths, the files the trial wrote on its node."""
+    for field, data in files.items():
+        path = getattr(proposal, field)
+        try:
+            write_with(path, lambda tmp, data=data: Path(tmp).write_bytes(data), suffix=".tmp.keras")
+        except OSError as exc:  # tuneyard's bookkeeping, not the trial: its result stands
+            result.warning = f"its model was not saved ({exc.strerror or exc}, writing {path})"
+            if field == "save_best_to":
+                result.saved_model = None
+            continue
+        if field == "save_best_to":
+            result.saved_model = path

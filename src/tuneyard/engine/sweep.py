@@ -15,6 +15,7 @@ rewritten, so an interrupted sweep leaves a current file. Progress goes to an
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import functools
 import time
@@ -228,7 +229,10 @@ class Sweep:
         workers = max(1, min(o.workers, self._trials_left()))
         cluster = RayCluster(o.address, workers, o.gpus, o.trials_per_gpu, o.verbose)
         threads = 1 if o.address else max(1, cpu_cores() // workers)
-        spec = RaySpec(options=o, threads=threads, metric=self.space.metric, prune=prune,
+        # The nodes get the space itself and absolute paths: they may not share this folder.
+        shipped = copy.copy(o)
+        shipped.space, shipped.data_dir = self.space, _abs(o.data_dir)
+        spec = RaySpec(options=shipped, threads=threads, metric=self.space.metric, prune=prune,
                        trainer=self.trainer)
         executor = RayExecutor(spec, workers, cluster, o.trial_timeout, o.trials_per_process)
         executor.on_epoch = self._epoch_done
