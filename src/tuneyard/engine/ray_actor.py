@@ -145,24 +145,29 @@ class TrialSlot:
         return messages
 
     def _run(self, proposal: Proposal, files: dict[str, bytes]) -> None:
+        """The trial's thread: whatever happens, its last message is a result or an error
+        (`step` waits for one)."""
         folder = Path(tempfile.mkdtemp(prefix="tuneyard-trial-"))
         try:
-            local = _local_paths(proposal, files, folder)
-            hook = EpochHook(lambda epoch, epochs, logs: self.outbox.put(("epoch", epoch, epochs, logs)))
-            callbacks: list = [hook]
-            if self.spec.prune:
-                callbacks.append(pruning_callback(_DriverTrial(self), self.spec.metric))
-            try:
-                result = self.trainer.run(local, callbacks)
-            except TuneyardError as exc:  # the data cannot train (labels past the model)
-                self.outbox.put(("error", str(exc)))
-                return
-            except Exception as exc:  # the trainer catches training errors; this is the rest
-                result = failed(f"{type(exc).__name__}: {exc}"[:500])
+            self.outbox.put(self._trial(proposal, files, folder))
+        except TuneyardError as exc:  # the data cannot train (labels past the model): stop the sweep
+            self.outbox.put(("error", str(exc)))
+        except Exception as exc:  # the trainer catches training errors; this is the rest
+            result = failed(f"{type(exc).__name__}: {exc}"[:500])
             result.worker, result.device = self.where, label(self.device)
-            self.outbox.put(("result", result, _written(local, result)))
+            self.outbox.put(("result", result, {}))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def _trial(self, proposal: Proposal, files: dict[str, bytes], folder: Path) -> tuple:
+        local = _local_paths(proposal, files, folder)
+        callbacks: list = [EpochHook(lambda epoch, epochs, logs: self.outbox.put(("epoch", epoch, epochs,
+                                                                                  logs)))]
+        if self.spec.prune:
+            callbacks.append(pruning_callback(_DriverTrial(self), self.spec.metric))
+        result = self.trainer.run(local, callbacks)
+        result.worker, result.device = self.where, label(self.device)
+        return "result", result, _written(local, result)
 
 
 class _DriverTrial:

@@ -204,8 +204,7 @@ class RayExecutor:
                 if self.on_epoch:
                     self.on_epoch(proposal, *message[1:])
             elif kind == "report":  # the driver judges: the nodes cannot reach the store
-                proposal.trial.report(message[1], message[2])
-                answer = proposal.trial.should_prune()
+                answer = _judge(proposal, message[1], message[2])
             elif kind == "error":
                 raise TuneyardError(message[1])  # the sweep records its trial as cut
             elif kind == "result":
@@ -287,3 +286,13 @@ class RayExecutor:
             Actor.kill_handle(holder)
         self.holders = {}
         self.cluster.close()
+
+
+def _judge(proposal: Proposal, value: float, step: int) -> bool:
+    """Report a trial's objective at `step` to its Optuna trial; whether the pruner stops it.
+    A trial the store has finished meanwhile (a shared study's stale one) goes on."""
+    try:
+        proposal.trial.report(value, step)
+        return bool(proposal.trial.should_prune())
+    except Exception:  # its end is recorded whatever happens here
+        return False
