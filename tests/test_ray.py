@@ -161,13 +161,14 @@ def counting_space(tmp_path, text, module):
     return folder
 
 
-@pytest.mark.slow  # two Ray actors and a node's dataset
+@pytest.mark.slow  # four Ray actors and a node's dataset
 def test_the_data_is_loaded_once_per_node_and_shared_by_its_actors(tmp_path, results_in_tmp, local_ray):
     folder = counting_space(tmp_path, SPACE.replace("tuneyard.testing:TinyRegression", "counting:Counting"),
                             "counting_shared")
+    # Two slots whose actors are replaced after each trial (--trials-per-process 1): four actors.
     trials, _ = grid(str(folder / "counting.yaml"), results_in_tmp, "data", DataTrainer(), trials=4,
-                     workers=2, executor="ray")
-    assert len({t.user_attrs["worker"] for t in trials.values()}) == 2  # two actors...
+                     workers=2, trials_per_process=1, executor="ray")
+    assert len({t.user_attrs["worker"] for t in trials.values()}) == 4  # four actors...
     loads = (folder / "loads.txt").read_text().split()
     assert len(loads) == 1 and loads[0] != str(os.getpid())  # ...one load, on the node
     metrics = [t.user_attrs["result"]["metrics"] for t in trials.values()]
@@ -206,9 +207,14 @@ def test_an_address_where_nothing_answers_is_one_line_and_exit_2_within_seconds(
     assert time.monotonic() - started < 30  # Ray's own retries take minutes
 
 
-def test_an_unknown_executor_is_refused_by_the_parser(space_path):
+def test_an_unknown_executor_and_options_that_need_ray_are_refused(space_path):
     out = tune("run", "--space", space_path, "--executor", "spark")
     assert out.returncode == 2 and "spark" in out.stdout + out.stderr
+    for args, said in ((["--address", "auto"], "add --executor ray"),
+                       (["--executor", "ray", "--address", "auto", "--gpus", "0"], "drop --gpus")):
+        out = tune("run", "--space", space_path, *args)
+        lines = (out.stdout + out.stderr).strip().splitlines()
+        assert out.returncode == 2 and len(lines) == 1 and said in lines[0], lines
 
 
 def test_without_ray_installed_the_executor_says_how_to_install_it(space_path):
