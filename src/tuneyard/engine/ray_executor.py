@@ -1,22 +1,15 @@
 """The executor of `--executor ray`: a long-lived Ray actor per slot (ray_actor.py).
 
-The driver keeps what it keeps with the local pool (executors.py): the sweep loop, the
-store and the CSV, so the default SQLite file works. Each of the `--workers` slots holds an
-actor that declares its CPU and its GPU (1/--trials-per-gpu of one) when the cluster has
-GPUs, placed by Ray (spread over the nodes), which loads its trainer once, on its node's
-dataset (loaded once per node, ray_actor.NodeData). A trial is one call that starts it and
-returns its first messages, then one call per batch of messages: epochs go to `on_epoch` as
-they end; with pruning, the driver reports each epoch's objective to the Optuna trial here
-and answers prune or go on, since the nodes cannot reach the driver's SQLite file; the
-result comes back with the bytes of the files the trial wrote (its checkpoint, the kept best
-model), written here at the paths the sweep gave.
-
-A trial whose actor dies (its node lost, its process killed) comes back FAIL as interrupted,
-with the reason ("ray node died ..."): the sweep records it, spending no budget, and runs it
-again with the same parameters (sweep.py). --trial-timeout kills the actor (FAIL with the
-reason); Ctrl-C (`abandon`) kills them all; `close` ends them and the local Ray, if the run
-started one. An actor that has run --trials-per-process trials is replaced, its successor
-started while it runs its last one.
+The driver keeps the sweep loop, the store and the CSV (one writer: the default SQLite file
+works). Each of the --workers slots holds an actor declaring its CPU and, when the cluster
+has GPUs, 1/--trials-per-gpu of one; it builds its trainer once, on its node's dataset. A
+trial is one call that starts it, then one call per batch of its messages: epochs go to
+`on_epoch`; with pruning the driver reports each objective to the Optuna trial here and
+answers prune or go on (nodes cannot reach the driver's SQLite file); the result comes back
+with the bytes of the files the trial wrote, written here at the sweep's paths. A trial
+whose actor dies comes back FAIL as interrupted ("ray node died ..."), which the sweep
+records and runs again; --trial-timeout kills the actor; Ctrl-C (`abandon`) kills them all.
+An actor retires after --trials-per-process trials, its successor started during its last.
 """
 
 from __future__ import annotations
@@ -32,26 +25,12 @@ from tuneyard.engine.executors import MAX_RESTARTS, STARTUP_SECONDS
 from tuneyard.engine.in_process import timed_out
 from tuneyard.engine.ray_actor import NodeData, RaySpec, TrialSlot
 from tuneyard.engine.ray_cluster import RayCluster
-from tuneyard.engine.ray_slots import Actor, death_text, files_in, files_out, unwrap
+from tuneyard.engine.ray_slots import Actor, Slot, death_text, files_in, files_out, judge, unwrap
 from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import INTERRUPTED
 from tuneyard.records.trial import Proposal, TrialResult, failed
 
 WAIT_SECONDS = 1.0
-
-
-class _Slot:
-    """One of --workers: its actor (None: none yet), the trial it runs, the call in flight."""
-
-    def __init__(self, index: int):
-        self.index = index
-        self.actor: Actor | None = None
-        self.successor: Actor | None = None  # started while `actor` runs its last trial
-        self.task: tuple[Proposal, float] | None = None
-        self.waiting: tuple | None = None  # a trial handed out before the actor was ready
-        self.call: Any = None  # the step call in flight
-        self.deadline: float | None = None
-        self.epochs = 0  # epochs its trial has reported
 
 
 class RayExecutor:
@@ -61,7 +40,7 @@ class RayExecutor:
                  trials_per_process: int = 0):
         self.spec, self.size, self.cluster = spec, size, cluster
         self.trial_timeout, self.trials_per_process = trial_timeout, trials_per_process
-        self.slots = [_Slot(i) for i in range(size)]
+        self.slots = [Slot(i) for i in range(size)]
         self.holders: dict[str, Any] = {}  # node id -> its NodeData actor
         self.deaths = 0
         self.last_death = ""
@@ -168,6 +147,8 @@ class RayExecutor:
                 messages = ray.get(ref)
             except ray.exceptions.RayActorError as exc:
                 return self._lost(slot, exc)
+            except ray.exceptions.RayError as exc:  # its messages could not come back (pickling)
+                return self._broken(slot, exc)
             ended = self._read(slot, messages)
             if ended is not None:
                 return ended
@@ -189,13 +170,15 @@ class RayExecutor:
                 return None
             return self._lost(slot, exc)
         except Exception as exc:  # the trainer cannot be built: the user's data or space
-            raise TuneyardError(unwrap(exc)) from None
+            cause = getattr(exc, "cause", None)
+            raise TuneyardError(unwrap(exc) if isinstance(cause, TuneyardError) else
+                                f"a Ray actor could not build its trainer: {unwrap(exc)}") from None
         if actor.ready and slot.actor is actor and slot.waiting is not None:
             slot.call, slot.waiting = actor.handle.step.remote(task=slot.waiting), None
             slot.deadline = self._deadline(slot)  # its time starts now
         return None
 
-    def _read(self, slot: _Slot, messages: list[tuple]) -> tuple[Proposal, TrialResult] | None:
+    def _read(self, slot: Slot, messages: list[tuple]) -> tuple[Proposal, TrialResult] | None:
         proposal, answer = slot.task[0], None
         for message in messages:
             kind = message[0]
@@ -204,7 +187,7 @@ class RayExecutor:
                 if self.on_epoch:
                     self.on_epoch(proposal, *message[1:])
             elif kind == "report":  # the driver judges: the nodes cannot reach the store
-                answer = _judge(proposal, message[1], message[2])
+                answer = judge(proposal, message[1], message[2])
             elif kind == "error":
                 raise TuneyardError(message[1])  # the sweep records its trial as cut
             elif kind == "result":
@@ -219,7 +202,7 @@ class RayExecutor:
         slot.call = slot.actor.handle.step.remote(answer=answer)
         return None
 
-    def _take_waiting(self, slot: _Slot) -> None:
+    def _take_waiting(self, slot: Slot) -> None:
         """Give a free, ready actor the trial waiting longest for an actor that Ray has not
         placed (a cluster that lost a node may have no room for it)."""
         if slot.actor is None or not slot.actor.ready:
@@ -233,7 +216,7 @@ class RayExecutor:
         other.task = other.waiting = None
         slot.deadline = self._deadline(slot)
 
-    def _lost(self, slot: _Slot, exc: BaseException) -> tuple[Proposal, TrialResult] | None:
+    def _lost(self, slot: Slot, exc: BaseException) -> tuple[Proposal, TrialResult] | None:
         """A slot's actor died: its trial comes back as interrupted (it runs again)."""
         self.deaths += 1
         reason = self.last_death = death_text(exc)
@@ -248,7 +231,15 @@ class RayExecutor:
         return proposal, failed(f"{INTERRUPTED}: {reason}; it runs again"[:500],
                                 time.perf_counter() - started, epochs_run=slot.epochs, device=device)
 
-    def _stop(self, slot: _Slot) -> tuple[Proposal, TrialResult]:
+    def _broken(self, slot: Slot, exc: BaseException) -> tuple[Proposal, TrialResult]:
+        """A trial's call failed in Ray itself: FAIL with the reason; its actor is replaced."""
+        (proposal, started), device = slot.task, slot.actor.device
+        self._end(slot.actor)
+        slot.task, slot.actor, slot.successor = None, slot.successor, None
+        return proposal, failed(f"Ray: {unwrap(exc)}"[:500], time.perf_counter() - started,
+                                epochs_run=slot.epochs, device=device)
+
+    def _stop(self, slot: Slot) -> tuple[Proposal, TrialResult]:
         """Kill the actor of a trial past --trial-timeout; the trial is recorded FAIL."""
         (proposal, started), device = slot.task, slot.actor.device
         self._end(slot.actor)
@@ -257,7 +248,7 @@ class RayExecutor:
         return proposal, failed(timed_out(self.trial_timeout), time.perf_counter() - started,
                                 epochs_run=slot.epochs, device=device)
 
-    def _deadline(self, slot: _Slot) -> float | None:
+    def _deadline(self, slot: Slot) -> float | None:
         if not self.trial_timeout:
             return None
         ready = slot.actor is not None and slot.actor.ready
@@ -286,13 +277,3 @@ class RayExecutor:
             Actor.kill_handle(holder)
         self.holders = {}
         self.cluster.close()
-
-
-def _judge(proposal: Proposal, value: float, step: int) -> bool:
-    """Report a trial's objective at `step` to its Optuna trial; whether the pruner stops it.
-    A trial the store has finished meanwhile (a shared study's stale one) goes on."""
-    try:
-        proposal.trial.report(value, step)
-        return bool(proposal.trial.should_prune())
-    except Exception:  # its end is recorded whatever happens here
-        return False

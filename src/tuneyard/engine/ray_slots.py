@@ -1,5 +1,5 @@
-"""A slot's Ray actor as the driver sees it (started, placed, built, ready; why one died),
-and a trial's files as they cross to and from its node, as bytes.
+"""A slot of `--executor ray` as the driver sees it: its actor (started, placed, built,
+ready; why one died), its trial, and the trial's files as they cross to and from its node.
 
 An actor that trains for real is started in two calls the driver does not wait on: where
 Ray placed it (its node), then its trainer built on that node's dataset (the node's
@@ -60,6 +60,20 @@ class Actor:
             ray.kill(handle, no_restart=True)
 
 
+class Slot:
+    """One of --workers: its actor (None: none yet), the trial it runs, the call in flight."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.actor: Actor | None = None
+        self.successor: Actor | None = None  # started while `actor` runs its last trial
+        self.task: tuple[Proposal, float] | None = None
+        self.waiting: tuple | None = None  # a trial handed out before the actor was ready
+        self.call: Any = None  # the step call in flight
+        self.deadline: float | None = None
+        self.epochs = 0  # epochs its trial has reported
+
+
 def death_text(exc: BaseException) -> str:
     """Why an actor died, in one line: "ray node died (node 9722b0c4): ..." when its node went."""
     text = str(exc)
@@ -76,7 +90,7 @@ def unwrap(exc: BaseException) -> str:
     if isinstance(cause, TuneyardError):
         return str(cause)
     text = (str(cause).strip().splitlines() or [""])[0]
-    return f"a Ray actor could not build its trainer: {type(cause).__name__}: {text}"
+    return f"{type(cause).__name__}: {text}"
 
 
 def files_in(proposal: Proposal) -> dict[str, bytes]:
@@ -98,3 +112,13 @@ def files_out(proposal: Proposal, result: TrialResult, files: dict[str, bytes]) 
             continue
         if field == "save_best_to":
             result.saved_model = path
+
+
+def judge(proposal: Proposal, value: float, step: int) -> bool:
+    """Report a trial's objective at `step` to its Optuna trial; whether the pruner stops it.
+    A trial the store has finished meanwhile (a shared study's stale one) goes on."""
+    try:
+        proposal.trial.report(value, step)
+        return bool(proposal.trial.should_prune())
+    except Exception:  # its end is recorded whatever happens here
+        return False
