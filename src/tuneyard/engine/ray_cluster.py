@@ -19,16 +19,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tuneyard.engine.capacity import cpu_cores
+from tuneyard.engine.capacity import available_memory, cpu_cores
 from tuneyard.errors import TuneyardError
 
 INSTALL_RAY = "pip install 'tuneyard[ray]'"
 CONNECT_SECONDS = 3.0  # an address that takes longer than this to accept a connection is down
 RAY_CLIENT_PORT = 10001  # ray://host without a port: Ray Client's default
 GCS_PORT = 6379  # host without a port: the head node's default
-# The local Ray's object store: the datasets of the slots (once per node) and the models
-# coming back; Ray's default (30% of memory) is far more than a sweep on one machine needs.
-LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
+# The local Ray's object store holds the dataset (once) and the models coming back: up to
+# 2 GiB, at most a fifth of the memory available (Ray's default takes 30% of it). Pages are
+# used as objects arrive; a dataset too big for it is loaded by each slot instead.
+LOCAL_OBJECT_STORE_BYTES = 2 * 2**30
 
 
 def require_ray() -> None:
@@ -81,7 +82,7 @@ class RayCluster:
         with _visible(self.gpus):
             # "local": a Ray of its own even where `ray start` runs one (ray.init would join it)
             ray.init(address="local", num_cpus=max(cpu_cores(), self.workers), num_gpus=len(self.gpus),
-                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False,
+                     object_store_memory=_object_store_bytes(), include_dashboard=False,
                      logging_level=logging.ERROR, log_to_driver=self.verbose)
         self.started = True
 
@@ -138,6 +139,11 @@ def check_answers(address: str) -> None:
         why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise TuneyardError(f"--address {address}: nothing answers at {host}:{port} ({why}); start "
                             "the cluster (ray start --head) or check the address") from None
+
+
+def _object_store_bytes() -> int:
+    memory = available_memory()
+    return max(256 * 2**20, min(LOCAL_OBJECT_STORE_BYTES, (memory or 0) // 5 or LOCAL_OBJECT_STORE_BYTES))
 
 
 @contextlib.contextmanager
