@@ -276,3 +276,16 @@ def _alive(pid):
 def _rows(results, study):
     with (results / study / "leaderboard.csv").open() as handle:
         return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow  # an actor that dies, on a study shared with workers
+def test_a_dead_actor_s_trial_is_queued_again_through_a_shared_study_s_storage(space_path, results_in_tmp,
+                                                                                tmp_path, local_ray):
+    trainer = DeviceTrainer(seconds=0.2, die_once=str(tmp_path / "died"))
+    result = Sweep(SweepOptions(space=space_path, backend="grid", study="shared", trials=4, workers=2,
+                                executor="ray", shared=True), trainer=trainer).run()
+    done = [r for r in result.rows if r["status"] == "COMPLETE"]
+    lost = [r for r in result.rows if r["status"] != "COMPLETE"]
+    assert result.done == 4 and len({tuple(sorted(r["params"].items())) for r in done}) == 4
+    assert len(lost) == 1 and is_interrupted(lost[0]) and "ray actor died" in lost[0]["error"], lost
+    assert lost[0]["params"] in [r["params"] for r in done]  # the storage's retry ran its point

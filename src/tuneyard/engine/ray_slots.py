@@ -78,7 +78,8 @@ def death_text(exc: BaseException) -> str:
     """Why an actor died, in one line: "ray node died (node 9722b0c4): ..." when its node went."""
     text = str(exc)
     node = re.search(r"node has died\. Node Id: (\w+)", text)
-    details = [line.strip() for line in text.splitlines() if "node has died" not in line
+    details = [". ".join(line.strip().split(". ")[:2]).rstrip(".")  # Ray's advice after that
+               for line in text.splitlines() if "node has died" not in line
                and any(word in line for word in ("because", "terminated", "killed", "exited", "OOM"))]
     head = f"ray node died (node {node.group(1)[:8]})" if node else "ray actor died"
     return f"{head}: {'; '.join(details)}" if details else head
