@@ -81,7 +81,9 @@ class RayCluster:
             return
         with _visible(self.gpus):
             # "local": a Ray of its own even where `ray start` runs one (ray.init would join it)
-            ray.init(address="local", num_cpus=max(cpu_cores(), self.workers), num_gpus=len(self.gpus),
+            # A CPU per slot and one for its successor, which starts (imports the Keras backend,
+            # reads the data) while its predecessor runs its last trial, as in the local pool.
+            ray.init(address="local", num_cpus=max(cpu_cores(), 2 * self.workers), num_gpus=len(self.gpus),
                      object_store_memory=_object_store_bytes(), include_dashboard=False,
                      logging_level=logging.ERROR, log_to_driver=self.verbose)
         self.started = True
