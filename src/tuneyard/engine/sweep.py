@@ -2,7 +2,8 @@
 
 It opens (or resumes, or joins) the study, loads the data once, then runs trials
 until the budget is spent or the backend has nothing more to propose. One process,
-`--workers N` and workers sharing a study on a server all run this loop, on the
+`--workers N`, Ray actors (`--executor ray`: a trial lost with its node is recorded as
+interrupted and runs again) and workers sharing a study on a server all run this loop, on the
 study session opened once (session.py: store, ledger, claims, budget); what a
 shared study adds (heartbeats, stale trials queued again, waiting on the others)
 is its `claims` (claims.py), and creating or joining it is shared.py's. Every
