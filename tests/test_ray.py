@@ -1,11 +1,12 @@
 """`--executor ray` on one machine: a real local Ray, started once for the module with four
 declared GPUs (Ray gives each actor CUDA_VISIBLE_DEVICES from them, no GPU needed), running
-the stand-in trainers of tests/cheap.py, and one tiny real Keras sweep for what only the
-real trainer does (pruning judged by the driver, the kept model shipped back, the data
-loaded once per node). Nothing of Ray or of the device logic is replaced. Two nodes and a
-node that dies: tests/test_ray_nodes.py.
+the stand-in trainers of tests/cheap.py (devices, data once per node, a dead actor, the
+trial timeout, Ctrl-C), and one tiny real Keras sweep for what only the real trainer does
+(pruning judged by the driver, the kept model shipped back). Nothing of Ray or of the device
+logic is replaced. Two nodes and a node that dies: tests/test_ray_nodes.py.
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -30,30 +31,29 @@ ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ra
 TESTS = Path(__file__).resolve().parent
 
 
-def start_ray(**kwargs):
-    """A Ray of the test's own, whose workers import tuneyard from this checkout and the
-    stand-in trainers from tests/; returns what to restore at the end."""
+@contextlib.contextmanager
+def importable_here():
+    """Ray's processes, started inside the block, import tuneyard from this checkout and the
+    stand-in trainers from tests/."""
     before = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(TESTS.parent / "src"), str(TESTS), *([before] if before else [])])
-    ray.init(address="local", include_dashboard=False, object_store_memory=80 * 2**20,
-             logging_level="ERROR", log_to_driver=False, **kwargs)
-    return before
-
-
-def stop_ray(before):
-    ray.shutdown()
-    if before is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = before
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    before = start_ray(num_cpus=4, num_gpus=4)
-    yield
-    stop_ray(before)
+    with importable_here():
+        ray.init(address="local", num_cpus=4, num_gpus=4, object_store_memory=80 * 2**20,
+                 include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        yield
+        ray.shutdown()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 import optuna
 import pytest
 from cheap import SPACE, RayNodeTrainer
-from test_ray import TESTS
+from test_ray import importable_here
 
 from tuneyard.analysis.ledger import is_interrupted
 from tuneyard.engine.sweep import Sweep, SweepOptions
@@ -24,24 +24,18 @@ ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ra
 def two_nodes():
     from ray.cluster_utils import Cluster
 
-    before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(TESTS.parent / "src"), str(TESTS), *([before] if before else [])])
-    # A node is marked dead after 2 missed health checks of 0.5 s (Ray's default: 15 s).
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 2, "object_store_memory": 80 * 2**20, "include_dashboard": False,
-        "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 2,
-                           "health_check_initial_delay_ms": 0}})
-    second = cluster.add_node(num_cpus=2, resources={"second": 2}, object_store_memory=80 * 2**20)
-    ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
-    cluster.wait_for_nodes()
-    yield cluster, second
-    ray.shutdown()
-    cluster.shutdown()
-    if before is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = before
+    with importable_here():
+        # A node is marked dead after 2 missed health checks of 0.5 s (Ray's default: 15 s).
+        cluster = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 2, "object_store_memory": 80 * 2**20, "include_dashboard": False,
+            "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 2,
+                               "health_check_initial_delay_ms": 0}})
+        second = cluster.add_node(num_cpus=2, resources={"second": 2}, object_store_memory=80 * 2**20)
+        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+        cluster.wait_for_nodes()
+        yield cluster, second
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def kill_when(path, cluster, node):
