@@ -25,7 +25,7 @@ def two_nodes():
     from ray.cluster_utils import Cluster
 
     with importable_here():
-        # A node is marked dead after 2 missed health checks of 0.5 s (Ray's default: 15 s).
+        # A node is marked dead after 2 missed health checks 0.5 s apart (Ray's defaults: 5, 3 s apart).
         cluster = Cluster(initialize_head=True, head_node_args={
             "num_cpus": 2, "object_store_memory": 80 * 2**20, "include_dashboard": False,
             "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 2,
