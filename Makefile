@@ -2,9 +2,10 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# The extras installed: `cpu` is TensorFlow's CPU wheel; `make clean install EXTRAS=dev,gpu` on a
-# Linux GPU machine installs TensorFlow with CUDA instead (README: GPUs). Never cpu and gpu together.
-EXTRAS ?= dev,cpu
+# The extras installed: `cpu` is TensorFlow's CPU wheel; `make clean install EXTRAS=dev,gpu,ray` on
+# a Linux GPU machine installs TensorFlow with CUDA instead (README: GPUs). Never cpu and gpu
+# together. `ray` is Ray, for --executor ray (its tests run in the suite).
+EXTRAS ?= dev,cpu,ray
 # Folder with keras' dataset files (mnist.npz, cifar-10-batches-py/) for offline machines.
 DATA_DIR ?= $(TUNEYARD_DATA_DIR)
 DATA_FLAG := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)

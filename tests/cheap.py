@@ -75,3 +75,56 @@ class DeviceTrainer(CheapTrainer):
             growth=float(os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH") == "true"),
             t_start=start, t_end=time.time())
         return result
+
+
+class RayNodeTrainer(CheapTrainer):
+    """The cheap trainer on Ray, saying in its metrics whether its trial ran on the Ray node
+    `hold_on` (`on_node` 1.0), each trial taking `seconds`. The `after`th trial to reach that
+    node writes its pid to the file `held` (atomically: one trial only) and stays there until
+    it is killed: the test kills the node (or presses Ctrl-C) when the file appears."""
+
+    def __init__(self, hold_on: str, held: str, seconds: float = 0.0, after: int = 3):
+        super().__init__(in_worker_processes=True)
+        self.hold_on, self.held, self.seconds, self.after = hold_on, held, seconds, after
+
+    def run(self, proposal, callbacks=None):
+        import os
+        import time
+
+        import ray
+
+        on_node = ray.get_runtime_context().get_node_id() == self.hold_on
+        if on_node:
+            with open(self.held + ".count", "a") as count:
+                count.write("+")
+            try:
+                if os.path.getsize(self.held + ".count") >= self.after:
+                    made = os.open(self.held + ".tmp", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                    os.write(made, str(os.getpid()).encode())
+                    os.close(made)
+                    os.rename(self.held + ".tmp", self.held)  # whole when it appears
+                    time.sleep(120)  # killed with its node (or by Ctrl-C) long before
+            except FileExistsError:
+                pass
+        time.sleep(self.seconds)
+        result = super().run(proposal, callbacks)
+        result.metrics.update(on_node=float(on_node))
+        return result
+
+
+class DataTrainer(CheapTrainer):
+    """The cheap trainer that asks Ray for the space's dataset (`wants_data`: each actor is
+    handed its node's); its metrics say the dataset's first value (`x0`) and whether its
+    arrays are the object store's, shared and read-only (`shared` 1.0)."""
+
+    wants_data = True
+
+    def __init__(self):
+        super().__init__(in_worker_processes=True)
+        self.dataset = None
+
+    def run(self, proposal, callbacks=None):
+        result = super().run(proposal, callbacks)
+        x = self.dataset.x_train
+        result.metrics.update(x0=float(x[0, 0]), shared=float(not x.flags.writeable))
+        return result

@@ -6,6 +6,7 @@ Importing it does not import TensorFlow, Optuna or pandas: `tune --help` is inst
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # And the lines it writes on fd 2 while it is imported: this process is the command's own, so
 # the hook goes here (and in worker processes), never in `import tuneyard`.
 quiet_import.install()
+
+
+class Executor(StrEnum):
+    """Where `tune run` runs trials (engine/options.py EXECUTORS)."""
+
+    local = "local"
+    ray = "ray"
 
 
 @app.command()
@@ -77,6 +85,12 @@ def run(
         "each worker gets one, round-robin.")] = None,
     trials_per_gpu: Annotated[int, typer.Option(
         help="Workers that share one GPU (small models): --workers N needs N/K GPUs.")] = 1,
+    executor: Annotated[Executor, typer.Option(
+        help="Where trials run: local (this machine's worker processes) or ray (a Ray actor per "
+        "worker: a local Ray, or the cluster at --address; needs tuneyard[ray]).")] = Executor.local,
+    address: Annotated[str | None, typer.Option(
+        help="The Ray cluster of --executor ray: auto, host:6379 or ray://host:10001 (default: "
+        "a local Ray started for the run).")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     # heavy: numpy
@@ -107,6 +121,8 @@ def run(
         trial_timeout=trial_timeout,
         gpus=gpus,
         trials_per_gpu=trials_per_gpu,
+        executor=executor.value,
+        address=address,
     )
     sweep = Sweep(options)
     plan = sweep.plan()

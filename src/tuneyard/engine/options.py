@@ -10,6 +10,7 @@ from tuneyard.engine.capacity import check_workers_fit
 from tuneyard.engine.devices import choose_gpus
 from tuneyard.engine.epochs import default_grace, parse_duration
 from tuneyard.engine.precision import check_precision
+from tuneyard.engine.ray_cluster import check_answers, require_ray
 from tuneyard.errors import TuneyardError
 
 # Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
@@ -62,6 +63,11 @@ class SweepOptions:
     # The precision trials train in (`--precision mixed`; None: the space's `training:
     # precision`, else float32): engine/precision.py.
     precision: str | None = None
+    # Where trials run: "local" (this process or its worker processes) or "ray" (a Ray actor
+    # per slot, engine/ray_executor.py); `address`: the Ray cluster to use ("auto",
+    # "ray://host:10001"; None: a local Ray started for the run).
+    executor: str = "local"
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -79,5 +85,29 @@ class SweepOptions:
                 rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
                 raise TuneyardError(f"{flag} must be {rule}, got {value}")
         self.precision = check_precision(self.precision)
+        check_executor(self.executor, self.address, self.gpus)
+        if self.address is not None:  # a cluster: its nodes' GPUs and cores, checked when it answers
+            self.gpus = ()
+            return
         self.gpus = choose_gpus(self.gpus, self.workers, self.trials_per_gpu, self.trials_per_process)
         check_workers_fit(self.workers, gpu_slots=len(self.gpus) * self.trials_per_gpu)
+
+
+EXECUTORS = ("local", "ray")
+
+
+def check_executor(executor: str, address: str | None, gpus: Any) -> None:
+    """Refuse an unknown executor, --address without Ray or where nothing answers, and --gpus
+    on a Ray cluster."""
+    if executor not in EXECUTORS:
+        raise TuneyardError(f"unknown executor '{executor}'; valid executors: {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise TuneyardError(f"--address {address} names a Ray cluster: add --executor ray")
+    if address is not None and gpus is not None:
+        raise TuneyardError("--gpus picks GPUs of this machine; on a Ray cluster each node offers "
+                            "its own (ray start --num-gpus N, or CUDA_VISIBLE_DEVICES on the node): "
+                            "drop --gpus")
+    if executor == "ray":
+        require_ray()
+    if address is not None:
+        check_answers(address)  # now, in one line: Ray's own retries take minutes

@@ -2,7 +2,8 @@
 
 It opens (or resumes, or joins) the study, loads the data once, then runs trials
 until the budget is spent or the backend has nothing more to propose. One process,
-`--workers N` and workers sharing a study on a server all run this loop, on the
+`--workers N`, Ray actors (`--executor ray`: a trial lost with its node is recorded as
+interrupted and runs again) and workers sharing a study on a server all run this loop, on the
 study session opened once (session.py: store, ledger, claims, budget); what a
 shared study adds (heartbeats, stale trials queued again, waiting on the others)
 is its `claims` (claims.py), and creating or joining it is shared.py's. Every
@@ -15,6 +16,8 @@ rewritten, so an interrupted sweep leaves a current file. Progress goes to an
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import functools
 import time
 from pathlib import Path
@@ -38,6 +41,9 @@ from tuneyard.engine.interrupts import (
 )
 from tuneyard.engine.options import SweepOptions, SweepStopped
 from tuneyard.engine.pruning import PRUNERS, make_pruner, pruning_callback
+from tuneyard.engine.ray_actor import RaySpec
+from tuneyard.engine.ray_cluster import RayCluster
+from tuneyard.engine.ray_executor import RayExecutor
 from tuneyard.engine.session import StudySession, SweepPlan, SweepResult, open_session
 from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
@@ -56,6 +62,7 @@ from tuneyard.store.paths import results_dir, study_dir
 # The CSV is rewritten after a trial once this many times its last rewrite's cost has passed.
 CSV_PACE = 100
 CSV_MIN_SECONDS = 0.5  # and never more often: trials of milliseconds would rewrite it on end
+MAX_RERUNS = 3  # times a trial lost with its runner (a Ray node) runs again
 
 __all__ = ["Events", "Sweep", "SweepOptions", "SweepPlan", "SweepResult", "SweepStopped"]
 
@@ -106,6 +113,10 @@ class Sweep:
         self.session: StudySession | None = None  # the study, once open
         # Proposals asked but not yet recorded (id -> (proposal, result or None)).
         self.pending: dict[int, tuple[Proposal, TrialResult | None]] = {}
+        # Points of trials lost with their runner (a Ray node), to run again, and how many
+        # times each has been (by id of the proposal that runs it now).
+        self.reruns: list[Proposal] = []
+        self._reruns: dict[int, int] = {}
         # Anything with run(proposal) -> TrialResult; tests pass a cheap objective.
         self.trainer = trainer
         # An Optuna pruner overriding --prune's (tests inject a deterministic one).
@@ -196,8 +207,11 @@ class Sweep:
         self.session.ledger.refresh()
 
     def _executor(self, pruner: Any) -> Any:
-        """Load the data: here, or in each worker process when trials run in workers."""
+        """Load the data: here, or in each worker process when trials run in workers, or
+        on each Ray node."""
         o = self.options
+        if o.executor == "ray":
+            return self._ray(pruner is not None)
         if o.workers == 1 and not self._one_worker_process():
             self.trainer = self.trainer or self._trainer()
             return InProcess(self.trainer, self._callbacks, o.trial_timeout, process_label(o.gpus))
@@ -211,6 +225,22 @@ class Sweep:
         pool.on_epoch = self._epoch_done
         pool.start()
         return pool
+
+    def _ray(self, prune: bool) -> Any:
+        """An actor per slot on Ray (never more than the trials left); the driver prunes."""
+        o = self.options
+        workers = max(1, min(o.workers, self._trials_left()))
+        cluster = RayCluster(o.address, workers, o.gpus, o.trials_per_gpu, o.verbose)
+        threads = 1 if o.address else max(1, cpu_cores() // workers)
+        # The nodes get the space itself and absolute paths: they may not share this folder.
+        shipped = copy.copy(o)
+        shipped.space, shipped.data_dir = self.space, _abs(o.data_dir)
+        spec = RaySpec(options=shipped, threads=threads, metric=self.space.metric, prune=prune,
+                       trainer=self.trainer)
+        executor = RayExecutor(spec, workers, cluster, o.trial_timeout, o.trials_per_process)
+        executor.on_epoch = self._epoch_done
+        executor.start()
+        return executor
 
     def _trials_left(self) -> int:
         """Trials of the budget not yet claimed by any runner (before this one asks)."""
@@ -337,10 +367,14 @@ class Sweep:
                 return
             proposal, result = self.executor.next_result()
             waiting = False
+            lost = self._lost(proposal, result)
             with interrupts_deferred():  # the store, the CSV and the backend agree
                 self.pending[id(proposal)] = (proposal, result)
-                _, row = self._record(proposal, result)
-                self.backend.tell(proposal, result)
+                frozen, row = self._record(proposal, result)
+                if lost:
+                    self._run_again(proposal, frozen)
+                else:
+                    self.backend.tell(proposal, result)
                 events.trial_done(row, self.done_count(), self.session.budget, self.best())
                 if result.warning:  # bookkeeping after training (a full disk): said, not a failure
                     events.message(f"warning: trial {row.get('trial')} is recorded with its "
@@ -348,16 +382,42 @@ class Sweep:
                 for notice in (n for n in result.notices if n not in self.said):  # once a sweep
                     self.said.add(notice)
                     events.message(f"warning: {notice}")
+            if lost:
+                events.message(f"trial {row.get('trial')}: {result.error}")
+                continue
             failures = failures + 1 if result.status == FAIL else 0
             if failures >= self.options.max_failures:
                 raise SweepStopped(f"stopped after {failures} failed trials in a row; "
                                    f"last error: {result.error}")
 
+    def _lost(self, proposal: Proposal, result: TrialResult) -> bool:
+        """Whether the executor lost the trial with its runner (a Ray node died): it is
+        recorded as interrupted, spending no budget, and runs again, MAX_RERUNS times at most
+        (then it is an ordinary failure)."""
+        if result.status != FAIL or not (result.error or "").startswith(INTERRUPTED):
+            return False
+        if self._reruns.get(id(proposal), 0) < MAX_RERUNS:
+            return True
+        result.error = (f"{result.error.removeprefix(INTERRUPTED + ': ').removesuffix('; it runs again')}"
+                        f" (the {MAX_RERUNS + 1}th time: not run again)")
+        return False
+
+    def _run_again(self, proposal: Proposal, frozen: Any) -> None:
+        """Queue a lost trial again with its parameters: a shared study's storage queues it
+        for every worker (as Ctrl-C's, claims.py); here it is the next one handed out."""
+        if self.shared:
+            self.session.claims.abandoned(frozen)
+            return
+        again = dataclasses.replace(proposal, trial=None)  # a new trial of the store, same point
+        self._reruns[id(again)] = self._reruns.pop(id(proposal), 0) + 1
+        self.reruns.append(again)
+
     def _hand_out(self) -> bool:
-        """Ask the backend for a trial and start it; False when it has none now."""
+        """Ask the backend for a trial (or take a lost one's point again) and start it;
+        False when it has none now."""
         with interrupts_deferred():  # an asked trial is in `pending` before Ctrl-C lands
             self.session.claims.before_ask()
-            proposal = self.backend.ask()
+            proposal = self.reruns.pop(0) if self.reruns else self.backend.ask()
             self._fit_epoch_budget(proposal)
             if proposal is None:
                 return False

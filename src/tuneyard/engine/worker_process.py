@@ -43,7 +43,7 @@ class WorkerSpec:
     trainer: Any = None  # a picklable stand-in for the real trainer (tests' cheap objective)
 
 
-def _limit_threads(threads: int) -> None:
+def limit_threads(threads: int) -> None:
     """Give this worker `threads` cores, before the Keras backend starts its thread pools.
 
     N workers x `threads` never exceed the cores: TensorFlow's and PyTorch's pools are set
@@ -139,7 +139,7 @@ def _send(conn: Any, message: tuple) -> None:
 
 
 def _real_trainer(spec: WorkerSpec) -> Any:
-    _limit_threads(spec.threads)
+    limit_threads(spec.threads)
     space = spec.options.space
     return make_trainer(space if not isinstance(space, str) else load_space(space), spec.options)
 

@@ -11,20 +11,23 @@ from tuneyard.space.file import space_folder
 
 
 def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | None = None,
-                    seed: int = 0) -> tuple[Any, Any]:
+                    seed: int = 0, check_backend: bool = True) -> tuple[Any, Any]:
     """The space's workload and its dataset, split as a sweep with this seed splits it.
 
     The workload is resolved as the space names it (an entry point, or module:object
     beside the space file); its `load` gets the space's fixed settings it asks for. The
     dataset is checked (workloads.checks) before it is returned.
-    `data_dir` falls back on $TUNEYARD_DATA_DIR.
+    `data_dir` falls back on $TUNEYARD_DATA_DIR. `check_backend=False`: the Keras backend's
+    library is not imported first (a process that loads data for others, and never trains:
+    what the workload's loader imports is all it pays for).
     """
     # heavy: numpy
     from tuneyard.workloads import Dataset, get_workload, load_kwargs
     from tuneyard.workloads.checks import check_dataset
     from tuneyard.workloads.registry import IN_PROCESS_PREFIX
 
-    check_installed()  # before Keras is imported: a missing backend library in one line
+    if check_backend:
+        check_installed()  # before Keras is imported: a missing backend library in one line
     workload = get_workload(space.workload, space_folder(space))
     try:
         dataset = workload.load(data_dir=data_dir or os.environ.get("TUNEYARD_DATA_DIR"),
