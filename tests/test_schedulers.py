@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import inproc
 import pytest
 import yaml
 from pg_server import database_url, fresh_database
@@ -100,9 +101,10 @@ def study(tmp_path, monkeypatch):
         monkeypatch.setenv(key, value)
     with fresh_database("tuneyard_sched") as name:
         url, name = database_url(name), "pg-sched"
-        run = subprocess.run([*TUNE, "run", "--space", "pg_tiny", "--backend", "tpe", "--trials", "2",
-                              "--subset", "100", "--timeout", "1s", "--storage", url, "--study", name],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=150)
+        # In this process (tests/inproc.py): making the study needs no process of its own.
+        run = inproc.tune("run", "--space", "pg_tiny", "--backend", "tpe", "--trials", "2",
+                          "--subset", "100", "--timeout", "1s", "--storage", url, "--study", name,
+                          cwd=tmp_path)
         assert run.returncode == 0, run.stdout + run.stderr
         assert f"tune worker --study {name} --storage {url}" in run.stdout
         yield name, url
