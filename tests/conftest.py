@@ -66,6 +66,7 @@ def pytest_sessionfinish(session, exitstatus):
 LONGEST_FIRST = ("test_postgres.py", "test_faults.py", "test_data_safety.py",
                  "test_user_workloads.py", "test_data_and_disk.py", "test_backend_contract.py",
                  "test_devices.py", "test_training.py", "test_pruning.py", "test_keras_backends.py",
+                 "test_ray.py",
                  "test_limits_cli.py", "test_schedulers.py", "test_race.py")
 
 
