@@ -118,3 +118,16 @@ def test_tensorflow_comes_with_the_cpu_or_the_gpu_extra_never_both():
     # The CPU set-ups install the cpu extra: `make install` and the wheel check.
     assert "EXTRAS ?= dev,cpu" in (ROOT / "Makefile").read_text()
     assert '"${WHEEL}[cpu]"' in (ROOT / ".ci" / "wheel-check").read_text()
+
+
+def test_the_tune_command_beside_this_python_is_tuneyard_s():
+    """Ray installs a `tune` script of its own (Ray Tune's CLI): installed after tuneyard, it
+    replaced ours (`tune run` said "Can't import ray.tune"). `make install` installs Ray
+    first; `tuneyard` is the same command under a name Ray does not take."""
+    for name in ("tune", "tuneyard"):
+        script = Path(sys.executable).parent / name
+        assert script.exists(), f"{script} is missing: pip install -e . (make install)"
+        done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "leaderboard" in done.stdout, (
+            f"{script} is not tuneyard's ({done.stderr.strip()[-200:]}): reinstall tuneyard "
+            "after Ray (pip install --no-deps --force-reinstall -e .)")
