@@ -89,11 +89,13 @@ def schedule_epochs(max_epochs, factor, bracket, rnd):
 @pytest.mark.slow  # when run alone: it runs the module's iteration
 def test_a_promoted_trial_continues_its_parent(nine_three):
     trainer = nine_three[0]
-    by_id = {p.extra["kt_trial"]: p for p in trainer.calls}
-    promoted = [p for p in trainer.calls if p.extra["parent"]]
-    assert promoted
+    # `parent` is the tuneyard trial number of the trial a promotion continues.
+    by_number = {p.trial.number: p for p in trainer.calls}
+    promoted = [p for p in trainer.calls if p.extra["parent"] is not None]
+    assert promoted and all(p.warm_start for p in promoted)
     for child in promoted:
-        parent = by_id[child.extra["parent"]]
+        parent = by_number[child.extra["parent"]]
+        assert parent.trial.number < child.trial.number
         assert child.params == parent.params
         assert child.warm_start == parent.save_to is not None
         assert child.initial_epoch == parent.epochs

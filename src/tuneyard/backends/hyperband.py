@@ -157,7 +157,10 @@ class HyperbandBackend(KerasTunerBackend):
         epochs, initial = int(values["tuner/epochs"]), int(values["tuner/initial_epoch"])
         parent = values.get("tuner/trial_id")
         warm = self.models / f"{parent}.keras" if parent else None
-        extra = {"bracket": bracket, "round": rnd, "hb_epochs": epochs, "parent": parent}
+        # `parent`: the tuneyard trial number a promotion continues (Keras Tuner's id stays
+        # inside the backend; None for a first round, or a parent the store never had).
+        extra = {"bracket": bracket, "round": rnd, "hb_epochs": epochs,
+                 "parent": self.numbers.get(str(parent)) if parent else None}
         if warm is not None and not warm.is_file():
             # The parent's model is gone (deleted by hand): train from scratch, say so.
             warm, initial = None, 0
