@@ -63,9 +63,11 @@ def _source(fn: Any) -> tuple[Path, int] | None:
 
 
 def user_files(workload: Any) -> set[Path]:
-    """The files of the workload's own code: its class's module and its build function's."""
+    """The files of the workload's own code: its class's module and its build function's
+    (a search's function alone: its wrapper class is tuneyard's)."""
     files = set()
-    for item in (type(workload), builder(workload)):
+    own_class = () if isinstance(workload, FunctionWorkload) else (type(workload),)
+    for item in (*own_class, builder(workload)):
         try:
             found = inspect.getsourcefile(item) if item is not None else None
         except TypeError:  # a built-in, or a class defined in __main__ of a notebook
