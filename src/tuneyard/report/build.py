@@ -120,7 +120,7 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
     fig, why = re.evaluation_figure(evaluation)
     test_title = ("Test confusion matrix" if (evaluation or {}).get("task") == "classification"
                   else "Test predictions")
-    add("test", fig, test_title, test_caption(evaluation), why)
+    add("test", fig, test_title, evaluation_caption(evaluation), why)
     lines = summary_lines(evaluation) if evaluation else []
     page = render(store.name, config, frame, figures, report.notes,
                   diagnose_rows(trials, config), evaluation, lines)
@@ -136,7 +136,7 @@ def curves_words(drawn: int, with_history: int) -> str:
     return f"the best {drawn} trials" if with_history > drawn else f"all {drawn} completed trials"
 
 
-def test_caption(evaluation: dict | None) -> str:
+def evaluation_caption(evaluation: dict | None) -> str:
     """What the test figure shows: the kept model scored, or the trial retrained first."""
     if (evaluation or {}).get("model") == "saved":
         return ("The best trial's model as the sweep kept it (its best epoch), scored on the "
