@@ -119,7 +119,7 @@ def test_delete_removes_race_and_comparison_output_only_inside_results(results_i
         folder.mkdir(parents=True)
         (folder / name).write_text("x")
     for name, kind in (("race-sine_lstm", "race"), ("compare-sine_lstm-units-s0", "comparison"),
-                       ("regularisation", "1 comparisons")):
+                       ("regularisation", "1 comparison")):
         done = tune("delete", name, "--yes")
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"deleted the {kind} output"), done.stdout

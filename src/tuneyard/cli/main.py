@@ -51,7 +51,8 @@ def run(
     precision: Annotated[str | None, typer.Option(
         help="float32, mixed (float16 on a GPU, bfloat16 on a CPU that has it), mixed_float16 or "
         "mixed_bfloat16 (default: the space's, else float32).")] = None,
-    max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
+    max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget (default: "
+                                                   "the space's max_epochs, else the epochs).")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
     prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
     workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,

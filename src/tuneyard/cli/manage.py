@@ -69,7 +69,7 @@ def output_kind(folder: Path) -> str | None:
         return "comparison"
     subfolders = [p for p in folder.iterdir() if not p.name.startswith(".")]
     if subfolders and all((p / "comparison.json").is_file() for p in subfolders):
-        return f"{len(subfolders)} comparisons"
+        return f"{len(subfolders)} comparison{'s' if len(subfolders) != 1 else ''}"
     return None
 
 
