@@ -80,6 +80,9 @@ def test_epoch_budgets_follow_the_bracket_schedule(space_path, nine_three, max_e
     assert got == expected
     assert len(frame) == iteration_trials(max_epochs, factor)
     assert {"x_bracket", "x_round", "x_hb_epochs", "x_parent"} <= set(frame.columns)
+    # A promoted trial's parent is a trial number of the study, shown whole.
+    parents = frame["x_parent"].dropna()
+    assert len(parents) and set(parents) <= set(frame["trial"]) and str(frame["x_parent"].dtype) == "Int64"
 
 
 def schedule_epochs(max_epochs, factor, bracket, rnd):
