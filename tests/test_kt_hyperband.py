@@ -80,6 +80,9 @@ def test_epoch_budgets_follow_the_bracket_schedule(space_path, nine_three, max_e
     assert got == expected
     assert len(frame) == iteration_trials(max_epochs, factor)
     assert {"x_bracket", "x_round", "x_hb_epochs", "x_parent"} <= set(frame.columns)
+    # A promoted trial's parent is a trial number of the study, shown whole.
+    parents = frame["x_parent"].dropna()
+    assert len(parents) and set(parents) <= set(frame["trial"]) and str(frame["x_parent"].dtype) == "Int64"
 
 
 def schedule_epochs(max_epochs, factor, bracket, rnd):
@@ -89,11 +92,13 @@ def schedule_epochs(max_epochs, factor, bracket, rnd):
 @pytest.mark.slow  # when run alone: it runs the module's iteration
 def test_a_promoted_trial_continues_its_parent(nine_three):
     trainer = nine_three[0]
-    by_id = {p.extra["kt_trial"]: p for p in trainer.calls}
-    promoted = [p for p in trainer.calls if p.extra["parent"]]
-    assert promoted
+    # `parent` is the tuneyard trial number of the trial a promotion continues.
+    by_number = {p.trial.number: p for p in trainer.calls}
+    promoted = [p for p in trainer.calls if p.extra["parent"] is not None]
+    assert promoted and all(p.warm_start for p in promoted)
     for child in promoted:
-        parent = by_id[child.extra["parent"]]
+        parent = by_number[child.extra["parent"]]
+        assert parent.trial.number < child.trial.number
         assert child.params == parent.params
         assert child.warm_start == parent.save_to is not None
         assert child.initial_epoch == parent.epochs

@@ -60,11 +60,11 @@ def test_a_promoted_trial_starts_from_its_parents_weights_and_epoch(tmp_path):
     # (the last bracket, two 3-epoch trials, is left out to keep the test short).
     assert len(frame) == 4
     calls = sweep.probing.calls
-    by_id = {p.extra["kt_trial"]: (p, r) for p, r in calls}
-    promoted = [(p, r) for p, r in calls if p.extra["parent"]]
+    by_number = {p.trial.number: (p, r) for p, r in calls}  # `parent` is a trial number
+    promoted = [(p, r) for p, r in calls if p.extra["parent"] is not None]
     assert len(promoted) == 1
     child, child_result = promoted[0]
-    parent, parent_result = by_id[child.extra["parent"]]
+    parent, parent_result = by_number[child.extra["parent"]]
     assert (child.initial_epoch, child.epochs) == (1, 3) and parent.epochs == 1
     assert child_result.epochs_run == 2  # epochs 2 and 3 only
     # The loaded model is the parent's trained one: same validation loss to rounding.

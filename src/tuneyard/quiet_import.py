@@ -9,6 +9,11 @@ worker process (engine/worker_process.py); `import tuneyard` does not, so a user
 program keeps its import system and stderr as they were. `--verbose`
 (TF_CPP_MIN_LOG_LEVEL=0) shows everything.
 An import that fails still raises its exception as usual.
+
+The same processes drop TensorFlow's "triggered tf.function retracing" warnings: every
+trial builds a new model, so Keras' step functions retrace by design in a sweep, and the
+warning's advice (define the function outside the loop) is not the user's to follow. Only
+that warning, through a filter on the `tensorflow` logger; every other one still shows.
 """
 
 from __future__ import annotations
@@ -16,12 +21,34 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.util
+import logging
 import os
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 QUIET_MODULE = "tensorflow"
+RETRACING = "triggered tf.function retracing"
+
+
+class _NoRetracing(logging.Filter):
+    """Drops TensorFlow's retracing warning, passes every other record (and, under
+    `--verbose`, which sets TF_CPP_MIN_LOG_LEVEL=0 after this is installed, that one too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0" or RETRACING not in record.getMessage()
+
+
+def quiet_retracing() -> None:
+    """Drop TensorFlow's retracing warnings in this process (once; `--verbose` keeps them).
+
+    The `tensorflow` logger is the one TensorFlow logs through (tf.get_logger()); made
+    here before TensorFlow loads, it is the same object TensorFlow finds.
+    """
+    logger = logging.getLogger(QUIET_MODULE)
+    if any(isinstance(f, _NoRetracing) for f in logger.filters):
+        return
+    logger.addFilter(_NoRetracing())
 
 
 @contextlib.contextmanager
@@ -77,7 +104,9 @@ class _QuietFinder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Silence the next first import of tensorflow in this process (no-op if imported)."""
+    """Silence the next first import of tensorflow in this process (no-op if imported), and
+    its retracing warnings."""
+    quiet_retracing()
     if QUIET_MODULE in sys.modules or any(isinstance(f, _QuietFinder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _QuietFinder())

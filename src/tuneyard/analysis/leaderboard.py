@@ -138,9 +138,11 @@ def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bo
     columns, records = ranked(rows, param_names, metric, maximize)
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame["rank"] = frame["rank"].astype("Int64")
-    # Whole-number columns stay whole with blanks among them (`tune leaderboard --csv`).
-    for column in ("seed", "epochs"):
-        if column in frame and frame[column].notna().any():
+    # Whole-number columns stay whole with blanks among them (`tune leaderboard --csv`,
+    # --json); a Hyperband parent is a trial number (Keras Tuner's id in older studies).
+    for column in ("seed", "epochs", DETAIL_PREFIX + "parent"):
+        if column in frame and frame[column].notna().any() and \
+                pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].astype("Int64")
     return frame
 

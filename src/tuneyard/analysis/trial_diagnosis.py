@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneyard.analysis.diagnosis import SUGGESTIONS, Diagnosis, at_linear_bound, diagnose
+from tuneyard.analysis.suggestions import for_space
 from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import DIAGNOSIS_ATTR, HISTORY_ATTR, RESULT_ATTR
 from tuneyard.records.trial import Proposal, TrialResult
@@ -110,7 +111,12 @@ class Judge:
         baseline = baseline_for(key, self.baselines) if history else None
         d = diagnose(curves, baseline_loss=baseline, epochs_budget=budget,
                      stopped_early=budget is not None and 0 < ran < budget, measure=measure)
-        return self._bound_note(d, history, params)
+        return self._bound_note(for_space(d, self.names), history, params)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The space's hyperparameters and fixed settings: what suggestions may name."""
+        return self.setup.searched | frozenset(self.setup.fixed)
 
     def _bound_note(self, d: Diagnosis, history: dict, params: dict | None) -> Diagnosis:
         best = [v for v in history.get(self.metric) or [] if v is not None]
@@ -197,8 +203,9 @@ def trial_diagnosis(attrs: dict, config: dict, params: dict | None = None) -> Di
     if isinstance(stored, dict) and stored.get("label") in SUGGESTIONS:
         numbers = {"train_val_gap": math.nan, "val_slope": math.nan, "oscillation": math.nan,
                    **stored.get("numbers", {})}
-        return Diagnosis(stored["label"], numbers, str(stored.get("reason", "")),
-                         SUGGESTIONS[stored["label"]])
+        d = Diagnosis(stored["label"], numbers, str(stored.get("reason", "")),
+                      SUGGESTIONS[stored["label"]])
+        return for_space(d, judge_of(config).names)
     return diagnose_trial(attrs, config, params)
 
 

@@ -61,6 +61,12 @@ class Backend(ABC):
         """Raise BackendError if this backend's options (`backend_options`) are wrong."""
         return None
 
+    @classmethod
+    def run_settings(cls, space: Space, options: dict) -> dict:
+        """Settings this backend runs with beyond the epochs, for the study's config
+        (the report's header says them)."""
+        return {}
+
     def resume(self, done: list[dict]) -> None:
         """Learn what the store already holds before the first ask."""
         return None

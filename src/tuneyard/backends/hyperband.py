@@ -23,10 +23,16 @@ ENDED = ("COMPLETED", "FAILED")
 
 
 def settings(space: Space, options: dict) -> tuple[int, int]:
-    """Hyperband's max_epochs and factor: the options', else the space's; checked."""
+    """Hyperband's max_epochs and factor: the options', else the space's; checked.
+
+    max_epochs is --max-epochs, else the space's `training.max_epochs`, else the
+    run's epochs (--epochs, else the space's `training.epochs`): a space that
+    trains 15 epochs gives Hyperband a largest budget of 15.
+    """
     max_epochs = options.get("max_epochs")
     factor = options.get("factor")
-    max_epochs = space.training.max_epochs if max_epochs is None else max_epochs
+    if max_epochs is None:
+        max_epochs = space.training.max_epochs or options.get("epochs") or space.training.epochs
     factor = space.training.factor if factor is None else factor
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
         raise BackendError(f"--max-epochs must be an integer of at least 1, got {max_epochs!r}")
@@ -106,6 +112,11 @@ class HyperbandBackend(KerasTunerBackend):
     def default_budget(cls, space: Space, options: dict) -> int:
         return iteration_trials(*settings(space, options))
 
+    @classmethod
+    def run_settings(cls, space: Space, options: dict) -> dict:
+        max_epochs, factor = settings(space, options)
+        return {"max_epochs": max_epochs, "factor": factor}
+
     def __init__(self, space: Space, **kwargs: Any):
         super().__init__(space, **kwargs)
         self.max_epochs, self.factor = settings(space, self.options)
@@ -146,7 +157,10 @@ class HyperbandBackend(KerasTunerBackend):
         epochs, initial = int(values["tuner/epochs"]), int(values["tuner/initial_epoch"])
         parent = values.get("tuner/trial_id")
         warm = self.models / f"{parent}.keras" if parent else None
-        extra = {"bracket": bracket, "round": rnd, "hb_epochs": epochs, "parent": parent}
+        # `parent`: the tuneyard trial number a promotion continues (Keras Tuner's id stays
+        # inside the backend; None for a first round, or a parent the store never had).
+        extra = {"bracket": bracket, "round": rnd, "hb_epochs": epochs,
+                 "parent": self.numbers.get(str(parent)) if parent else None}
         if warm is not None and not warm.is_file():
             # The parent's model is gone (deleted by hand): train from scratch, say so.
             warm, initial = None, 0
@@ -168,7 +182,10 @@ class HyperbandBackend(KerasTunerBackend):
 
     def describe(self) -> str:
         text = super().describe()
+        # --epochs is Hyperband's largest budget only when neither --max-epochs nor the
+        # space's max_epochs set it.
+        set_elsewhere = self.options.get("max_epochs") or self.space.training.max_epochs
         note = "; --epochs is not used: Hyperband sets each trial's" if self.options.get(
-            "epochs") else ""
+            "epochs") and set_elsewhere else ""
         return (f"{text}; Hyperband max_epochs {self.max_epochs}, factor {self.factor}: one "
                 f"iteration is {self.per_iteration} trials{note}")

@@ -35,6 +35,8 @@ class KerasTunerBackend(Backend):
         self.oracle: Any = None
         self.done_count = 0
         self.resumed: dict[str, int] | None = None
+        # Keras Tuner trial id -> tuneyard trial number, of the trials told (and resumed).
+        self.numbers: dict[str, int] = {}
 
     def oracle_options(self) -> dict:
         """Keyword arguments of the oracle beyond objective, space and seed."""
@@ -54,6 +56,7 @@ class KerasTunerBackend(Backend):
 
     def resume(self, done: list[dict]) -> None:
         done_by_id = {str(r["extra"][KT_ID]): r for r in done if KT_ID in (r.get("extra") or {})}
+        self.numbers.update((kt_id, r["trial"]) for kt_id, r in done_by_id.items())
         self.done_count = len(done)
         if not done:
             # Nothing finished in the store: whatever an earlier run left is not ours to resume.
@@ -110,6 +113,8 @@ class KerasTunerBackend(Backend):
     def tell(self, proposal: Proposal, result: TrialResult) -> None:
         status, value = kt_oracle.outcome(result, self.space.metric)
         kt_oracle.finish(self.oracle, proposal.extra[KT_ID], status, value, self.space.metric)
+        if proposal.trial is not None:
+            self.numbers[str(proposal.extra[KT_ID])] = proposal.trial.number
         self.done_count += 1
         self.cleanup()
 

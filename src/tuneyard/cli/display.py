@@ -49,7 +49,7 @@ def frame_table(frame: Any, title: str | None = None, top: int | None = None,
     cells = {c: [fmt(v) for v in rows[c]] for c in present}
     if "error" in cells:  # cut in the middle: the location at its end stays readable
         cells["error"] = [clip_error(text, ERROR_WIDTH) for text in cells["error"]]
-    chosen = _named(columns, list(frame.columns)) if columns else \
+    chosen = named_columns(columns, list(frame.columns)) if columns else \
         _fitting(cells, _priority(present), width or console.width)
     left_out = [c for c in present if c not in chosen]
     caption = (f"{len(left_out)} more columns: {', '.join(left_out)} (--columns picks them; the "
@@ -77,7 +77,8 @@ def clip_error(text: str, width: int) -> str:
     return text[: width - len(where) - 1].rstrip() + "…" + where
 
 
-def _named(columns: list[str], available: list[str]) -> list[str]:
+def named_columns(columns: list[str], available: list[str]) -> list[str]:
+    """`columns` as given (--columns), or TuneyardError naming the unknown ones."""
     unknown = [c for c in columns if c not in available]
     if unknown:
         raise TuneyardError(f"no column {', '.join(unknown)}; columns: {', '.join(map(str, available))}")

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from tuneyard import quiet_import
 from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code, summary_line
-from tuneyard.cli.display import console, frame_records, frame_table, print_json
+from tuneyard.cli.display import console, frame_records, frame_table, named_columns, print_json
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
 from tuneyard.report.build import build_report
@@ -59,7 +59,8 @@ def run(
     precision: Annotated[str | None, typer.Option(
         help="float32, mixed (float16 on a GPU, bfloat16 on a CPU that has it), mixed_float16 or "
         "mixed_bfloat16 (default: the space's, else float32).")] = None,
-    max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget.")] = None,
+    max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget (default: "
+                                                   "the space's max_epochs, else the epochs).")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
     prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
     workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,
@@ -228,10 +229,12 @@ def leaderboard(
     frame = study_frame(study, storage)
     if csv:
         write_csv(frame, Path(csv))
-    if json:
-        print_json(frame_records(frame.head(top) if top else frame))
-        return
     named = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    if json:
+        shown = frame.head(top) if top else frame
+        print_json(frame_records(shown[named_columns(named, list(frame.columns))] if named
+                                 else shown))
+        return
     console.print(frame_table(frame, title=f"leaderboard of {study}", top=top, columns=named))
     if csv:
         console.print(f"wrote {len(frame)} rows to {csv}")

@@ -114,7 +114,8 @@ class ProgressEvents(Events):
         if not self.live_view:
             what = f"{self.metric} {fmt(row['value'])}" if ok else f"{last}"
             if not ok and row.get("error"):
-                what += f" ({clip_error(str(row['error']), 80)})"
+                # Long enough for what to do about the user's mistake and where it is.
+                what += f" ({clip_error(str(row['error']), 240)})"
             self.message(f"trial {row['trial']} done: {what} (best {fmt(best) or '-'}), {done}/{budget} "
                          f"trials, {duration(time.monotonic() - self.started)} elapsed, {self._left()}")
 

@@ -29,7 +29,8 @@ def report(
     study: StudyName,
     top: Annotated[int, typer.Option(help="Training curves of the best N trials.")] = 5,
     evaluate: Annotated[bool, typer.Option(
-        "--evaluate", help="First retrain the best trial and score it on the test split.")] = False,
+        "--evaluate", help="First score the best trial's model on the test split (the kept "
+        "model, else retrained: see `tune evaluate`).")] = False,
     data_dir: DataDir = None,
     storage: Storage = None,
 ):
@@ -74,7 +75,11 @@ def diagnose(
 
 @app.command()
 def evaluate(study: StudyName, data_dir: DataDir = None, storage: Storage = None):
-    """Retrain the best trial and score it on the held-out test split."""
+    """Score the best trial's model on the held-out test split.
+
+    The model the sweep kept for the best trial (best.keras) is scored as it is; a best
+    trial whose model was not kept is retrained first, with the study's seed and epochs.
+    """
     # heavy: numpy
     from tuneyard.evaluation.evaluate import evaluate_study, summary_lines
 

@@ -98,7 +98,9 @@ class Sweep:
         self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
         self.backend_cls = get_backend(options.backend, shared=self.shared)
         self.backend_cls.check_space(self.space)
-        self.backend_cls.check_options(self.space, options.backend_options)
+        # What the backend is told: --epochs (Hyperband's default largest budget) and its own.
+        self.backend_options = {"epochs": options.epochs, **options.backend_options}
+        self.backend_cls.check_options(self.space, self.backend_options)
         if options.prune not in PRUNERS:
             raise TuneyardError(f"unknown pruner '{options.prune}'; valid pruners: {', '.join(PRUNERS)}")
         if options.prune != "none" and not self.backend_cls.optuna_native:
@@ -106,7 +108,7 @@ class Sweep:
                 f"--prune {options.prune} works with the Optuna strategies (tpe), not "
                 f"{options.backend}; Hyperband stops trials by its own schedule")
         self.budget = options.trials or self.backend_cls.default_budget(
-            self.space, options.backend_options)
+            self.space, self.backend_options)
         self.study_name = (options.study if options.study is not None
                            else f"{self.space.name}-{options.backend}-s{options.seed}")
         self.folder = study_dir(self.study_name)  # refuses a name that is a path
@@ -143,7 +145,9 @@ class Sweep:
                 # What evaluate, export, report and `tune worker` need from any folder.
                 "space_text": space_text(self.space), "space_file": _abs(self.space.path),
                 "data_dir": _abs(o.data_dir), "trial_timeout": o.trial_timeout,
-                "precision": o.precision}
+                "precision": o.precision,
+                # What the backend ran with beyond the epochs (Hyperband's max_epochs, factor).
+                **self.backend_cls.run_settings(self.space, self.backend_options)}
 
     def open(self, events: Events) -> None:
         """Check the study, load the data, then create or resume the study and backend.
@@ -176,7 +180,7 @@ class Sweep:
         self.write_csv()  # a CSV that fell behind the store is whole again before any training
         self.backend = self.backend_cls(
             self.space, seed=o.seed, budget=self.session.budget, workdir=self.folder,
-            study=self.store.study, options={"epochs": o.epochs, **o.backend_options},
+            study=self.store.study, options=self.backend_options,
         )
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):

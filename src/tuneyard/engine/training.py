@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import math
 import time
-import traceback
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.interrupts import raise_if_interrupted
 from tuneyard.engine.precision import apply, output_notice, policy_kept, resolve, trains_on_gpu
+from tuneyard.engine.user_errors import check_built, describe
 from tuneyard.errors import StoreError
 from tuneyard.records.trial import COMPLETE, FAIL, PRUNED, Proposal, TrialResult, failed
 from tuneyard.space.core import Space
@@ -98,13 +98,17 @@ class Trainer:
             # is among those that ended: it failed after its fit).
             running = self._check is not None and len(runs) < len(seeds)
             trained = _epochs(runs) + (self._check.epochs if running else 0)
-            return failed(_describe(exc), time.perf_counter() - start, seeds=seeds,
+            return failed(self._describe(exc, proposal), time.perf_counter() - start, seeds=seeds,
                           history=_mean_history(runs), epochs_run=trained)
         finally:
             self._kept = None
         if isinstance(self._params, ReadTracker):
             result.params_read = sorted(self._params.read)
         return result
+
+    def _describe(self, exc: Exception, proposal: Proposal) -> str:
+        """The trial's error at the user's line, with what to do for the usual mistakes."""
+        return _describe(exc, describe(exc, self.workload, self.space, proposal.params))
 
     def _save_if_better(self, proposal: Proposal, result: TrialResult) -> None:
         """Save the first execution's model at its objective's epoch, if the trial improved."""
@@ -140,6 +144,7 @@ class Trainer:
         apply(self.policy)  # after clear_session, which resets it; before the model is built
         options = {**self.options, "batch_size": self.batch_size(proposal)}
         model = self.workload.build_model(self._params, self.dataset, options)
+        check_built(model, self.workload)  # None, not compiled: said with what to do
         if not self._labels_checked:  # once: labels past the model's output fail every trial
             check_labels_fit_model(self.dataset, model, self.space.workload.removeprefix("python:"))
             self._labels_checked = True
@@ -246,12 +251,11 @@ def _mean_history(runs: list[dict]) -> dict:
     return out
 
 
-def _describe(exc: Exception) -> str:
-    last = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
-    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last[0] else ""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    hint = _device_hint(type(exc).__name__, text)  # kept whole: the message is cut, not it
-    return f"{type(exc).__name__}: {text}{where}"[:500 - len(hint)] + hint
+def _describe(exc: Exception, text: str) -> str:
+    """`text` (user_errors.describe) cut to 500 characters, a device failure's meaning kept."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    hint = _device_hint(type(exc).__name__, message)  # kept whole: the message is cut, not it
+    return text[:500 - len(hint)] + hint
 
 
 def _device_hint(kind: str, text: str) -> str:

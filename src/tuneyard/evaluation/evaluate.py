@@ -1,11 +1,13 @@
 """Evaluate a study's best trial on the held-out test split.
 
-The best trial is retrained from scratch with the study's configuration (space,
-seed, subset and the trial's epoch budget): the trainer seeds each execution
-from the sweep seed and the params, so the retrained model is the trial's own
-model up to non-determinism. The model is saved, reloaded and scored on the
-test split, which no trial ever saw. The result is stored with the study (user
-attribute ``evaluation``) and in ``results/<study>/evaluation.json``.
+The model the sweep kept for the best trial (best.keras) is scored as it is.
+When the kept model is another trial's (or none was kept), the best trial is
+retrained from scratch with the study's configuration (space, seed, subset and
+the trial's epoch budget): the trainer seeds each execution from the sweep seed
+and the params, so the retrained model is the trial's own model up to
+non-determinism. The model is scored on the test split, which no trial ever saw.
+The result is stored with the study (user attribute ``evaluation``) and in
+``results/<study>/evaluation.json``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def evaluate_study(study: str, storage: str | None = None, data_dir: str | None 
     retrained and its best epoch's weights are scored. `say(line)` hears each stage.
     """
     say = say or (lambda line: None)
-    store = Store(storage, study)
+    store = Store(storage, study, existing=True)  # a read command: makes no store
     store.load()
     trial = best_trial(store)
     # A full disk (the store, the scratch model, evaluation.json) is one line, not a traceback.

@@ -17,7 +17,7 @@ from tuneyard.errors import TuneyardError
 from tuneyard.evaluation.compare import CompareEvents, Comparison, train
 from tuneyard.evaluation.compare import Variant as _Variant
 from tuneyard.evaluation.evaluate import best_trial
-from tuneyard.space.file import load_space, space_folder
+from tuneyard.space.file import load_space, space_folder, space_of_study
 from tuneyard.store.optuna_store import Store
 from tuneyard.store.paths import check_study_name, study_dir
 
@@ -58,8 +58,11 @@ def base_params(workload: str, learning_rate: float | None, best: dict | None,
     given or the study's best learning rate."""
     network = course_network(workload, folder)
     if not network:
-        raise TuneyardError(f"no baseline network for workload {workload!r}: it names no "
-                            "course_network (a Workload attribute) to hold fixed")
+        raise TuneyardError(
+            f"compare-regularisation trains a workload's course network, and workload "
+            f"{workload!r} names none (a Workload attribute `course_network`, the params of a "
+            "small network to hold fixed); add one, or compare your own model with "
+            "`tune compare --space SPACE --vary PARAM=V1,V2`")
     best = best or {}
     rate = learning_rate or best.get("learning_rate") or DEFAULT_LR
     if not float(rate) > 0:
@@ -79,15 +82,17 @@ def compare(space_name: str | None = None, *, study: str | None = None,
         raise TuneyardError(f"need --l2 > 0 and 0 < --dropout < 1, got {l2} and {dropout}")
     if epochs is not None and epochs < 2:
         raise TuneyardError(f"--epochs must be at least 2 to show curves, got {epochs}")
-    best, folder = None, None
+    best, folder, space = None, None, None
     if study:
         best, config = _study_best(study, storage)
-        space_name = space_name or config.get("space")
+        # The study's own space (stored with it): a user's space file may not be findable
+        # by name from here, and its name is not what is wrong.
+        space = None if space_name else space_of_study(config)
         subset = subset if subset is not None else config.get("subset")
         folder = study_dir(study) / "regularisation"
-    if not space_name:
+    if not space_name and space is None:
         raise TuneyardError("give --space NAME or --study STUDY")
-    space = load_space(space_name)
+    space = space or load_space(space_name)
     params = base_params(space.workload, learning_rate, best, space_folder(space))
     name = check_study_name(f"{space.name}-lr{params['learning_rate']:g}-s{seed}")
     result = Comparison(space.name, params, epochs or space.training.epochs, space.metric,

@@ -39,7 +39,8 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
     """Write results/<study>/report/ (figures + index.html); returns what was written."""
     if top < 1:
         raise TuneyardError(f"--top must be at least 1, got {top}")
-    store = Store(storage, study, readonly=not evaluate)  # --evaluate stores its scores
+    # --evaluate stores its scores; neither way makes a store
+    store = Store(storage, study, readonly=not evaluate, existing=True)
     store.load()
     trials = store.trials()
     if not any(t.state.name == "COMPLETE" for t in trials):
@@ -92,9 +93,11 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
         figures.append((path, title, caption))
         report.figures.append(path.name)
 
+    drawn = curves_words(len(rf.curve_trials(trials, maximize, top)),
+                         len(rf.curve_trials(trials, maximize, len(trials))))
     add("curves", rf.curves_figure(trials, metric, maximize, top), "Training curves",
-        f"Loss and metric per epoch of the best {top} trials: solid training, dashed validation. "
-        "A dashed curve rising while its solid one falls is overfitting.",
+        f"Loss and metric per epoch of {drawn}: solid training, "
+        "dashed validation. A dashed curve rising while its solid one falls is overfitting.",
         "training curves skipped: no completed trial has a stored history")
     add("history", rf.history_figure(trials, metric, maximize), "Search history",
         "Left: every completed trial's objective and the best so far. Right: the best so far "
@@ -117,13 +120,29 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
     fig, why = re.evaluation_figure(evaluation)
     test_title = ("Test confusion matrix" if (evaluation or {}).get("task") == "classification"
                   else "Test predictions")
-    add("test", fig, test_title, "The best trial, retrained and scored on the held-out test "
-        "split that no trial saw.", why)
+    add("test", fig, test_title, evaluation_caption(evaluation), why)
     lines = summary_lines(evaluation) if evaluation else []
     page = render(store.name, config, frame, figures, report.notes,
                   diagnose_rows(trials, config), evaluation, lines)
     (folder / "index.html").write_text(page, encoding="utf-8")
     return report
+
+
+def curves_words(drawn: int, with_history: int) -> str:
+    """Which trials the curves figure draws, in words: `drawn` of the `with_history`
+    completed trials that have curves, their real count."""
+    if drawn == 1:
+        return "the best trial" if with_history > 1 else "the one completed trial"
+    return f"the best {drawn} trials" if with_history > drawn else f"all {drawn} completed trials"
+
+
+def evaluation_caption(evaluation: dict | None) -> str:
+    """What the test figure shows: the kept model scored, or the trial retrained first."""
+    if (evaluation or {}).get("model") == "saved":
+        return ("The best trial's model as the sweep kept it (its best epoch), scored on the "
+                "held-out test split that no trial saw.")
+    return ("The best trial, retrained (its model was not kept) and scored on the held-out "
+            "test split that no trial saw.")
 
 
 def _replace(tmp: Path, target: Path) -> None:

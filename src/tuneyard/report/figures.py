@@ -32,6 +32,11 @@ def ranked(trials: list, maximize: bool) -> list:
     return sorted(completed(trials), key=lambda t: ((-t.value if maximize else t.value), t.number))
 
 
+def curve_trials(trials: list, maximize: bool, top: int) -> list:
+    """The trials the curves figure draws: the best `top` completed ones with a history."""
+    return [t for t in ranked(trials, maximize) if t.user_attrs.get(HISTORY_ATTR)][:top]
+
+
 def panel_metric(history: dict, objective: str) -> str | None:
     """The metric drawn beside the loss: the objective's training name when it is not the loss."""
     name = objective.removeprefix("val_")
@@ -42,7 +47,7 @@ def panel_metric(history: dict, objective: str) -> str | None:
 
 def curves_figure(trials: list, objective: str, maximize: bool, top: int = 5) -> Any:
     """The classic two panels, loss and metric, training (solid) vs validation (dashed)."""
-    best = [t for t in ranked(trials, maximize) if t.user_attrs.get(HISTORY_ATTR)][:top]
+    best = curve_trials(trials, maximize, top)
     if not best:
         return None
     metric = panel_metric(best[0].user_attrs[HISTORY_ATTR], objective)

@@ -80,13 +80,21 @@ def evaluation_html(evaluation: dict | None, lines: list[str]) -> str:
     return out
 
 
+def header_keys(config: dict) -> tuple[str, ...]:
+    """The settings the header names: what the trials actually ran with."""
+    if config.get("backend") != "hyperband":
+        return ("space", "backend", "workload", "seed", "epochs", "subset")
+    # Hyperband sets each trial's epochs up to max_epochs; --epochs is not what ran
+    # (a study made before max_epochs was stored names neither).
+    return ("space", "backend", "workload", "seed", "max_epochs", "factor", "subset")
+
+
 def render(study: str, config: dict, frame: Any, figures: list[tuple[Path, str, str]],
            notes: list[str], diagnoses: list[dict], evaluation: dict | None,
            evaluation_lines: list[str]) -> str:
     """The whole page."""
     metric, direction = config.get("metric", "value"), config.get("direction", "")
-    meta = ", ".join(f"{k} {cell(config.get(k))}" for k in
-                     ("space", "backend", "workload", "seed", "epochs", "subset")
+    meta = ", ".join(f"{k} {cell(config.get(k))}" for k in header_keys(config)
                      if config.get(k) is not None)
     done = int((frame["status"] == "COMPLETE").sum()) if len(frame) else 0
     parts = [

@@ -100,7 +100,8 @@ class Training:
     executions_per_trial: int = 1
     patience: int = 3
     validation_split: float = 0.1
-    max_epochs: int = 27
+    # Hyperband's largest epoch budget; None: the run's epochs (a space's `epochs`).
+    max_epochs: int | None = None
     factor: int = 3
     lr_decay: dict | None = None
     precision: str | None = None  # the space's default precision (None: float32)
@@ -161,8 +162,9 @@ class Space:
             "name": self.name,
             "workload": self.workload,
             "objective": {"metric": self.metric, "direction": self.direction},
+            # Unset optional settings are left out: old spaces read as before.
             "training": {k: v for k, v in self.training.__dict__.items()
-                         if k != "precision" or v is not None},  # old spaces read as before
+                         if k not in ("precision", "max_epochs") or v is not None},
             "fixed": self.fixed,
             "hyperparameters": {p.name: p.as_dict() for p in self.params},
         }

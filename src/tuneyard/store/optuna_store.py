@@ -238,10 +238,17 @@ class Store:
     """One study in an Optuna storage, opened for a sweep or for reading."""
 
     def __init__(self, storage_url: str | None, study_name: str, readonly: bool = False,
-                 heartbeats: bool = False):
+                 heartbeats: bool = False, existing: bool = False):
+        """`existing`: a command that writes to a study it did not make (evaluate, a report's
+        scores, a worker joining): a missing SQLite file is NoStore, never created."""
         self.name = check_study_name(study_name)
         self.url = storage_url or default_storage()
-        check_not_store_file(self.name, sqlite_path(self.url))  # before the file is created
+        path = sqlite_path(self.url)
+        check_not_store_file(self.name, path)  # before the file is created
+        if existing and path is not None and not path.exists():
+            raise NoStore(f"no study '{study_name}': no studies in {path}: there is no store "
+                          "there yet; run `tune studies` from the folder of the study's "
+                          "results, or pass --storage")
         try:
             self.storage = open_storage(self.url, readonly=readonly, heartbeats=heartbeats)
         except NoStore as exc:
