@@ -229,6 +229,7 @@ def test_without_ray_installed_the_executor_says_how_to_install_it(space_path):
     assert len(lines) == 1 and "pip install 'tuneyard[ray]'" in lines[0], lines
 
 
+@pytest.mark.slow  # a Ray actor started, then killed
 def test_a_trial_past_its_timeout_has_its_actor_killed_and_is_recorded_fail(space_path, results_in_tmp,
                                                                              local_ray):
     trials, rows = grid(space_path, results_in_tmp, "slow", DeviceTrainer(seconds=30), trials=2, workers=2,
