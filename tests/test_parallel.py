@@ -96,10 +96,12 @@ def check_hyperband_schedule(runner, frame, log):
     for line in Path(log).read_text().splitlines():
         kt_trial, started, ended = json.loads(line)
         ran[kt_trial] = (started, ended)
-    promoted = [k for k, r in trials.items() if r["extra"]["parent"]]
+    promoted = [k for k, r in trials.items() if r["extra"]["parent"] is not None]
     assert len(promoted) == sum(n for (_, rnd, _, _), n in got.items() if rnd > 0)
+    # x_parent is the tuneyard trial number of the parent; this check speaks Keras Tuner's ids.
+    kt_of = {t.number: t.user_attrs["result"]["extra"]["kt_trial"] for t in runner.store.trials()}
     for child in promoted:
-        parent = trials[child]["extra"]["parent"]
+        parent = kt_of[trials[child]["extra"]["parent"]]
         bracket, rnd = place[child]
         assert place[parent] == (bracket, rnd - 1)
         assert params[child] == params[parent]
