@@ -128,3 +128,38 @@ class DataTrainer(CheapTrainer):
         x = self.dataset.x_train
         result.metrics.update(x0=float(x[0, 0]), shared=float(not x.flags.writeable))
         return result
+
+
+PARETO_SPACE = """\
+name: cheap_pareto
+workload: tuneyard.testing:TinyRegression
+objectives:
+  - {metric: val_mse, direction: minimize}
+  - {metric: params, direction: minimize}
+training: {epochs: 2, batch_size: 16}
+hyperparameters:
+  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-1, log: true, grid: [1.0e-3, 3.0e-3]}
+  units: {type: int, low: 8, high: 64, step: 8, grid: [8, 16, 32, 64]}
+"""
+
+
+def pareto_formula(p: dict) -> float:
+    """val_mse of the Pareto space: more units fit better (and cost more parameters)."""
+    return (math.log10(p["learning_rate"]) + 2.5) ** 2 + 8.0 / p["units"]
+
+
+def pareto_params(p: dict) -> int:
+    """The parameter count a stand-in model of `units` units would have."""
+    return 10 * p["units"] + 1
+
+
+class ParetoTrainer(InstantTrainer):
+    """The instant trainer on pareto_formula, measuring `params` as tuneyard would."""
+
+    def __init__(self):
+        super().__init__(pareto_formula, metric="val_mse")
+
+    def run(self, proposal, callbacks=None):
+        result = super().run(proposal, callbacks)
+        result.measures = {"params": pareto_params(proposal.params)}
+        return result

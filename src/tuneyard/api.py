@@ -9,16 +9,17 @@ the same store, so `tune studies`, `leaderboard`, `report` and `export` work on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tuneyard.analysis.leaderboard import PARAM_PREFIX
 from tuneyard.cli.progress import ProgressEvents
 from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.errors import TuneyardError
-from tuneyard.space.core import Space
+from tuneyard.space.core import MEASURES, Space
 from tuneyard.space.file import load_space, parse_space
 from tuneyard.store.best_model import saved_best
 from tuneyard.workloads.base import Workload
@@ -37,6 +38,22 @@ class SearchResult:
     best_params: dict | None
     best_value: float | None
     model_path: str | None  # results/<study>/best.keras
+    # A space of several objectives: the Pareto front, best on the first objective first, each
+    # {"trial", "values": {objective: value}, "hyperparameters": {...}}; [] for one objective.
+    front: list = field(default_factory=list)
+    objectives: tuple = ()  # the objectives' names, the first first (one: the metric)
+    hyperparameters: tuple = ()  # the space's hyperparameter names
+
+    def trial(self, number: int) -> dict:
+        """Trial `number` of the study as the leaderboard has it: "trial", "status", "rank",
+        "front" (several objectives), "values" (each objective's, and what was measured of
+        its model), "hyperparameters". `tune export STUDY --trial N` writes its model."""
+        frame = self.leaderboard
+        rows = frame[frame["trial"] == number]
+        if not len(rows):
+            raise TuneyardError(f"number: study '{self.study}' has no trial {number}; its trials: "
+                                f"{', '.join(str(n) for n in sorted(frame['trial']))}")
+        return _point(rows.iloc[0], self.objectives, list(self.hyperparameters))
 
     @property
     def best_model(self) -> Any:
@@ -118,7 +135,8 @@ def _space(space: Any, workload_name: str) -> Space:
     if not isinstance(space, dict):
         raise TuneyardError(f"space must be a dict, a YAML path or a Space, got {type(space).__name__}")
     body = {"name": _word(workload_name.removeprefix(IN_PROCESS_PREFIX)),
-            "objective": {"metric": "val_loss", "direction": "minimize"},
+            **({} if "objectives" in space else
+               {"objective": {"metric": "val_loss", "direction": "minimize"}}),
             "training": dict(DEFAULT_TRAINING), **space}
     if "workload" not in space:
         body["workload"] = workload_name
@@ -149,8 +167,28 @@ def _result(space: Space, result: Any) -> SearchResult:
         row = done.iloc[0]
         best_params = {n: _plain(row[n]) for n in names if n in row and row[n] == row[n]}
     kept = saved_best(result.folder)
+    names = [p.name for p in space.params]
+    objectives = tuple(o.metric for o in space.all_objectives)
+    front = ([_point(row, objectives, names) for _, row in done[done["front"] == 1].iterrows()]
+             if space.multi and "front" in done else [])
     return SearchResult(study=result.study, leaderboard=frame, best_params=best_params,
-                        best_value=result.best, model_path=kept["path"] if kept else None)
+                        best_value=result.best, model_path=kept["path"] if kept else None,
+                        front=front, objectives=objectives, hyperparameters=tuple(names))
+
+
+def _point(row: Any, objectives: tuple, names: list[str]) -> dict:
+    """A leaderboard row as SearchResult gives it (see SearchResult.trial)."""
+    def cell(name: str) -> Any:
+        value = row.get(name)
+        return None if value is None or value != value else _plain(value)  # NaN: none
+
+    measured = [m for m in MEASURES if m in row and m not in objectives]
+    params = {n: cell(PARAM_PREFIX + n if PARAM_PREFIX + n in row else n) for n in names}
+    return {"trial": int(row["trial"]), "status": row["status"], "rank": cell("rank"),
+            "front": cell("front"),
+            "values": {name: cell(name) for name in (*objectives, *measured)},
+            "hyperparameters": {k: v for k, v in params.items() if v is not None}}
+
 
 
 __all__ = ["search", "SearchResult"]

@@ -3,10 +3,13 @@
 Pure functions from stored trials (Optuna FrozenTrials) to rows, and from rows
 to a ranked DataFrame and a CSV with one schema for every backend:
 
-    rank, trial, backend, <hyperparameters>, <objective>, <other metrics>, epochs,
+    rank, trial, backend, <hyperparameters>, <objective>, <other metrics>, <measures>, epochs,
     seconds, status, diagnosis, seed, device, precision, started, error, x_<backend details>
 
-The columns up to `error` are the same, in the same order, for every backend. A
+The columns up to `error` are the same, in the same order, for every backend. Measures
+(params, saved_bytes, latency_ms) are there when the study measured them. A study of
+several objectives has a `front` column after `rank` (1: the Pareto front) and ranks its
+completed trials by front, then by the first objective (analysis/pareto.py). A
 hyperparameter whose name is one of them is written `hp_<name>`. Backend details
 follow, each prefixed `x_` (`x_grid_index`, `x_kt_trial`, `x_bracket`, `x_round`,
 `x_hb_epochs`, `x_parent`, `x_warm_start`, `x_capped_from`), only those the study's
@@ -20,9 +23,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tuneyard.analysis.pareto import pareto_ranks
 from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
 from tuneyard.records.attributes import DEVICE, DEVICE_USED, PRECISION, RESULT_ATTR
+from tuneyard.records.trial import first_value
+from tuneyard.space.core import MEASURES
 
 STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
 FIXED = ("rank", "trial", "backend")
@@ -62,8 +68,10 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
         "trial": trial.number,
         "backend": attrs.get("backend") or backend or (config or {}).get("backend") or "optuna",
         "params": dict(trial.params),
-        "value": trial.value if trial.values else None,
+        "value": first_value(trial),
+        "values": list(trial.values) if trial.values and len(trial.values) > 1 else None,
         "metrics": result.get("metrics", {}),
+        "measures": {m: attrs[m] for m in MEASURES if m in attrs},
         "epochs": result.get("epochs_run", len(trial.intermediate_values)),
         "seconds": result.get("seconds"),
         "status": trial.state.name,
@@ -92,10 +100,12 @@ def device_text(given: str | None, used: str | None) -> str | None:
     return f"{given} (the Keras backend ran it on {used})"
 
 
-def ranked(rows: list[dict], param_names: list[str], metric: str,
-           maximize: bool) -> tuple[list[str], list[dict]]:
+def ranked(rows: list[dict], param_names: list[str], metric: str, maximize: bool,
+           objectives: list[tuple[str, bool]] | None = None) -> tuple[list[str], list[dict]]:
     """Columns and flat records, best first: completed by objective, then pruned, then failed.
 
+    `objectives`: (name, maximize) of each objective of a study of several, the first
+    being `metric`: completed trials then rank by Pareto front first (a `front` column).
     Plain Python, no pandas: this runs after every trial and must stay cheap at
     a thousand trials.
     """
@@ -103,16 +113,25 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
     for row in rows:  # hyperparameters the space no longer names (an old study) go last
         names.extend(n for n in row["params"] if n not in names)
     metrics = sorted({k for row in rows for k in row["metrics"] if k != metric})
-    taken = {*FIXED, *TAIL_COLUMNS, metric, *metrics}
+    measured = {k for row in rows for k in row.get("measures") or {}}
+    measures = [m for m in MEASURES if m in measured and m not in metrics and m != metric]
+    multi = bool(objectives) and len(objectives) > 1
+    fixed = (FIXED[0], "front", *FIXED[1:]) if multi else FIXED
+    taken = {*fixed, *TAIL_COLUMNS, metric, *metrics, *measures}
     renamed = {n: PARAM_PREFIX + n if n in taken or n.startswith(DETAIL_PREFIX) else n
                for n in names}
     records = [_flat(row, metric, renamed) for row in rows]
+    fronts = pareto_ranks(rows, objectives) if multi else {}
+    for record in records:
+        if multi:
+            record["front"] = fronts.get(record["trial"])
     sign = -1.0 if maximize else 1.0
 
     def order(record: dict) -> tuple:
         score = record[metric] if record[metric] is not None else record["_last"]
         missing = score is None or (isinstance(score, float) and math.isnan(score))
-        return (STATUS_ORDER.get(record["status"], 9), missing,
+        front = fronts.get(record["trial"], math.inf) if multi else 0
+        return (STATUS_ORDER.get(record["status"], 9), missing, front,
                 0.0 if missing else sign * score, record["trial"])
 
     records.sort(key=order)
@@ -125,22 +144,23 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
             record["rank"] = None
     details = {k for row in rows for k in row["extra"]}
     ordered = [*(d for d in DETAILS if d in details), *sorted(details - set(DETAILS))]
-    columns = [*FIXED, *renamed.values(), metric, *metrics, *TAIL_COLUMNS,
+    columns = [*fixed, *renamed.values(), metric, *metrics, *measures, *TAIL_COLUMNS,
                *(DETAIL_PREFIX + d for d in ordered)]
     return columns, records
 
 
-def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bool) -> Any:
+def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bool,
+             objectives: list[tuple[str, bool]] | None = None) -> Any:
     """Ranked DataFrame with the CSV's columns (see the module's docstring)."""
     # heavy: pandas
     import pandas as pd
 
-    columns, records = ranked(rows, param_names, metric, maximize)
+    columns, records = ranked(rows, param_names, metric, maximize, objectives)
     frame = pd.DataFrame.from_records(records, columns=columns)
     frame["rank"] = frame["rank"].astype("Int64")
     # Whole-number columns stay whole with blanks among them (`tune leaderboard --csv`,
     # --json); a Hyperband parent is a trial number (Keras Tuner's id in older studies).
-    for column in ("seed", "epochs", DETAIL_PREFIX + "parent"):
+    for column in ("seed", "epochs", "front", "params", "saved_bytes", DETAIL_PREFIX + "parent"):
         if column in frame and frame[column].notna().any() and \
                 pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].astype("Int64")
@@ -152,6 +172,7 @@ def _flat(row: dict, metric: str, renamed: dict[str, str]) -> dict:
     out.update((renamed[k], v) for k, v in row["params"].items())
     out[metric] = row["value"] if row["status"] == "COMPLETE" else None
     out.update((k, v) for k, v in row["metrics"].items() if k != metric)
+    out.update((k, v) for k, v in (row.get("measures") or {}).items() if k not in out)
     for key in TAIL_COLUMNS:
         out[key] = row.get(key)
     out.update((DETAIL_PREFIX + k, v) for k, v in row["extra"].items())
@@ -173,6 +194,14 @@ def write_records(columns: list[str], records: list[dict], path: Path) -> None:
 def write_csv(frame: Any, path: Path) -> None:
     """Write a DataFrame as CSV atomically: a reader never sees half a file."""
     write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def study_objectives(config: dict) -> list[tuple[str, bool]] | None:
+    """(name, maximize) of each objective of a stored study of several; None for one."""
+    listed = config.get("objectives")
+    if not isinstance(listed, list) or len(listed) < 2:
+        return None
+    return [(o["metric"], o["direction"] == "maximize") for o in listed]
 
 
 def best_value(rows: list[dict], maximize: bool) -> float | None:

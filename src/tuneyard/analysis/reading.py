@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneyard.analysis.leaderboard import best_value, to_frame, trial_row
+from tuneyard.analysis.leaderboard import best_value, study_objectives, to_frame, trial_row
 from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import CONFIG_ATTR
 from tuneyard.space.file import space_of_study
@@ -36,7 +36,7 @@ def study_frame(study: str, storage: str | None) -> Any:
     config = store.config
     metric = config.get("metric", "value")
     maximize = maximizes(config)
-    return to_frame(rows, param_order(store, rows), metric, maximize)
+    return to_frame(rows, param_order(store, rows), metric, maximize, study_objectives(config))
 
 
 def studies_frame(storage_url: str | None) -> Any:

@@ -10,19 +10,34 @@ from tuneyard.backends.tpe import TPEBackend
 from tuneyard.errors import BackendError
 
 BACKEND_NAMES = ("grid", "tpe", "random", "hyperband", "bayes")
+# Optuna's NSGA-II, for several objectives (it searches one too; `tune race` does not run it).
+NSGA2 = "nsga2"
+VALID_BACKENDS = (*BACKEND_NAMES, NSGA2)
 # Strategies many workers can share through a server storage (Optuna-native).
-SHARED_BACKENDS = ("grid", "tpe", "random")
+SHARED_BACKENDS = ("grid", "tpe", "random", NSGA2)
+# Strategies that search a space of several objectives (`random` is then Optuna's).
+MULTI_OBJECTIVE_BACKENDS = ("tpe", "random", "grid", NSGA2)
 
 
-def get_backend(name: str, shared: bool = False) -> type[Backend]:
+def get_backend(name: str, shared: bool = False, multi: bool = False) -> type[Backend]:
     """The backend class called `name` (imported on demand).
 
     `shared` (a study many workers share on a server) makes `random` Optuna's
     RandomSampler instead of Keras Tuner's RandomSearch, and the grid one whose
-    trials' numbers pick their points.
+    trials' numbers pick their points. So does `multi` (a space of several objectives),
+    which Keras Tuner's oracles cannot search: hyperband and bayes refuse it.
     """
-    if name == "random" and shared:
+    if multi and name in BACKEND_NAMES and name not in MULTI_OBJECTIVE_BACKENDS:
+        raise BackendError(
+            f"backend {name} is Keras Tuner's, which searches one objective, and this space "
+            f"names several; choose {', '.join(MULTI_OBJECTIVE_BACKENDS)}")
+    if name == "random" and (shared or multi):
         return OptunaRandomBackend
+    if name == NSGA2:
+        # heavy: optuna (imported when the sampler is made; the module itself is light)
+        from tuneyard.backends.nsga2 import NSGA2Backend
+
+        return NSGA2Backend
     if name == "grid":
         # heavy: numpy
         from tuneyard.backends.grid import GridBackend, SharedGridBackend
@@ -34,4 +49,4 @@ def get_backend(name: str, shared: bool = False) -> type[Backend]:
         return RandomBackend if name == "random" else BayesBackend
     if name == "hyperband":
         return HyperbandBackend
-    raise BackendError(f"unknown backend '{name}'; valid backends: {', '.join(BACKEND_NAMES)}")
+    raise BackendError(f"unknown backend '{name}'; valid backends: {', '.join(VALID_BACKENDS)}")

@@ -46,7 +46,8 @@ class Executor(StrEnum):
 @app.command()
 def run(
     space: Annotated[str, typer.Option(help="Space name (see `tune spaces`) or a YAML path.")],
-    backend: Annotated[str, typer.Option(help="grid, tpe, random, hyperband or bayes.")] = "tpe",
+    backend: Annotated[str, typer.Option(help="grid, tpe, random, hyperband, bayes or nsga2 "
+                                         "(NSGA-II, for several objectives).")] = "tpe",
     trials: Annotated[int | None, typer.Option(help="Trial budget of the study (default 20).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
     subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
@@ -62,7 +63,8 @@ def run(
     max_epochs: Annotated[int | None, typer.Option(help="Hyperband's largest epoch budget (default: "
                                                    "the space's max_epochs, else the epochs).")] = None,
     factor: Annotated[int | None, typer.Option(help="Hyperband's factor, >= 2.")] = None,
-    prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband.")] = "none",
+    prune: Annotated[str, typer.Option(help="Pruner for tpe: none, median or hyperband "
+                                       "(off for a space of several objectives).")] = "none",
     workers: Annotated[int, typer.Option(help="Trials at once, each in its own process.")] = 1,
     max_failures: Annotated[int, typer.Option(help="Stop after this many failed trials in a row.")] = 5,
     trials_per_process: Annotated[

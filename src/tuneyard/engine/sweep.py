@@ -56,7 +56,7 @@ from tuneyard.space.core import Space
 from tuneyard.space.file import load_space, space_text
 from tuneyard.store.best_model import candidate_path, keep_if_best
 from tuneyard.store.faults import check_writable_folder, storage_boundary
-from tuneyard.store.optuna_store import Store, default_storage
+from tuneyard.store.optuna_store import Store, default_storage, missing_objectives
 from tuneyard.store.paths import results_dir, study_dir
 
 # The CSV is rewritten after a trial once this many times its last rewrite's cost has passed.
@@ -90,13 +90,21 @@ class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
     def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
-        self.options = options
         if trainer is None:  # said now, not as a traceback from a worker process importing Keras
             require_backend()
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
+        self.said: set[str] = set()  # the trials' notices already told (TrialResult.notices)
+        self.notices: list[str] = []  # lines said once the sweep starts
+        if self.space.multi and options.prune != "none" and options.prune in PRUNERS:
+            # Optuna prunes on one intermediate value; a trial of several objectives has none.
+            self.notices.append(f"--prune {options.prune} is off: Optuna cannot prune a study of "
+                                "several objectives; every trial trains its full epochs")
+            options = copy.copy(options)  # the caller's stay as given (made: not made again)
+            options.prune = "none"
+        self.options = options
         # A grid/tpe/random study on a PostgreSQL server is shared by workers (shared.py).
         self.shared = shared_mode(options.storage, options.backend, forced=options.shared)
-        self.backend_cls = get_backend(options.backend, shared=self.shared)
+        self.backend_cls = get_backend(options.backend, shared=self.shared, multi=self.space.multi)
         self.backend_cls.check_space(self.space)
         # What the backend is told: --epochs (Hyperband's default largest budget) and its own.
         self.backend_options = {"epochs": options.epochs, **options.backend_options}
@@ -127,7 +135,6 @@ class Sweep:
         self.events = Events()
         self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
         self._csv_at, self._csv_cost = 0.0, 0.0  # when the CSV was last rewritten, and how long it took
-        self.said: set[str] = set()  # the trials' notices already told (TrialResult.notices)
 
     @property
     def csv_path(self):
@@ -146,6 +153,9 @@ class Sweep:
                 "space_text": space_text(self.space), "space_file": _abs(self.space.path),
                 "data_dir": _abs(o.data_dir), "trial_timeout": o.trial_timeout,
                 "precision": o.precision,
+                # A study of several objectives: each, in order (the first is metric/direction).
+                **({"objectives": [{"metric": x.metric, "direction": x.direction}
+                                   for x in self.space.objectives]} if self.space.multi else {}),
                 # What the backend ran with beyond the epochs (Hyperband's max_epochs, factor).
                 **self.backend_cls.run_settings(self.space, self.backend_options)}
 
@@ -156,6 +166,8 @@ class Sweep:
         empty study behind.
         """
         o = self.options
+        for notice in self.notices:
+            events.message(f"warning: {notice}")
         self._check_folders()
         if not self.backend_cls.optuna_native:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
@@ -566,6 +578,9 @@ class Sweep:
     def _record(self, proposal: Proposal, result: TrialResult) -> tuple[Any, dict]:
         """Write a trial's result: store, best model, CSV; its frozen trial and its row."""
         self.session.claims.ended(proposal)
+        problem = missing_objectives(self.space, result)
+        if problem:  # a study of several objectives is told every one, or the trial failed
+            result = dataclasses.replace(result, status=FAIL, value=None, error=problem)
         frozen = self.store.record(self.space, self.options.backend, proposal, result,
                                    self._diagnosis(proposal, result))
         self.pending.pop(id(proposal), None)
@@ -595,8 +610,8 @@ class Sweep:
         names = [p.name for p in self.space.params]
         started = time.monotonic()
         try:
-            write_records(*ranked(self.rows, names, self.space.metric, self.space.maximize),
-                          self.csv_path)
+            write_records(*ranked(self.rows, names, self.space.metric, self.space.maximize,
+                                  self.objectives), self.csv_path)
             self._csv_at = time.monotonic()
             self._csv_cost = self._csv_at - started
         except OSError as exc:
@@ -613,7 +628,12 @@ class Sweep:
     def leaderboard(self) -> Any:
         """The ranked DataFrame of every trial in the study."""
         names = [p.name for p in self.space.params]
-        return to_frame(self.rows, names, self.space.metric, self.space.maximize)
+        return to_frame(self.rows, names, self.space.metric, self.space.maximize, self.objectives)
+
+    @property
+    def objectives(self) -> list[tuple[str, bool]] | None:
+        """(name, maximize) of each objective of a study of several (None for one)."""
+        return [(o.metric, o.maximize) for o in self.space.objectives] if self.space.multi else None
 
 
 def _tell(events: Any, hook: str, *args: Any) -> None:

@@ -19,6 +19,7 @@ from tuneyard.atomic import write_with
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.interrupts import raise_if_interrupted
+from tuneyard.engine.measures import measure_model
 from tuneyard.engine.precision import apply, output_notice, policy_kept, resolve, trains_on_gpu
 from tuneyard.engine.user_errors import check_built, describe
 from tuneyard.errors import StoreError
@@ -89,6 +90,7 @@ class Trainer:
                 if problem:
                     return self._summary(runs, FAIL, start, seeds, problem)
             result = self._summary(runs, COMPLETE, start, seeds, None)
+            self._measure(result)
             self._save_if_better(proposal, result)
         except (LabelsBeyondModel, CheckpointNotSaved):
             raise  # not the trial's fault: the sweep stops, the trial runs again on resume
@@ -127,6 +129,16 @@ class Trainer:
             return
         result.saved_model = proposal.save_best_to
 
+    def _measure(self, result: TrialResult) -> None:
+        """Measure the first execution's model at its objective's epoch (params, saved size,
+        latency: what the space's objectives or `training.measure` name)."""
+        if not self.space.measures or not result.ok or self._kept is None:
+            return
+        model, weights = self._kept
+        if weights is not None:
+            model.set_weights(weights)
+        result.measures = measure_model(model, self.dataset, self.space.measures)
+
     def _better(self, value: float, than: float) -> bool:
         return value > than if self.space.maximize else value < than
 
@@ -156,7 +168,7 @@ class Trainer:
             model.load_weights(proposal.warm_start)
         data = self.dataset
         keep = _BestWeights(self.space.metric, self.space.maximize) \
-            if proposal.save_best_to and execution == 0 else None
+            if (proposal.save_best_to or self.space.measures) and execution == 0 else None
         # Keras' own TerminateOnNaN stops at the first NaN/inf batch loss; the epoch's
         # history then holds it, and the trial is recorded as diverged (_non_finite).
         extra = [_EpochReport(c, proposal.epochs) if isinstance(c, EpochHook) else c for c in extra]
@@ -202,9 +214,11 @@ class Trainer:
         if status != COMPLETE or not runs:
             return TrialResult(status=status, history=history, seconds=seconds, seeds=seeds,
                                error=error, epochs_run=_epochs(runs))
-        if self.space.metric not in runs[0]:
+        missing = [o.metric for o in self.space.all_objectives
+                   if not o.measured and o.metric not in runs[0]]
+        if missing:
             found = ", ".join(k for k in runs[0] if k.startswith("val_"))
-            return failed(f"objective {self.space.metric} not reported by the model "
+            return failed(f"objective {missing[0]} not reported by the model "
                           f"(it reports {found})", seconds, seeds=seeds, history=history)
         best = [self._best_epoch(run) for run in runs]
         metrics = {key: float(np.mean([run[key][i] for run, i in zip(runs, best, strict=True)]))

@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from tuneyard.analysis.leaderboard import study_objectives
+from tuneyard.analysis.pareto import front_numbers
 from tuneyard.atomic import write_json
 from tuneyard.engine.training import Trainer
 from tuneyard.errors import StoreError
 from tuneyard.records.attributes import RESULT_ATTR
-from tuneyard.records.trial import COMPLETE, Proposal
+from tuneyard.records.trial import COMPLETE, Proposal, first_value
 from tuneyard.space.data import load_space_data
 from tuneyard.space.file import space_of_study
 from tuneyard.store.best_model import saved_best
@@ -37,14 +39,20 @@ EVALUATION_ATTR = "evaluation"
 
 
 def best_trial(store: Store) -> Any:
-    """The best completed trial of a loaded study; StoreError when there is none."""
-    done = [t for t in store.trials(("COMPLETE",)) if t.value is not None
-            and np.isfinite(t.value)]
+    """The best completed trial of a loaded study; StoreError when there is none. In a study
+    of several objectives: the member of the Pareto front best on the first objective (the
+    leaderboard's rank 1)."""
+    done = [t for t in store.trials(("COMPLETE",)) if t.values
+            and all(np.isfinite(v) for v in t.values)]
     if not done:
         raise StoreError(f"study '{store.name}' has no completed trial yet; "
                          "run or resume it with `tune run` first")
+    objectives = study_objectives(store.config)
+    if objectives:
+        fronts = front_numbers([t.values for t in done], [up for _, up in objectives])
+        done = [t for t, front in zip(done, fronts, strict=True) if front == 1]
     maximize = maximizes(store.config)
-    return (max if maximize else min)(done, key=lambda t: (t.value, -t.number))
+    return (max if maximize else min)(done, key=lambda t: (t.values[0], -t.number))
 
 
 def load_evaluation(store: Store) -> dict | None:
@@ -90,7 +98,7 @@ def _evaluate(store: Store, study: str, trial: Any, data_dir: str | None, say: A
     scores = score(made.workload.task, made.dataset, predictions)
     evaluation = {
         "study": study, "trial": trial.number, "params": dict(trial.params),
-        "epochs": made.epochs, "metric": store.config.get("metric"), "trial_value": trial.value,
+        "epochs": made.epochs, "metric": store.config.get("metric"), "trial_value": first_value(trial),
         "retrained_value": made.value, "model": made.source,
         "seconds": round(time.perf_counter() - started, 2),
         "test_samples": int(len(made.dataset.y_test)), **scores,
@@ -120,7 +128,7 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
     epochs = int((trial.user_attrs.get(RESULT_ATTR) or {}).get("epochs") or config["epochs"])
     kept = saved_best(study_dir(store.name))
     if kept and kept["trial"] == trial.number and not need_data:
-        return TrialModel(kept["path"], "saved", trial.value, epochs)
+        return TrialModel(kept["path"], "saved", first_value(trial), epochs)
     space = space_of_study(config)
     say = say or (lambda line: None)
     say(f"loading the data of {space.workload} ...")
@@ -128,7 +136,7 @@ def trial_model(store: Store, trial: Any, data_dir: str | None, scratch: str,
                                         subset=config.get("subset"), seed=seed)
     if kept and kept["trial"] == trial.number:
         say(f"loading the model the sweep kept for trial {trial.number}")
-        return TrialModel(kept["path"], "saved", trial.value, epochs, workload, dataset)
+        return TrialModel(kept["path"], "saved", first_value(trial), epochs, workload, dataset)
     say(f"retraining trial {trial.number} ({epochs} epochs, the study's seed) ...")
     trainer = Trainer(space, workload, dataset, seed=seed)
     result = trainer.run(Proposal(params=dict(trial.params), epochs=epochs, save_best_to=scratch))

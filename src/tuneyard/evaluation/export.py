@@ -9,6 +9,7 @@ from pathlib import Path
 from tuneyard.atomic import write_with
 from tuneyard.errors import TuneyardError
 from tuneyard.evaluation.evaluate import best_trial, trial_model
+from tuneyard.records.trial import first_value
 from tuneyard.store.optuna_store import Store
 
 
@@ -28,7 +29,7 @@ def export_model(study: str, out: str, *, trial: int | None = None, storage: str
                 f"epoch), no retraining")
     return (f"wrote {target}: trial {chosen.number} was not saved by the sweep (only the best "
             f"trial's model is kept), so it was retrained for {made.epochs} epochs "
-            f"({made.value:.4g} at its best epoch; {chosen.value:.4g} in the sweep)")
+            f"({made.value:.4g} at its best epoch; {first_value(chosen):.4g} in the sweep)")
 
 
 def _checked_target(out: str) -> Path:

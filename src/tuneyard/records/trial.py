@@ -62,11 +62,22 @@ class TrialResult:
     # Lines about the sweep rather than this trial (the precision it could not use, an output
     # not in float32): the sweep says each once, whichever trials repeat it.
     notices: list = field(default_factory=list)
+    # What tuneyard measured of the trained model, by name (params, saved_bytes, latency_ms):
+    # only what the space's objectives or `training.measure` ask for.
+    measures: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         """True when the trial completed with a finite objective."""
         return self.status == COMPLETE and self.value is not None and math.isfinite(self.value)
+
+
+def first_value(trial: Any) -> float | None:
+    """A stored trial's (FrozenTrial's) first objective value, None without one. For a
+    study of several objectives `trial.value` raises; the first objective is the one the
+    leaderboard ranks by within a Pareto front."""
+    values = getattr(trial, "values", None)
+    return values[0] if values else None
 
 
 def failed(error: str, seconds: float = 0.0, **fields: Any) -> TrialResult:

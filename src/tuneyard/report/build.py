@@ -68,19 +68,21 @@ def build_report(study: str, storage: str | None = None, *, top: int = 5,
 
 def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
     # heavy: matplotlib, numpy
-    from tuneyard.analysis.leaderboard import to_frame, trial_row
+    from tuneyard.analysis.leaderboard import study_objectives, to_frame, trial_row
     from tuneyard.analysis.reading import param_order
     from tuneyard.analysis.trial_diagnosis import diagnose_rows
     from tuneyard.evaluation.evaluate import load_evaluation, summary_lines
     from tuneyard.report import figures as rf
     from tuneyard.report import figures_eval as re
     from tuneyard.report.html import render
+    from tuneyard.report.pareto_figure import pareto_figure
 
     config = store.config
     metric = config.get("metric", "value")
     maximize = maximizes(config)
     rows = [trial_row(t, config) for t in trials]
-    frame = to_frame(rows, param_order(store, rows), metric, maximize)
+    objectives = study_objectives(config)
+    frame = to_frame(rows, param_order(store, rows), metric, maximize, objectives)
     report = Report(folder)
     figures: list[tuple[Path, str, str]] = []
 
@@ -93,6 +95,13 @@ def _draw(store: Store, trials: list, folder: Path, top: int) -> Report:
         figures.append((path, title, caption))
         report.figures.append(path.name)
 
+    if objectives:
+        add("pareto", pareto_figure(trials, objectives), "Pareto front",
+            f"Each completed trial's {objectives[0][0]} against its {objectives[1][0]}; the "
+            f"highlighted points (labelled with their trial numbers) are the Pareto front: no "
+            f"trial is as good on every objective ({', '.join(n for n, _ in objectives)}) and "
+            "better on one. `tune export STUDY --trial N` writes any one's model.",
+            "Pareto front skipped: fewer than 2 completed trials")
     drawn = curves_words(len(rf.curve_trials(trials, maximize, top)),
                          len(rf.curve_trials(trials, maximize, len(trials))))
     add("curves", rf.curves_figure(trials, metric, maximize, top), "Training curves",

@@ -17,19 +17,20 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import NullFormatter
 
 from tuneyard.records.attributes import HISTORY_ATTR, RESULT_ATTR  # noqa: E402
+from tuneyard.records.trial import first_value as value_of  # noqa: E402 - the first objective's
 
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def completed(trials: list) -> list:
-    """Completed trials with a finite objective."""
-    return [t for t in trials if t.state.name == "COMPLETE" and t.value is not None
-            and math.isfinite(t.value)]
+    """Completed trials with a finite (first) objective."""
+    return [t for t in trials if t.state.name == "COMPLETE" and value_of(t) is not None
+            and math.isfinite(value_of(t))]
 
 
 def ranked(trials: list, maximize: bool) -> list:
     """Completed trials, best first."""
-    return sorted(completed(trials), key=lambda t: ((-t.value if maximize else t.value), t.number))
+    return sorted(completed(trials), key=lambda t: ((-value_of(t) if maximize else value_of(t)), t.number))
 
 
 def curve_trials(trials: list, maximize: bool, top: int) -> list:
@@ -65,7 +66,7 @@ def curves_figure(trials: list, objective: str, maximize: bool, top: int = 5) ->
                     epochs = np.arange(start + 1, start + values.size + 1)
                     ax.plot(epochs, values, style, color=color, marker="o", markersize=3)
                     spread.extend(values[np.isfinite(values)])
-            ax.plot([], [], "-", color=color, label=f"trial {trial.number} ({trial.value:.4g})")
+            ax.plot([], [], "-", color=color, label=f"trial {trial.number} ({value_of(trial):.4g})")
         ax.plot([], [], "-", color="0.3", label="training")
         ax.plot([], [], "--", color="0.3", label="validation")
         _log_if_wide(ax, spread)
@@ -102,9 +103,9 @@ def history_figure(trials: list, objective: str, maximize: bool) -> Any:
         cumulative += int(result.get("epochs_run") or len(trial.intermediate_values))
         if trial in completed([trial]):
             xs.append(trial.number)
-            values.append(trial.value)
-            if best is None or (trial.value > best if maximize else trial.value < best):
-                best = trial.value
+            values.append(value_of(trial))
+            if best is None or (value_of(trial) > best if maximize else value_of(trial) < best):
+                best = value_of(trial)
         if best is not None:
             best_x.append(trial.number)
             best_y.append(best)
@@ -137,11 +138,11 @@ def params_figure(trials: list, objective: str, maximize: bool) -> Any:
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.5 * rows), squeeze=False)
     best = ranked(done, maximize)[0]
-    values = [t.value for t in done]
+    values = [value_of(t) for t in done]
     for ax, name in zip(axes.flat, names, strict=False):
         have = [t for t in done if name in t.params]
         dist = next(t.distributions[name] for t in have)
-        ys = [t.value for t in have]
+        ys = [value_of(t) for t in have]
         if hasattr(dist, "choices"):
             labels = [str(c) for c in dist.choices]
             pos = [labels.index(str(t.params[name])) for t in have]
@@ -159,7 +160,7 @@ def params_figure(trials: list, objective: str, maximize: bool) -> Any:
                 ax.xaxis.get_major_locator().set_params(integer=True)
             best_x = best.params.get(name)
         if name in best.params:
-            ax.scatter([best_x], [best.value], s=90, marker="*", color=COLORS[3], zorder=3,
+            ax.scatter([best_x], [value_of(best)], s=90, marker="*", color=COLORS[3], zorder=3,
                        label=f"best (trial {best.number})")
             ax.legend(fontsize=7)
         _log_if_wide(ax, values)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tuneyard.report.figures import COLORS, completed, plt
+from tuneyard.report.figures import COLORS, completed, plt, value_of
 
 EVALUATORS = {"fANOVA": "FanovaImportanceEvaluator", "PED-ANOVA": "PedAnovaImportanceEvaluator"}
 
@@ -27,7 +27,7 @@ def importances(study: Any, trials: list) -> tuple[dict[str, dict[str, float]], 
     if len(done) < 2:
         return {}, [f"parameter importance needs at least 2 completed trials; "
                     f"the study has {len(done)}"]
-    if len({t.value for t in done}) < 2:
+    if len({value_of(t) for t in done}) < 2:
         return {}, ["parameter importance skipped: every completed trial has the same objective"]
     out, notes = {}, []
     for label, cls in EVALUATORS.items():
@@ -36,7 +36,8 @@ def importances(study: Any, trials: list) -> tuple[dict[str, dict[str, float]], 
             evaluator = evaluator(seed=0) if label == "fANOVA" else evaluator()
             with warnings.catch_warnings():  # "few trials per regime" is expected on small studies
                 warnings.simplefilter("ignore")
-                scores = importance.get_param_importances(study, evaluator=evaluator)
+                scores = importance.get_param_importances(study, evaluator=evaluator,
+                                                          target=_first_objective(study))
         except Exception as exc:  # an evaluator that cannot fit these trials is only a note
             notes.append(f"{label} importance unavailable: {str(exc).splitlines()[0][:160]}")
             continue
@@ -46,6 +47,11 @@ def importances(study: Any, trials: list) -> tuple[dict[str, dict[str, float]], 
         else:
             notes.append(f"{label} importance: no hyperparameter varied across the trials")
     return out, notes
+
+
+def _first_objective(study: Any) -> Any:
+    """The importance's target: None (the objective) for one, the first of several."""
+    return (lambda trial: trial.values[0]) if len(study.directions) > 1 else None
 
 
 def importance_figure(scores: dict[str, dict[str, float]], objective: str) -> Any:

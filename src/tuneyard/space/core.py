@@ -22,6 +22,29 @@ KINDS = ("int", "float", "choice")
 # mixed float16 on a GPU and mixed bfloat16 on a CPU that has it (engine/precision.py).
 PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 DIRECTIONS = ("maximize", "minimize")
+# What tuneyard measures of each trained model when an objective (or `training.measure`) names
+# it: parameter count, size in bytes of the saved .keras file, and inference milliseconds per
+# sample on a fixed batch (engine/measures.py says how).
+MEASURES = ("params", "saved_bytes", "latency_ms")
+MAX_OBJECTIVES = 3
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective of a study: a validation metric or a measure, and its direction."""
+
+    metric: str
+    direction: str
+
+    @property
+    def maximize(self) -> bool:
+        """True when a larger value is better."""
+        return self.direction == "maximize"
+
+    @property
+    def measured(self) -> bool:
+        """True for what tuneyard measures of the model (params, saved_bytes, latency_ms)."""
+        return self.metric in MEASURES
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,8 @@ class Training:
     factor: int = 3
     lr_decay: dict | None = None
     precision: str | None = None  # the space's default precision (None: float32)
+    # Measures recorded as leaderboard columns though no objective names them.
+    measure: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -120,11 +145,31 @@ class Space:
     fixed: dict = field(default_factory=dict)
     description: str = ""
     path: str = ""
+    # Two or three objectives (`objectives:`); empty for a single-objective space, whose
+    # objective is `metric` and `direction`. The first is always `metric` and `direction`.
+    objectives: tuple[Objective, ...] = ()
 
     @property
     def maximize(self) -> bool:
         """True when a larger objective is better."""
         return self.direction == "maximize"
+
+    @property
+    def multi(self) -> bool:
+        """True when the space searches several objectives (a Pareto front)."""
+        return len(self.objectives) > 1
+
+    @property
+    def all_objectives(self) -> tuple[Objective, ...]:
+        """Every objective, the first one first (one for a single-objective space)."""
+        return self.objectives or (Objective(self.metric, self.direction),)
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """What each trained model is measured for: the objectives' measures, then
+        `training.measure`'s, in MEASURES order."""
+        wanted = {o.metric for o in self.all_objectives} | set(self.training.measure)
+        return tuple(m for m in MEASURES if m in wanted)
 
     def param(self, name: str) -> Param:
         """The hyperparameter called `name`."""
@@ -158,13 +203,19 @@ class Space:
 
     def as_dict(self) -> dict:
         """A plain description of the whole space (file order)."""
+        objective = ({"objectives": [{"metric": o.metric, "direction": o.direction}
+                                     for o in self.objectives]} if self.multi else
+                     {"objective": {"metric": self.metric, "direction": self.direction}})
+        training = {k: v for k, v in self.training.__dict__.items()
+                    if k not in ("precision", "max_epochs", "measure") or v not in (None, ())}
+        if "measure" in training:
+            training["measure"] = list(training["measure"])
         return {
             "name": self.name,
             "workload": self.workload,
-            "objective": {"metric": self.metric, "direction": self.direction},
+            **objective,
             # Unset optional settings are left out: old spaces read as before.
-            "training": {k: v for k, v in self.training.__dict__.items()
-                         if k not in ("precision", "max_epochs") or v is not None},
+            "training": training,
             "fixed": self.fixed,
             "hyperparameters": {p.name: p.as_dict() for p in self.params},
         }
@@ -174,7 +225,8 @@ class Space:
         body = self.as_dict()
         # Not the precision: trials record theirs, and a study may resume in another.
         body["training"] = {
-            k: v for k, v in body["training"].items() if k not in ("max_epochs", "factor", "precision")
+            k: v for k, v in body["training"].items()
+            if k not in ("max_epochs", "factor", "precision", "measure")
         }
         text = json.dumps(body, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

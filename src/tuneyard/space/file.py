@@ -13,11 +13,12 @@ from typing import Any
 import yaml
 
 from tuneyard.errors import SpaceError
-from tuneyard.space.core import DIRECTIONS, Space
+from tuneyard.space.core import DIRECTIONS, MAX_OBJECTIVES, MEASURES, Objective, Space
 from tuneyard.space.rules import build_params, build_training
 from tuneyard.space.yaml_limits import YamlLimitError, load_yaml, read_text
 
-TOP_KEYS = {"name", "workload", "description", "objective", "training", "fixed", "hyperparameters"}
+TOP_KEYS = {"name", "workload", "description", "objective", "objectives", "training", "fixed",
+            "hyperparameters"}
 # The spaces shipped with tuneyard: the package's own search_spaces/ folder in an installed wheel
 # (pyproject.toml installs the project's search_spaces/ there), else the project's search_spaces/
 # next to src/ (a checkout or an editable install, where that folder is read in place).
@@ -105,11 +106,14 @@ def parse_space(text: str, path: str = "<string>", check_workload: bool = True) 
     unknown = sorted((key for key in data if key not in TOP_KEYS), key=str)  # `1:` is a key too
     if unknown:
         fail((unknown[0],), f"unknown key; allowed keys: {', '.join(sorted(TOP_KEYS))}")
+    objectives = _objectives(data, fail)
+    first = objectives[0] if objectives else Objective(_metric(data, fail), _direction(data, fail))
     space = Space(
         name=_name(data, path, fail),
         workload=_workload(data, fail),
-        metric=_metric(data, fail),
-        direction=_direction(data, fail),
+        metric=first.metric,
+        direction=first.direction,
+        objectives=objectives,
         training=build_training(data.get("training") or {}, fail),
         params=build_params(data.get("hyperparameters"), fail),
         fixed=_fixed(data, fail),
@@ -213,6 +217,38 @@ def space_folder(space: Space) -> str | None:
     """The folder of the space's file (on the import path for its workload), if any."""
     return str(Path(space.path).resolve().parent) if space.path and not space.path.startswith("<") \
         else None
+
+
+def _objectives(data: dict, fail) -> tuple[Objective, ...]:
+    """`objectives:` (two or three, each a metric and a direction); () when the space has
+    a single `objective:`."""
+    if "objectives" not in data:
+        return ()
+    if "objective" in data:
+        fail(("objectives",), "give objective (one) or objectives (two or three), not both")
+    listed = data["objectives"]
+    if not isinstance(listed, list) or not 2 <= len(listed) <= MAX_OBJECTIVES:
+        fail(("objectives",), "must list two or three {metric, direction} mappings "
+                              "(one objective is written objective: {metric, direction})")
+    out: list[Objective] = []
+    for i, entry in enumerate(listed):
+        if not isinstance(entry, dict) or set(entry) != {"metric", "direction"}:
+            fail(("objectives", i), "must be a mapping with metric and direction, e.g. "
+                                    "{metric: params, direction: minimize}")
+        metric, direction = entry["metric"], entry["direction"]
+        if not isinstance(metric, str) or not (metric.startswith("val_") or metric in MEASURES):
+            fail(("objectives", i, "metric"), f"must be a validation metric such as val_accuracy "
+                                              f"or one of {', '.join(MEASURES)}, got {metric!r}")
+        if i == 0 and metric in MEASURES:
+            fail(("objectives", 0, "metric"), "the first objective must be a validation metric "
+                 "(training stops early and keeps its best epoch by it); list "
+                 f"{metric} after it")
+        if direction not in DIRECTIONS:
+            fail(("objectives", i, "direction"), f"must be maximize or minimize, got {direction!r}")
+        if metric in (o.metric for o in out):
+            fail(("objectives", i, "metric"), f"{metric} is listed twice")
+        out.append(Objective(metric, direction))
+    return tuple(out)
 
 
 def _objective(data: dict, fail) -> dict:

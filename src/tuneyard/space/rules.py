@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tuneyard.space.core import KINDS, PRECISIONS, Param, Training, is_number
+from tuneyard.space.core import KINDS, MEASURES, PRECISIONS, Param, Training, is_number
 
 PARAM_KEYS = {"type", "low", "high", "step", "log", "values", "grid", "when"}
 TRAINING_RULES = {
@@ -32,13 +32,16 @@ def build_training(section: Any, fail) -> Training:
         if key == "lr_decay":
             values[key] = _lr_decay(raw, fail)
             continue
+        if key == "measure":
+            values[key] = _measure(raw, fail)
+            continue
         if key == "precision":
             if raw not in PRECISIONS:
                 fail(("training", key), f"must be one of {', '.join(PRECISIONS)}, got {raw!r}")
             values[key] = raw
             continue
         if key not in TRAINING_RULES:
-            allowed = ", ".join([*TRAINING_RULES, "lr_decay", "precision"])
+            allowed = ", ".join([*TRAINING_RULES, "lr_decay", "precision", "measure"])
             fail(("training", key), f"unknown setting; allowed: {allowed}")
         kind, low, high = TRAINING_RULES[key]
         value = _number(raw)
@@ -53,6 +56,14 @@ def build_training(section: Any, fail) -> Training:
             fail(("training", key), f"must be {what} {bound}, got {raw!r}")
         values[key] = kind(value)
     return Training(**values)
+
+
+def _measure(raw: Any, fail) -> tuple:
+    """`training.measure`: measures recorded as columns though no objective names them."""
+    raw = [raw] if isinstance(raw, str) else raw
+    if not isinstance(raw, list) or any(m not in MEASURES for m in raw):
+        fail(("training", "measure"), f"must be a list of {', '.join(MEASURES)}, got {raw!r}")
+    return tuple(m for m in MEASURES if m in raw)
 
 
 def _lr_decay(raw: Any, fail) -> dict | None:

@@ -97,12 +97,13 @@ def _one_transaction(storage: Any) -> Any:
 
 
 def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float], state: Any,
-                 value: float | None) -> None:
+                 value: float | list[float] | None) -> None:
     """Finish a RUNNING trial: its user attributes, intermediate values, value, state and
     completion time, on an RDB storage in one transaction (`_CachedStorage._backend`,
     `optuna.storages._rdb.models`, `_create_scoped_session`, and RDBStorage's
     `_set_trial_attr_without_commit`, `_set_trial_intermediate_value_without_commit` and
-    `_set_trial_value_without_commit`; the state and `datetime_complete` are set on the row
+    `_set_trial_value_without_commit`; `value` is one number or, for a study of several
+    objectives, a list of them; the state and `datetime_complete` are set on the row
     as `set_trial_state_values` sets them).
 
     Raises UpdateFinishedTrialError, writing nothing, if the trial is finished already
@@ -113,7 +114,8 @@ def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, floa
     `after_trial` (Study.tell's other work) is the caller's.
     """
     rdb = _one_transaction(storage)
-    values = None if value is None else [value]
+    # One value, or a study of several objectives' list of them.
+    values = None if value is None else list(value) if isinstance(value, list | tuple) else [value]
     if rdb is None:
         for key, attr in attrs.items():
             storage.set_trial_user_attr(trial_id, key, attr)

@@ -36,7 +36,7 @@ from tuneyard.records.attributes import (
     this_runner,
 )
 from tuneyard.records.trial import Proposal, TrialResult
-from tuneyard.space.core import Space
+from tuneyard.space.core import MEASURES, Space
 from tuneyard.space.optuna import distribution
 from tuneyard.store.faults import (
     check_sqlite_file,
@@ -288,12 +288,12 @@ class Store:
         with self.guard():
             self.study = optuna.create_study(
                 storage=self.storage, study_name=self.name, sampler=sampler, pruner=pruner,
-                direction=space.direction, load_if_exists=True,
+                directions=directions(space), load_if_exists=True,
             )
             if CONFIG_ATTR not in self.study.user_attrs:
                 self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
             if self.study.metric_names is None:  # optuna-dashboard's axis: "val_mse", not "Objective 0"
-                set_metric_name(self.study, space.metric)
+                set_metric_name(self.study, space)
         return self.study
 
     def delete(self) -> None:
@@ -362,11 +362,11 @@ class Store:
         with self.guard():
             try:
                 self.study = optuna.create_study(
-                    storage=self.storage, study_name=self.name, direction=space.direction,
+                    storage=self.storage, study_name=self.name, directions=directions(space),
                     sampler=sampler, pruner=pruner)
             except optuna.exceptions.DuplicatedStudyError:
                 return False
-            set_metric_name(self.study, space.metric)
+            set_metric_name(self.study, space)
             self.study.set_user_attr(CONFIG_ATTR, {**config, "versions": library_versions()})
         return True
 
@@ -417,7 +417,7 @@ class Store:
         caller); returns its FrozenTrial."""
         attrs = result_attrs(backend, proposal, result, diagnosis)
         with self.guard():
-            return self._tell(proposal, attrs, result, space.metric)
+            return self._tell(proposal, attrs, result, space)
 
     def fail_orphan(self, trial: Any, error: str) -> None:
         """Record a RUNNING trial whose process died as FAIL with `error` (it will run again)."""
@@ -433,7 +433,7 @@ class Store:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # it ended meanwhile: nothing to repair
 
-    def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult, metric: str) -> Any:
+    def _tell(self, proposal: Proposal, attrs: dict, result: TrialResult, space: Space) -> Any:
         """Finish the trial in one commit: its attributes, learning curve, value and state.
 
         What `study.tell` does, in one transaction instead of one commit per attribute,
@@ -452,13 +452,17 @@ class Store:
         # The epochs the pruning callback did not report (all of them without --prune),
         # so every trial of every backend has its learning curve in the dashboard.
         reported = reported_steps(proposal.trial)
-        steps = {k: v for k, v in objective_steps(proposal, result, metric).items()
+        steps = {k: v for k, v in objective_steps(proposal, result, space.metric).items()
                  if k not in reported}
         state = TrialState[result.status]
-        value = told_value(state, result.value, {**running.intermediate_values, **steps})
-        self.study.sampler.after_trial(self.study, running, state, None if value is None else [value])
+        if space.multi:  # no intermediate value stands for several objectives: never pruned
+            values = told_values(state, objective_values(space, result))
+        else:
+            value = told_value(state, result.value, {**running.intermediate_values, **steps})
+            values = None if value is None else [value]
+        self.study.sampler.after_trial(self.study, running, state, values)
         try:
-            finish_trial(storage, trial_id, attrs, steps, state, value)
+            finish_trial(storage, trial_id, attrs, steps, state, values)
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another worker failed it meanwhile and queued a retry, which runs instead: the
             # stored trial stays as it is.
@@ -480,14 +484,49 @@ def told_value(state: Any, value: float | None, curve: dict[int, float]) -> floa
     return None
 
 
-def set_metric_name(study: Any, metric: str) -> None:
-    """Name the study's objective, so optuna-dashboard and Optuna's plots say what it is."""
+def told_values(state: Any, values: list[float | None]) -> list[float] | None:
+    """The values a trial of several objectives is told with: every objective's for a
+    COMPLETE trial (a ValueError if one is not a number), none otherwise."""
+    if state.name != "COMPLETE":
+        return None
+    for value in values:
+        if not isinstance(value, int | float) or math.isnan(value):
+            raise ValueError(f"the values {values!r} of a complete trial are not all numbers")
+    return [float(v) for v in values]
+
+
+def objective_values(space: Space, result: TrialResult) -> list[float | None]:
+    """A result's value of each objective of the space: its validation metrics and what
+    was measured of its model (None where it has none)."""
+    return [(result.measures if o.measured else result.metrics).get(o.metric)
+            for o in space.all_objectives]
+
+
+def missing_objectives(space: Space, result: TrialResult) -> str | None:
+    """Why a COMPLETE result of a study of several objectives cannot be told (an objective
+    neither reported nor measured), else None."""
+    if not space.multi or not result.ok:
+        return None
+    for objective, value in zip(space.all_objectives, objective_values(space, result), strict=True):
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            how = "measured" if objective.measured else "reported"
+            return f"objective {objective.metric} was not {how} (got {value!r})"
+    return None
+
+
+def directions(space: Space) -> list[str]:
+    """The study's directions, one per objective."""
+    return [o.direction for o in space.all_objectives]
+
+
+def set_metric_name(study: Any, space: Space) -> None:
+    """Name the study's objectives, so optuna-dashboard and Optuna's plots say what they are."""
     # heavy: optuna
     import optuna
 
     with warnings.catch_warnings():  # experimental since Optuna 3.2, stable in use
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names([metric])
+        study.set_metric_names([o.metric for o in space.all_objectives])
 
 
 def maximizes(config: dict) -> bool:
@@ -525,6 +564,8 @@ def result_attrs(backend: str, proposal: Proposal, result: TrialResult,
         },
     }
     attrs[DIAGNOSIS_ATTR], attrs[RESULT_ATTR][DIAGNOSIS_ATTR] = diagnosis
+    # Flat, so optuna-dashboard sorts by them: params, saved_bytes, latency_ms.
+    attrs.update((name, result.measures[name]) for name in MEASURES if name in result.measures)
     return attrs
 
 
