@@ -214,3 +214,46 @@ def test_leaderboard_and_report_of_a_stored_study_show_the_front(tpe_study):
     page = (results / result.study / "report" / "index.html").read_text()
     assert '<figure id="pareto"><h3>Pareto front</h3>' in page
     assert (results / result.study / "report" / "pareto.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- a real Keras model
+
+
+@pytest.mark.slow
+def test_a_real_model_is_measured_and_any_point_of_the_front_is_given(results_in_tmp):
+    """tuneyard.search on TinyRegression (1 epoch, 2 grid points): params, saved_bytes and
+    latency_ms measured of the real model; SearchResult's front and trial(n); `tune export
+    --trial N` of a trial whose model the sweep did not keep."""
+    import keras
+
+    import tuneyard
+    from tuneyard.testing import TinyRegression
+
+    space = {"objectives": [{"metric": "val_mse", "direction": "minimize"},
+                            {"metric": "params", "direction": "minimize"},
+                            {"metric": "latency_ms", "direction": "minimize"}],
+             "training": {"epochs": 1, "batch_size": 64, "measure": ["saved_bytes"]},
+             "hyperparameters": {"units": {"type": "choice", "values": [4, 64]},
+                                 "learning_rate": {"type": "choice", "values": [0.01]}}}
+    result = tuneyard.search(workload=TinyRegression(), space=space, backend="grid", trials=2,
+                             progress=False, study="real-pareto")
+    assert result.objectives == ("val_mse", "params", "latency_ms")
+    by_units = {p["hyperparameters"]["units"]: p for p in
+                (result.trial(n) for n in result.leaderboard["trial"])}
+    for units, point in by_units.items():
+        built = TinyRegression().build_model({"units": units, "learning_rate": 0.01}, None, {})
+        values = point["values"]
+        assert values["params"] == built.count_params() == 8 * units + units + units + 1
+        assert 0 < values["latency_ms"] < 1000 and values["saved_bytes"] > 4 * built.count_params()
+    assert by_units[4]["front"] == 1 and result.front  # fewest params: never dominated
+    assert [p["trial"] for p in result.front] == [
+        int(n) for n in result.leaderboard[result.leaderboard["front"] == 1]["trial"]]
+    with pytest.raises(tuneyard.TuneyardError, match="number: study 'real-pareto' has no trial 7"):
+        result.trial(7)
+    # The trial whose model was not kept as best.keras: export retrains it.
+    other = next(p["trial"] for p in by_units.values() if p["rank"] != 1)
+    out = results_in_tmp.parent / "other.keras"
+    done = tune("export", "real-pareto", "--trial", str(other), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert keras.models.load_model(out).count_params() == \
+        result.trial(other)["values"]["params"]

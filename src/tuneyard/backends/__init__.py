@@ -5,6 +5,7 @@ from __future__ import annotations
 from tuneyard.backends.base import Backend
 from tuneyard.backends.hyperband import HyperbandBackend
 from tuneyard.backends.kt_backend import BayesBackend, RandomBackend
+from tuneyard.backends.nsga2 import NSGA2Backend
 from tuneyard.backends.optuna_random import OptunaRandomBackend
 from tuneyard.backends.tpe import TPEBackend
 from tuneyard.errors import BackendError
@@ -34,9 +35,6 @@ def get_backend(name: str, shared: bool = False, multi: bool = False) -> type[Ba
     if name == "random" and (shared or multi):
         return OptunaRandomBackend
     if name == NSGA2:
-        # heavy: optuna (imported when the sampler is made; the module itself is light)
-        from tuneyard.backends.nsga2 import NSGA2Backend
-
         return NSGA2Backend
     if name == "grid":
         # heavy: numpy

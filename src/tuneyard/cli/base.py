@@ -57,6 +57,9 @@ def summary_line(result: Any) -> str:
     where the table is."""
     best = result.best
     found = f"best {result.metric}: {fmt(best)}" if best is not None else "no completed trial yet"
+    frame = getattr(result, "leaderboard", None)
+    if best is not None and frame is not None and "front" in frame:  # several objectives
+        found += f" (of the Pareto front's {int((frame['front'] == 1).sum())} trials)"
     return f"{found}; full table: {result.csv_path}"
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tuneyard.errors import TuneyardError
+from tuneyard.space.core import MEASURES
 
 # Wide tables stay readable when piped to a file or a CI log (rich would wrap at 80).
 console = Console(width=None if sys.stdout.isatty() else 220)
@@ -86,15 +87,19 @@ def named_columns(columns: list[str], available: list[str]) -> list[str]:
 
 
 def _priority(columns: list[str]) -> list[str]:
-    """rank, trial, the objective, the hyperparameters, status, then the rest in order.
+    """rank, (front,) trial, the objective, (the measures,) the hyperparameters, status, then
+    the rest in order.
 
     The hyperparameters are the columns between `backend` and the first `val_` metric,
-    the first of which is the objective (the leaderboard's column order).
+    the first of which is the objective (the leaderboard's column order). A study of several
+    objectives has a `front` column, and its measures (params, ...) come next to the objective.
     """
     start = columns.index("backend") + 1 if "backend" in columns else 0
     metric = next((i for i in range(start, len(columns)) if str(columns[i]).startswith("val_")), None)
     params = columns[start:metric] if metric is not None else []
-    first = ["rank", "trial", *([columns[metric]] if metric is not None else []), *params, "status"]
+    measures = [m for m in MEASURES if m in columns[metric or start:]]
+    first = ["rank", "front", "trial", *([columns[metric]] if metric is not None else []),
+             *measures, *params, "status"]
     return [c for c in first if c in columns] + [c for c in columns if c not in first]
 
 

@@ -132,7 +132,8 @@ def run(
     events = ProgressEvents(plan.space.metric, timeout=options.timeout)
     console.print(
         f"study {plan.study}: space {plan.space.name}, backend {backend}, "
-        f"{plan.budget} trials, objective {plan.space.metric} ({plan.space.direction})"
+        f"{plan.budget} trials, objective{'s' if plan.space.multi else ''} "
+        f"{plan.space.objective_text()}"
     )
     try:
         result = sweep.run(events)
@@ -169,7 +170,7 @@ def spaces():
         # Text cells: a file's names and errors are shown as written, never read as markup.
         try:
             s = load_space(str(path))
-            row = [s.workload, f"{s.metric} ({s.direction})", str(len(s.params)), _grid_size(s)]
+            row = [s.workload, s.objective_text(), str(len(s.params)), _grid_size(s)]
         except Exception as exc:  # one bad file is listed with its error, never hides the others
             row = ["", Text(f"invalid: {_problem_in(path, exc)}", style="red"), "", ""]
         table.add_row(*(Text(c) if isinstance(c, str) else c for c in [name, *row, str(path)]))

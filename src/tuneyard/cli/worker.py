@@ -41,7 +41,7 @@ def worker(
     plan = sweep.plan()
     console.print(f"worker joined study {study}: space {plan.space.name}, backend "
                   f"{plan.backend}, budget {plan.budget} trials, objective "
-                  f"{plan.space.metric} ({plan.space.direction})", markup=False, highlight=False)
+                  f"{plan.space.objective_text()}", markup=False, highlight=False)
     events = ProgressEvents(plan.space.metric)
     try:
         result = sweep.run(events)

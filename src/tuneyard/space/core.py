@@ -164,6 +164,10 @@ class Space:
         """Every objective, the first one first (one for a single-objective space)."""
         return self.objectives or (Objective(self.metric, self.direction),)
 
+    def objective_text(self) -> str:
+        """The objectives as the console says them: "val_accuracy (maximize), params (minimize)"."""
+        return ", ".join(f"{o.metric} ({o.direction})" for o in self.all_objectives)
+
     @property
     def measures(self) -> tuple[str, ...]:
         """What each trained model is measured for: the objectives' measures, then
