@@ -31,7 +31,8 @@ def get_backend(name: str, shared: bool = False, multi: bool = False) -> type[Ba
     if multi and name in BACKEND_NAMES and name not in MULTI_OBJECTIVE_BACKENDS:
         raise BackendError(
             f"backend {name} is Keras Tuner's, which searches one objective, and this space "
-            f"names several; choose {', '.join(MULTI_OBJECTIVE_BACKENDS)}")
+            f"names several; choose {', '.join(MULTI_OBJECTIVE_BACKENDS[:-1])} or "
+            f"{MULTI_OBJECTIVE_BACKENDS[-1]}")
     if name == "random" and (shared or multi):
         return OptunaRandomBackend
     if name == NSGA2:

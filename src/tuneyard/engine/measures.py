@@ -4,7 +4,8 @@ Measured only when a space's objectives (or `training.measure`) name them, once 
 on the first execution's model at its best epoch (the model the sweep would keep):
 
 - `params`: `model.count_params()`, trainable and not.
-- `saved_bytes`: the size of the model saved as a .keras file (a scratch file, deleted).
+- `saved_bytes`: the size of the model saved as a .keras file (a scratch file, deleted):
+  what `model.save` writes, the optimizer's state included (Adam's two moments triple it).
 - `latency_ms`: milliseconds per sample of `predict_on_batch` on a fixed batch of
   LATENCY_BATCH validation samples (fewer when the validation split is smaller), after
   WARMUP calls (the first traces the predict function), the median of REPEATS timed calls,
