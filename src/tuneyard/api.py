@@ -17,8 +17,10 @@ import yaml
 
 from tuneyard.analysis.leaderboard import PARAM_PREFIX
 from tuneyard.cli.progress import ProgressEvents
+from tuneyard.engine.fit_arguments import check_callbacks, class_weight_problem
 from tuneyard.engine.sweep import Sweep, SweepOptions
-from tuneyard.errors import TuneyardError
+from tuneyard.engine.user_errors import BuildMistake
+from tuneyard.errors import ArgumentError, TuneyardError
 from tuneyard.space.core import MEASURES, Space
 from tuneyard.space.file import load_space, parse_space
 from tuneyard.store.best_model import saved_best
@@ -71,19 +73,26 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
            seed: int = 0, storage: str | None = None, study: str | None = None, workers: int = 1,
            prune: str = "none", subset: int | None = None, data_dir: str | None = None,
            task: str | None = None, fresh: bool = False, progress: bool = True,
-           trial_timeout: Any = None, precision: str | None = None) -> SearchResult:
+           trial_timeout: Any = None, precision: str | None = None, callbacks: Any = None,
+           class_weight: dict | None = None) -> SearchResult:
     """Search `space` for the best model; the same options and defaults as `tune run`.
 
     Give either `build_model` (params dict -> compiled keras.Model) with `data` ((x, y),
     split by the space's validation_split, stratified for classification; or a dict with
-    "train", "validation" and optionally "test" (x, y) pairs), or a `workload` object.
+    "train", "validation" and optionally "test" (x, y) pairs; (x, y, sample_weight) too;
+    or a tf.data.Dataset / keras.utils.PyDataset per part, with "validation" given and no
+    `subset`), or a `workload` object (its `fit_options` gives its callbacks).
+    `callbacks`: Keras callbacks run beside tuneyard's own, a list (each fit gets a deep
+    copy, as Keras Tuner does) or a function params -> list (new ones each fit).
+    `class_weight`: {class index: weight}, passed to every fit.
     `space`: a dict (hyperparameters, and optionally objective and training), a YAML
     path or a Space. `task`: "classification" or "regression" (default: from the labels).
     `trial_timeout`: seconds (or "20m") a trial may run before it is stopped and recorded FAIL.
     `precision`: "float32", "mixed", "mixed_float16" or "mixed_bfloat16" (default: the
     space's, else float32); Keras' global dtype policy is as it was once the search returns.
     """
-    name = _workload_name(build_model, workload, data, task, study)
+    fit = {"callbacks": callbacks, "class_weight": class_weight}
+    name = _workload_name(build_model, workload, data, task, study, fit, subset)
     the_space = _space(space, name)
     if workers > 1 and name.startswith(IN_PROCESS_PREFIX):
         raise TuneyardError("workers > 1 runs trials in other processes, which cannot import a "
@@ -107,10 +116,14 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
 
 
 def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
-                   study: str | None) -> str:
+                   study: str | None, fit: dict, subset: int | None) -> str:
     if (build_model is None) == (workload is None):
         raise TuneyardError("give either build_model (with data) or workload, not both or neither")
     if workload is not None:
+        given = [k for k, v in fit.items() if v is not None]
+        if given:
+            raise ArgumentError(f"{given[0]}: a workload object gives its own from its "
+                                "fit_options(params, dataset) method; return them there")
         instance = as_workload(workload, getattr(workload, "name", "") or "workload")
         name = f"{IN_PROCESS_PREFIX}{instance.name or type(instance).__name__}"
         register_in_process(name, instance)
@@ -123,8 +136,34 @@ def _workload_name(build_model: Any, workload: Any, data: Any, task: str | None,
                             "and test (x, y) pairs")
     fn_name = getattr(build_model, "__name__", "build_model")
     name = f"{IN_PROCESS_PREFIX}{fn_name}"
-    register_in_process(name, FunctionWorkload(build_model, data, task=task, name=fn_name))
+    made = FunctionWorkload(build_model, data, task=task, name=fn_name, **fit)
+    _check_fit(made, subset)
+    register_in_process(name, made)
     return name
+
+
+def _check_fit(made: FunctionWorkload, subset: int | None) -> None:
+    """Refuse, before any trial, a subset of a pipeline, class weights or callbacks that
+    no fit could take (ArgumentError names the argument)."""
+    problem = made.subset_problem(subset)
+    if problem:
+        raise ArgumentError(problem)
+    if made.class_weight is not None:
+        if made.task != "classification":
+            raise ArgumentError("class_weight: the task is regression, which has no classes; "
+                                "weigh samples with data=(x, y, sample_weight)")
+        classes = None
+        y = made.parts["train"][1]
+        if y is not None and made.task == "classification" and getattr(y, "ndim", 0) == 1:
+            classes = int(y.max()) + 1 if len(y) else None
+        problem = class_weight_problem(made.class_weight, classes)
+        if problem:
+            raise ArgumentError(f"class_weight {problem}")
+    if isinstance(made.callbacks, list) and made.callbacks:
+        try:
+            check_callbacks(made.callbacks, "callbacks")
+        except BuildMistake as exc:
+            raise ArgumentError(str(exc)) from None
 
 
 def _space(space: Any, workload_name: str) -> Space:

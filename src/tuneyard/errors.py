@@ -23,3 +23,7 @@ class StoreError(TuneyardError):
 
 class BackendError(TuneyardError):
     """A search backend cannot run on the given space or options."""
+
+
+class ArgumentError(TuneyardError, ValueError):
+    """An argument of the Python API (`tuneyard.search`) is wrong; the message names it."""

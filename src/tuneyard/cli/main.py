@@ -50,7 +50,9 @@ def run(
                                          "(NSGA-II, for several objectives).")] = "tpe",
     trials: Annotated[int | None, typer.Option(help="Trial budget of the study (default 20).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default: the space's).")] = None,
-    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    subset: Annotated[int | None, typer.Option(
+        help="Train on N samples of the training pool (stratified in the shipped workloads); "
+             "a workload whose load() ignores it is refused.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the backend, data split and training.")] = 0,
     storage: Storage = None,
     study: Annotated[str | None, typer.Option(help="Study name (default <space>-<backend>-s<seed>).")] = None,

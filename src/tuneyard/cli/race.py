@@ -26,7 +26,9 @@ def race(
         help="Training epochs each entry may spend per seed (all executions counted).")] = 150,
     repeats: Annotated[int, typer.Option(help="Seeds per entry.")] = 3,
     seed: Annotated[int, typer.Option(help="First seed; repeat i uses seed + i.")] = 0,
-    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    subset: Annotated[int | None, typer.Option(
+        help="Train on N samples of the training pool (stratified in the shipped workloads); "
+             "a workload whose load() ignores it is refused.")] = None,
     data_dir: Annotated[str | None, typer.Option(help="Folder with keras' dataset files.")] = None,
     storage: Storage = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,

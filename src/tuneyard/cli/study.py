@@ -148,7 +148,9 @@ def compare(
     name: Annotated[str | None, typer.Option(
         help="Output folder name under results/ (default compare-<space>-<factor>-s<seed>).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the space's).")] = None,
-    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    subset: Annotated[int | None, typer.Option(
+        help="Train on N samples of the training pool (stratified in the shipped workloads); "
+             "a workload whose load() ignores it is refused.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the data split and training.")] = 0,
     data_dir: DataDir = None,
 ):
@@ -174,7 +176,9 @@ def compare_regularisation(
     l2: Annotated[float, typer.Option(help="L2 factor of the L2 variants.")] = 0.001,
     dropout: Annotated[float, typer.Option(help="Dropout rate of the dropout variants.")] = 0.5,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the space's).")] = None,
-    subset: Annotated[int | None, typer.Option(help="Train on N stratified samples.")] = None,
+    subset: Annotated[int | None, typer.Option(
+        help="Train on N samples of the training pool (stratified in the shipped workloads); "
+             "a workload whose load() ignores it is refused.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the data split and training.")] = 0,
     data_dir: DataDir = None,
     storage: Storage = None,

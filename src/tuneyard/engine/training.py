@@ -18,6 +18,7 @@ import numpy as np
 from tuneyard.atomic import write_with
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
+from tuneyard.engine.fit_arguments import fit_data, user_fit_options
 from tuneyard.engine.interrupts import raise_if_interrupted
 from tuneyard.engine.measures import measure_model
 from tuneyard.engine.precision import apply, output_notice, policy_kept, resolve, trains_on_gpu
@@ -166,20 +167,22 @@ class Trainer:
             # unbuilt one has no slots and Keras would skip the saved moments and steps.
             model.optimizer.build(model.trainable_variables)
             model.load_weights(proposal.warm_start)
-        data = self.dataset
         keep = _BestWeights(self.space.metric, self.space.maximize) \
             if (proposal.save_best_to or self.space.measures) and execution == 0 else None
+        # The workload's own fit options, asked before every fit: its callbacks are fresh.
+        mine = user_fit_options(self.workload, self._params, self.dataset)
         # Keras' own TerminateOnNaN stops at the first NaN/inf batch loss; the epoch's
         # history then holds it, and the trial is recorded as diverged (_non_finite).
         extra = [_EpochReport(c, proposal.epochs) if isinstance(c, EpochHook) else c for c in extra]
         self._check = _InterruptCheck()
-        callbacks = [keras.callbacks.TerminateOnNaN(), self._check, *self._early_stopping(), *extra,
-                     *([keep] if keep else [])]
+        # The user's callbacks run beside tuneyard's, before pruning and the progress display
+        # read the epoch's logs (a user's callback may add to them).
+        callbacks = [keras.callbacks.TerminateOnNaN(), self._check, *self._early_stopping(),
+                     *mine.pop("callbacks"), *extra, *([keep] if keep else [])]
         fitted = model.fit(
-            data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+            **{**fit_data(self.dataset, options["batch_size"]), **mine},
             epochs=proposal.epochs, initial_epoch=proposal.initial_epoch,
-            batch_size=options["batch_size"], callbacks=callbacks,
-            verbose=2 if self.verbose else 0,
+            callbacks=callbacks, verbose=2 if self.verbose else 0,
         )
         if proposal.save_to and execution == 0:
             try:  # the checkpoint later trials continue from (Hyperband)

@@ -36,6 +36,7 @@ from tuneyard.records.trial import Proposal
 from tuneyard.space.data import load_space_data
 from tuneyard.space.file import load_space
 from tuneyard.store.paths import check_study_name, study_dir
+from tuneyard.workloads.pipelines import with_test_arrays
 
 
 @dataclass
@@ -158,6 +159,7 @@ def test_scores(workload: Any, dataset: Any, path: Path) -> dict:
     # heavy: keras
     import keras
 
+    dataset = with_test_arrays(dataset, f"workload {workload.name}")
     keras.backend.clear_session()
     model = keras.models.load_model(str(path))
     predictions = model.predict(dataset.x_test, verbose=0, batch_size=256)

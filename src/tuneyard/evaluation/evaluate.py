@@ -34,6 +34,7 @@ from tuneyard.space.file import space_of_study
 from tuneyard.store.best_model import saved_best
 from tuneyard.store.optuna_store import Store, maximizes
 from tuneyard.store.paths import study_dir
+from tuneyard.workloads.pipelines import with_test_arrays
 
 EVALUATION_ATTR = "evaluation"
 
@@ -93,6 +94,7 @@ def _evaluate(store: Store, study: str, trial: Any, data_dir: str | None, say: A
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         made = trial_model(store, trial, data_dir, str(Path(tmp) / "model.keras"), say=say)
+        made.dataset = with_test_arrays(made.dataset, f"workload {made.workload.name or study}")
         say(f"scoring trial {trial.number} on the test split ({len(made.dataset.y_test)} samples) ...")
         predictions = _predict(made.path, made.dataset.x_test)
     scores = score(made.workload.task, made.dataset, predictions)

@@ -23,7 +23,7 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
     """
     # heavy: numpy
     from tuneyard.workloads import Dataset, get_workload, load_kwargs
-    from tuneyard.workloads.checks import check_dataset
+    from tuneyard.workloads.checks import check_dataset, check_subset_honoured
     from tuneyard.workloads.registry import IN_PROCESS_PREFIX
 
     if check_backend:
@@ -44,5 +44,21 @@ def load_space_data(space: Any, *, data_dir: str | None = None, subset: int | No
         raise DataError(f"workload {space.workload}: load() returned {type(dataset).__name__}, "
                         "not a tuneyard.Dataset")
     # Once, here, for every command that loads data: bad data is one line before any trial.
-    check_dataset(dataset, space.workload.removeprefix(IN_PROCESS_PREFIX), workload.task)
+    name = space.workload.removeprefix(IN_PROCESS_PREFIX)
+    check_dataset(dataset, name, workload.task)
+    check_subset_honoured(dataset, subset, name)
+    _check_batch_size(space, dataset, name)
     return workload, dataset
+
+
+def _check_batch_size(space: Any, dataset: Any, workload: str) -> None:
+    """A pipeline brings its own batches: a searched batch_size would change nothing."""
+    # heavy: numpy (pipelines imports it)
+    from tuneyard.workloads.pipelines import kind
+
+    searched = {p.name for p in space.params}
+    if "batch_size" in searched and kind(dataset.x_train):
+        raise DataError(f"workload {workload}: batch_size is searched but x_train is a "
+                        f"{kind(dataset.x_train)}, which brings its own batches; remove "
+                        "batch_size from the space's hyperparameters (the pipeline's .batch() "
+                        "sets it)")

@@ -19,29 +19,42 @@ if TYPE_CHECKING:
 
 @dataclass
 class Dataset:
-    """Train / validation / test arrays of one workload, plus facts about them.
+    """Train / validation / test data of one workload, plus facts about them.
 
     Validation is carved out of the training pool only; the test split is kept
     apart and never used for training or validation. `info` holds at least
     `input_shape`; classifiers add `num_classes` and `class_names`; the sine
     series adds `window`, `noise_floor_val`, `noise_floor_test`, `clean_val`
     and `clean_test` (the noise-free targets).
+
+    Each `x_` is numpy arrays (or a list / dict of them, a multi-input model's) with its
+    `y_`, or a `tf.data.Dataset` or `keras.utils.PyDataset` yielding batches of (x, y) or
+    (x, y, sample_weight), with its `y_` None: `fit` gets it as given. `w_train` / `w_val`:
+    optional sample weights of array data, one per sample (a pipeline yields its own).
+    `x_test` may be None: no test split (`tune evaluate` says so).
     """
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
+    x_train: Any
+    y_train: Any
+    x_val: Any
+    y_val: Any
+    x_test: Any = None
+    y_test: Any = None
     info: dict[str, Any] = field(default_factory=dict)
+    w_train: np.ndarray | None = None
+    w_val: np.ndarray | None = None
 
     def __repr__(self) -> str:
         # The default repr would print whole arrays; shapes are what a reader wants.
         shapes = ", ".join(
-            f"{part}={getattr(self, 'x_' + part).shape}" for part in ("train", "val", "test")
+            f"{part}={_shape(getattr(self, 'x_' + part))}" for part in ("train", "val", "test")
         )
         return f"Dataset({shapes}, info keys={sorted(self.info)})"
+
+
+def _shape(values: Any) -> Any:
+    """An array's shape, else its type's name (a pipeline, None)."""
+    return getattr(values, "shape", None) or type(values).__name__
 
 
 class Workload(ABC):
@@ -94,6 +107,18 @@ class Workload(ABC):
         every_epochs / min_lr, or None); it has no epoch count, so a schedule that spans the
         training reads its length from a fixed setting (`decay_epochs`).
         """
+
+    def fit_options(self, params: dict, dataset: Dataset) -> dict:
+        """What this trial's `fit` gets besides what tuneyard passes: optional.
+
+        Called before every fit (each trial, each repeat), so the callbacks it returns are
+        fresh ones: `callbacks` (a list of keras.callbacks.Callback, run beside tuneyard's
+        own early stopping, pruning, timeouts and progress), `class_weight` ({class: weight}),
+        `steps_per_epoch`, `validation_steps` (for a pipeline that repeats), `shuffle`.
+        tuneyard sets x, y, epochs, batch_size and validation_data itself; sample weights
+        come with the data (`Dataset.w_train`, or a pipeline's third element). Default: none.
+        """
+        return {}
 
     @property
     def declares(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from .pipelines import check_pipelines, is_pipeline
 
 PARTS = ("train", "val", "test")
 _BLOCK = 1 << 20  # values scanned at once when looking for the first bad one
@@ -62,8 +63,8 @@ def check_labels(labels: Any, count: int, num_classes: int | None, where: str, a
     are both accepted, and so are floats holding whole numbers; NaN, 0.5, -1 or
     num_classes are refused. Without `num_classes` only the lower bound (0) is checked.
     """
-    top = f"0..{num_classes - 1}" if num_classes is not None else "0 or more"
-    rule = f"labels must be integers in {top}"
+    top = f"in 0..{num_classes - 1}" if num_classes is not None else "0 or more"
+    rule = f"labels must be integers {top}"
     y = np.asarray(labels)
     if y.ndim == 0 or y.size != y.shape[0]:
         raise DataError(f"{where}: {array} has shape {y.shape}; expected ({count},), one label "
@@ -97,19 +98,25 @@ def check_lengths(x: Any, y: Any, where: str, array: str, fix: str) -> None:
 def check_dataset(dataset: Any, workload: str, task: str) -> None:
     """Check a loaded Dataset; raise DataError (one line) at the first problem.
 
-    Each split: x and y of one length, float features finite; a classifier's labels
-    integers in 0..num_classes-1 (num_classes from `dataset.info`; without it, 0 or more),
-    or one-hot / multi-label rows of finite values; a regressor's targets finite.
-    Parts that are not numpy arrays (a tf.data pipeline) are left to Keras.
+    Each split: x and y of one length, float features finite (each array of a multi-input
+    list or dict too); a classifier's labels integers in 0..num_classes-1 (num_classes from
+    `dataset.info`, else the number of its class_names; without either, 0 or more), or
+    one-hot / multi-label rows of finite values; a regressor's targets finite; sample
+    weights one per sample, finite and not negative. A pipeline (tf.data.Dataset,
+    keras.utils.PyDataset) is checked for what can be seen without running it (pipelines.py).
     """
     where, fix = f"workload {workload}", "fix the workload's load()"
-    num_classes = dataset.info.get("num_classes") if isinstance(dataset.info, dict) else None
+    info = dataset.info if isinstance(dataset.info, dict) else {}
+    num_classes = info.get("num_classes")
+    if num_classes is None and info.get("class_names"):
+        num_classes = len(info["class_names"])
+    check_pipelines(dataset, where, fix)
     for part in PARTS:
         x, y = getattr(dataset, "x_" + part), getattr(dataset, "y_" + part)
         for name, values in (("x_" + part, x), ("y_" + part, y)):
             check_not_plain_list(values, where, name, fix)
-        if isinstance(x, np.ndarray):
-            check_finite(x, where, "x_" + part, "features must be finite numbers", fix)
+        for name, values in _arrays(x, "x_" + part):
+            check_finite(values, where, name, "features must be finite numbers", fix)
         if not isinstance(y, np.ndarray):
             continue
         if isinstance(x, np.ndarray):
@@ -118,6 +125,67 @@ def check_dataset(dataset: Any, workload: str, task: str) -> None:
             check_labels(y, len(y), num_classes, where, "y_" + part, "x_" + part, fix)
         else:
             check_finite(y, where, "y_" + part, "targets must be finite numbers", fix)
+        check_weights(getattr(dataset, "w_" + part, None), len(y), where, part, fix)
+
+
+def _arrays(x: Any, name: str) -> list[tuple[str, np.ndarray]]:
+    """The numpy arrays of a split's features, named: one, or a multi-input list or dict's."""
+    if isinstance(x, np.ndarray):
+        return [(name, x)]
+    if isinstance(x, dict):
+        return [(f"{name}[{k!r}]", v) for k, v in x.items() if isinstance(v, np.ndarray)]
+    if isinstance(x, list | tuple):
+        return [(f"{name}[{i}]", v) for i, v in enumerate(x) if isinstance(v, np.ndarray)]
+    return []
+
+
+def check_weights(weights: Any, count: int, where: str, part: str, fix: str) -> None:
+    """Refuse sample weights that are not one finite, non-negative number per sample."""
+    if weights is None:
+        return
+    name = f"w_{part}"
+    w = np.asarray(weights)
+    if w.dtype.kind not in "iuf" or w.ndim != 1 or len(w) != count:
+        raise DataError(f"{where}: {name} has shape {w.shape} ({w.dtype}); sample weights are "
+                        f"one number per sample, shape ({count},); {fix}")
+    rule = "sample weights must be finite and 0 or more"
+    check_finite(w, where, name, rule, fix)
+    refuse_first(w, w < 0, where, name, rule, fix)
+
+
+def check_subset_honoured(dataset: Any, subset: int | None, workload: str) -> None:
+    """Refuse a load() that ignored `subset`: more training samples than asked, or fewer
+    samples in all than asked (a subset larger than the data, silently clipped).
+
+    A subset is N samples of the training pool (train + validation); the test split may be
+    kept whole. Pipelines cannot be counted without running them: honouring `subset` is
+    their load()'s to do (README: Your own fit).
+    """
+    if subset is None or is_pipeline(dataset.x_train) or not _sized(dataset.x_train):
+        return
+    where = f"workload {workload}"
+    train = _count(dataset.x_train)
+    if train > subset:
+        raise DataError(f"{where}: load() ignored subset={subset}: x_train has {train} samples; "
+                        "draw `subset` samples of the training pool in load(), or run without "
+                        "--subset")
+    total = train + sum(_count(getattr(dataset, "x_" + p)) for p in ("val", "test")
+                        if _sized(getattr(dataset, "x_" + p)))
+    if total < subset:
+        raise DataError(f"{where}: subset={subset} is more than the {total} samples load() "
+                        f"returned in all (train, validation and test); use a subset of at most "
+                        f"{train + _count(dataset.x_val) if _sized(dataset.x_val) else train}, "
+                        "or no subset")
+
+
+def _sized(x: Any) -> bool:
+    arrays = _arrays(x, "x")
+    return bool(arrays) and all(a.ndim >= 1 for _, a in arrays)
+
+
+def _count(x: Any) -> int:
+    """Samples in an array split (a multi-input's first array)."""
+    return len(_arrays(x, "x")[0][1])
 
 
 def check_not_plain_list(values: Any, where: str, array: str, fix: str) -> None:
