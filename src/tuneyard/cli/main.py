@@ -97,7 +97,7 @@ def run(
         help="Workers that share one GPU (small models): --workers N needs N/K GPUs.")] = 1,
     executor: Annotated[Executor, typer.Option(
         help="Where trials run: local (this machine's worker processes) or ray (a Ray actor per "
-        "worker: a local Ray, or the cluster at --address; needs tuneyard[ray]).")] = Executor.local,
+        "worker: a local Ray, or the cluster at --address; needs tuneyard\\[ray]).")] = Executor.local,
     address: Annotated[str | None, typer.Option(
         help="The Ray cluster of --executor ray: auto, host:6379 or ray://host:10001 (default: "
         "a local Ray started for the run).")] = None,

@@ -27,7 +27,7 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from tuneyard.engine.tracking import ENDED, FAILED
+from tuneyard.engine.tracking import ENDED, FAILED, sqlite_file
 from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import INTERRUPTED, MLFLOW_RUNS
 from tuneyard.store.urls import mask_secrets
@@ -69,11 +69,8 @@ class MlflowSink:
                 else:
                     self.experiment = found.experiment_id
         except Exception as exc:  # MLflow's errors are many kinds; each is one line here
-            hint = ("; give a database URI such as sqlite:///mlflow.db, or a tracking server's "
-                    "http://host:5000" if not self.uri.startswith(("sqlite:", "http", "postgres",
-                                                                    "mysql", "databricks")) else "")
             raise TuneyardError(f"MLflow tracking URI {self.shown} cannot be used: "
-                                f"{_first_line(exc)}{hint}") from None
+                                f"{_reason(exc, self.uri)}") from None
         if found is not None and found.lifecycle_stage == "deleted":
             raise TuneyardError(f"the MLflow experiment {name} is deleted in {self.shown}: restore "
                                 f"it (mlflow experiments restore), or set MLFLOW_EXPERIMENT_NAME")
@@ -213,15 +210,26 @@ def _connecting() -> Iterator[None]:
 def _artifact_location(uri: str, experiment: str) -> str | None:
     """A local SQLite store's artifacts go beside its file (mlartifacts/<experiment>), not
     into whatever folder the sweep ran from; a server decides for itself."""
-    if not uri.startswith("sqlite:///"):
+    path = sqlite_file(uri)
+    if path is None:
         return None
-    path = Path(uri.removeprefix("sqlite:///"))
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in experiment)
     return (path.absolute().parent / "mlartifacts" / safe).as_uri()
 
 
-def _first_line(exc: Exception) -> str:
+# What MLflow's long messages mean, in the words the user needs.
+_KNOWN = (("maintenance mode", "MLflow no longer writes a folder of files (./mlruns)"),
+          ("unsupported URI", "MLflow knows no store of that kind"),
+          ("Max retries exceeded", "no tracking server answers there"),
+          ("Connection refused", "no tracking server answers there"))
+
+
+def _reason(exc: Exception, uri: str) -> str:
+    """MLflow's error as one short line, with the way on."""
     text = str(exc).strip() or type(exc).__name__
-    line = text.splitlines()[0]
-    sentence = line.split(". ")[0]
-    return mask_secrets(sentence)[:300]
+    known = next((meaning for words, meaning in _KNOWN if words in text), None)
+    if known and "server" in known:
+        return f"{known}; start it (mlflow server) or check the address"
+    if known:
+        return f"{known}; give a database URI such as sqlite:///mlflow.db, or a server's http://host:5000"
+    return mask_secrets(text.splitlines()[0].split(". ")[0])[:300]

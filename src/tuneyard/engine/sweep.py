@@ -47,7 +47,8 @@ from tuneyard.engine.ray_executor import RayExecutor
 from tuneyard.engine.session import StudySession, SweepPlan, SweepResult, open_session
 from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
-from tuneyard.engine.tracking import ENDED, FAILED, STOPPED, Tracking
+from tuneyard.engine.trackers import Tracking
+from tuneyard.engine.tracking import ENDED, FAILED, STOPPED
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
 from tuneyard.keras_backend import require_backend
