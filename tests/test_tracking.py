@@ -253,3 +253,22 @@ def test_a_real_keras_sweep_logs_its_epochs_and_its_best_model(study, tmp_path, 
 
 def _parent(runs):
     return next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+
+
+def test_runs_a_killed_process_left_running_are_closed_when_the_study_resumes(study):
+    def sweep(trials):
+        options = SweepOptions(space=parse_space(SPACE, "<tracked>"), backend="grid", trials=trials,
+                               study="left", mlflow=study["uri"])
+        Sweep(options, trainer=CheapTrainer()).run()
+
+    sweep(1)
+    client, (parent,) = _runs(study["uri"], "left")[0], _parents(study["uri"], "left")
+    # What kill -9 leaves: the parent run and a trial's child run RUNNING.
+    client.update_run(parent, status="RUNNING")
+    left = client.create_run(client.get_run(parent).info.experiment_id, run_name="trial-9",
+                             tags={"mlflow.parentRunId": parent}).info.run_id
+    sweep(2)
+    assert client.get_run(left).info.status == "KILLED"
+    assert client.get_run(left).data.tags["tuneyard.state"] == "interrupted"
+    _, runs = _runs(study["uri"], "left")
+    assert sorted(r.info.status for r in runs) == ["FINISHED", "FINISHED", "FINISHED", "KILLED"]
