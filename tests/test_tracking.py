@@ -146,7 +146,7 @@ def test_mlflow_holds_the_study_as_a_parent_run_and_each_trial_as_a_child(study)
     for row in study["rows"]:
         run = children[f"trial-{row['trial']}"]
         state, status, _ = ENDS[row["params"]["optimizer"]]
-        assert (run.info.status, run.data.tags["tuneyard.state"]) == (status, state)
+        assert (run.info.status, run.data.tags["state"]) == (status, state)
         assert run.data.params == {k: str(v) for k, v in row["params"].items()}
         steps = [m.step for m in client.get_metric_history(run.info.run_id, "val_mse")]
         assert steps == {"COMPLETE": [1, 2, 3], "PRUNED": [1], "FAIL": []}[state]
@@ -192,7 +192,7 @@ def test_trials_in_worker_processes_reach_both_and_a_killed_one_keeps_its_epochs
     by_name = {r.info.run_name: r for r in runs}
     assert {r.info.status for r in runs} == {"FINISHED", "FAILED"}  # none RUNNING
     run = by_name[f"trial-{killed['trial']}"]
-    assert run.info.status == "FAILED" and run.data.tags["tuneyard.state"] == "FAIL"
+    assert run.info.status == "FAILED" and run.data.tags["state"] == "FAIL"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_mse")] == [1]
     _tensorflow_free(monkeypatch)
     _, groups = _session_groups(study["tb"] / "workers")
@@ -269,6 +269,7 @@ def test_runs_a_killed_process_left_running_are_closed_when_the_study_resumes(st
                              tags={"mlflow.parentRunId": parent}).info.run_id
     sweep(2)
     assert client.get_run(left).info.status == "KILLED"
-    assert client.get_run(left).data.tags["tuneyard.state"] == "interrupted"
+    assert client.get_run(left).data.tags["state"] == "FAIL"
+    assert client.get_run(left).data.tags["tuneyard.error"].startswith("interrupted")
     _, runs = _runs(study["uri"], "left")
     assert sorted(r.info.status for r in runs) == ["FINISHED", "FINISHED", "FINISHED", "KILLED"]

@@ -4,7 +4,7 @@ The experiment is the study's name (or MLFLOW_EXPERIMENT_NAME). The parent run c
 study's settings and, at the end, its best value and trial; it is found again when the
 study resumes (its id is stored on the study), so one study is one parent run. A child
 run per trial, named trial-N: its parameters, each epoch's logs (step = epoch), its
-`best_*` values, a `tuneyard.state` tag (the leaderboard's status), its error and
+`best_*` values, a `state` tag (the leaderboard's status), its error and
 diagnosis, and the MLflow status FINISHED (completed), KILLED (pruned, or cut off: it runs
 again) or FAILED. The kept best model (best.keras) is logged as the best trial's artifact
 `model/best.keras` when the sweep ends.
@@ -30,6 +30,7 @@ from mlflow.tracking import MlflowClient
 from tuneyard.engine.tracking import ENDED, FAILED, sqlite_file
 from tuneyard.errors import TuneyardError
 from tuneyard.records.attributes import INTERRUPTED, MLFLOW_RUNS
+from tuneyard.records.trial import FAIL
 from tuneyard.store.urls import mask_secrets
 
 _STATUS = {ENDED: RunStatus.to_string(RunStatus.FINISHED), FAILED: RunStatus.to_string(RunStatus.FAILED)}
@@ -108,9 +109,8 @@ class MlflowSink:
         left = self.client.search_runs(
             [self.experiment], f"tags.mlflow.parentRunId = '{self.parent}' and "
                                "attributes.status = 'RUNNING'")
-        for run in left:
-            self.client.set_tag(run.info.run_id, "tuneyard.state", INTERRUPTED)
-            self.client.set_terminated(run.info.run_id, KILLED)
+        for run in left:  # the store records their trials so too (Sweep._fail_orphans)
+            _interrupted(self.client, run.info.run_id, "the process that ran it is gone")
 
     def trial_started(self, number: int, params: dict, epochs: int) -> None:
         """A child run for the trial, with its parameters."""
@@ -139,7 +139,7 @@ class MlflowSink:
         if result.ok:
             best[f"best_{self.metric}"] = result.value
         values = {**best, "epochs_run": result.epochs_run, "seconds": result.seconds}
-        tags = {"tuneyard.state": state, "tuneyard.error": (result.error or "")[:500],
+        tags = {"state": state, "tuneyard.error": (result.error or "")[:500],
                 "tuneyard.diagnosis": diagnosis}
         self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, max(last, 1))
                                                for k, v in values.items()],
@@ -149,10 +149,8 @@ class MlflowSink:
 
     def close(self, how: str, best: dict | None, best_value: float | None) -> None:
         """End the runs still open, log the kept best model on its trial's run, end the parent."""
-        for number in list(self.runs):
-            run_id = self.runs.pop(number)
-            self.client.set_tag(run_id, "tuneyard.state", INTERRUPTED)
-            self.client.set_terminated(run_id, KILLED)
+        for number in list(self.runs):  # none, unless the store refused to record them
+            _interrupted(self.client, self.runs.pop(number), "the sweep ended first")
         if self.parent is None:
             return
         try:
@@ -180,6 +178,13 @@ class MlflowSink:
             [self.experiment], f"tags.mlflow.parentRunId = '{self.parent}' and "
                                f"tags.`tuneyard.trial` = '{trial}'", max_results=1)
         return found[0].info.run_id if found else None
+
+
+def _interrupted(client: Any, run_id: str, why: str) -> None:
+    """End a child run whose trial was cut off (it runs again), as the store records it."""
+    client.set_tag(run_id, "state", FAIL)
+    client.set_tag(run_id, "tuneyard.error", f"{INTERRUPTED} ({why})")
+    client.set_terminated(run_id, KILLED)
 
 
 @contextlib.contextmanager
