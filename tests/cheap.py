@@ -163,3 +163,44 @@ class ParetoTrainer(InstantTrainer):
         result = super().run(proposal, callbacks)
         result.measures = {"params": pareto_params(proposal.params)}
         return result
+
+
+class TrackedTrainer(CheapTrainer):
+    """The cheap trainer with every ending a tracker shows (tests/test_tracking.py): sgd
+    fails, rmsprop is pruned after reporting its first epoch, the others complete and save a
+    stand-in model file where the sweep asks (`save_best_to`), so the study keeps a
+    best.keras. The optimizer `hang_on` reports its first epoch, then hangs until its
+    process is killed (--trial-timeout)."""
+
+    def __init__(self, hang_on: str | None = None):
+        super().__init__(fail_when=_is_sgd, in_worker_processes=hang_on is not None)
+        self.hang_on = hang_on
+
+    def run(self, proposal, callbacks=None):
+        import time
+
+        from tuneyard.engine.epochs import EpochHook
+        from tuneyard.records.trial import PRUNED, TrialResult
+
+        optimizer = proposal.params["optimizer"]
+        if optimizer in ("rmsprop", self.hang_on):
+            value = formula(proposal.params) + 1.0
+            for hook in (c for c in callbacks or [] if isinstance(c, EpochHook)):
+                hook(1, proposal.epochs, {"loss": value, "val_mse": value})
+            while optimizer == self.hang_on:
+                time.sleep(0.05)
+            return TrialResult(status=PRUNED, history={"loss": [value], "val_mse": [value]},
+                               epochs_run=1, seconds=0.001)
+        result = super().run(proposal, callbacks)
+        better = proposal.beat is None or (result.value is not None and result.value < proposal.beat)
+        if result.ok and proposal.save_best_to and better:
+            from tuneyard.atomic import write_with
+
+            write_with(proposal.save_best_to,
+                       lambda tmp: tmp.write_bytes(f"trial {proposal.params}".encode()))
+            result.saved_model = proposal.save_best_to
+        return result
+
+
+def _is_sgd(params: dict) -> bool:
+    return params["optimizer"] == "sgd"

@@ -31,7 +31,7 @@ LAYERS = (
 # What an import inside a function may put off (a module of tuneyard counts when it loads
 # one of these as it is imported).
 HEAVY = frozenset({"tensorflow", "keras", "keras_tuner", "optuna", "pandas", "numpy", "torch", "jax",
-                   "matplotlib", "sklearn", "ray"})
+                   "matplotlib", "sklearn", "ray", "mlflow", "tensorboard"})
 
 
 def modules() -> dict[str, Path]:

@@ -19,6 +19,7 @@ from tuneyard.analysis.leaderboard import PARAM_PREFIX
 from tuneyard.cli.progress import ProgressEvents
 from tuneyard.engine.fit_arguments import check_callbacks, class_weight_problem
 from tuneyard.engine.sweep import Sweep, SweepOptions
+from tuneyard.engine.tracking import check_tracking
 from tuneyard.engine.user_errors import BuildMistake
 from tuneyard.errors import ArgumentError, TuneyardError
 from tuneyard.space.core import MEASURES, Space
@@ -74,7 +75,8 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
            prune: str = "none", subset: int | None = None, data_dir: str | None = None,
            task: str | None = None, fresh: bool = False, progress: bool = True,
            trial_timeout: Any = None, precision: str | None = None, callbacks: Any = None,
-           class_weight: dict | None = None) -> SearchResult:
+           class_weight: dict | None = None, tensorboard: str | None = None,
+           mlflow: str | None = None) -> SearchResult:
     """Search `space` for the best model; the same options and defaults as `tune run`.
 
     Give either `build_model` (params dict -> compiled keras.Model) with `data` ((x, y),
@@ -90,8 +92,12 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
     `trial_timeout`: seconds (or "20m") a trial may run before it is stopped and recorded FAIL.
     `precision`: "float32", "mixed", "mixed_float16" or "mixed_bfloat16" (default: the
     space's, else float32); Keras' global dtype policy is as it was once the search returns.
+    `tensorboard`: a folder for each trial's TensorBoard event files (DIR/<study>/trial-N:
+    per-epoch scalars and the HParams dashboard's records). `mlflow`: an MLflow tracking URI
+    (sqlite:///mlflow.db, http://host:5000): the study as a parent run, each trial a child run.
     """
     fit = {"callbacks": callbacks, "class_weight": class_weight}
+    check_tracking(tensorboard, mlflow, api=True)
     name = _workload_name(build_model, workload, data, task, study, fit, subset)
     the_space = _space(space, name)
     if workers > 1 and name.startswith(IN_PROCESS_PREFIX):
@@ -103,7 +109,9 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
                            data_dir=data_dir, fresh=fresh, prune=prune, workers=workers,
                            # in this process: a notebook's function cannot be re-imported
                            trials_per_process=0 if workers == 1 else 10,
-                           trial_timeout=trial_timeout, precision=precision)
+                           trial_timeout=trial_timeout, precision=precision,
+                           tensorboard=None if tensorboard is None else str(tensorboard),
+                           mlflow=mlflow)
     events = _events(the_space, progress)
     try:
         result = Sweep(options).run(events)

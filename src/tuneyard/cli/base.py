@@ -94,3 +94,13 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 Storage = Annotated[str | None, typer.Option(help="Optuna storage URL (default: SQLite under results/).")]
+# Tracking (engine/tracking.py), shared by `tune run` and `tune worker`.
+TensorBoardDir = Annotated[str | None, typer.Option(
+    "--tensorboard", metavar="DIR",
+    help="Write each trial's per-epoch scalars and the HParams dashboard's records to "
+    "DIR/<study>/trial-N (view: tensorboard --logdir DIR/<study>); needs tuneyard\\[tensorboard].")]
+MlflowUri = Annotated[str | None, typer.Option(
+    "--mlflow", metavar="URI",
+    help="Log the study as an MLflow run and each trial as a child run (parameters, per-epoch "
+    "metrics, status, the best model) to a tracking URI, e.g. sqlite:///mlflow.db or "
+    "http://host:5000; needs tuneyard\\[mlflow].")]

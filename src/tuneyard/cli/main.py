@@ -16,7 +16,16 @@ from rich.table import Table
 from rich.text import Text
 
 from tuneyard import quiet_import
-from tuneyard.cli.base import Json, Storage, app, exit_if_all_failed, interrupted_code, summary_line
+from tuneyard.cli.base import (
+    Json,
+    MlflowUri,
+    Storage,
+    TensorBoardDir,
+    app,
+    exit_if_all_failed,
+    interrupted_code,
+    summary_line,
+)
 from tuneyard.cli.display import console, frame_records, frame_table, named_columns, print_json
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
 from tuneyard.errors import TuneyardError
@@ -92,10 +101,12 @@ def run(
         help="Workers that share one GPU (small models): --workers N needs N/K GPUs.")] = 1,
     executor: Annotated[Executor, typer.Option(
         help="Where trials run: local (this machine's worker processes) or ray (a Ray actor per "
-        "worker: a local Ray, or the cluster at --address; needs tuneyard[ray]).")] = Executor.local,
+        "worker: a local Ray, or the cluster at --address; needs tuneyard\\[ray]).")] = Executor.local,
     address: Annotated[str | None, typer.Option(
         help="The Ray cluster of --executor ray: auto, host:6379 or ray://host:10001 (default: "
         "a local Ray started for the run).")] = None,
+    tensorboard: TensorBoardDir = None,
+    mlflow: MlflowUri = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     # heavy: numpy
@@ -128,6 +139,8 @@ def run(
         trials_per_gpu=trials_per_gpu,
         executor=executor.value,
         address=address,
+        tensorboard=tensorboard,
+        mlflow=mlflow,
     )
     sweep = Sweep(options)
     plan = sweep.plan()

@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 
-from tuneyard.cli.base import app, exit_if_all_failed, interrupted_code, summary_line
+from tuneyard.cli.base import (
+    MlflowUri,
+    TensorBoardDir,
+    app,
+    exit_if_all_failed,
+    interrupted_code,
+    summary_line,
+)
 from tuneyard.cli.display import console, frame_table
 from tuneyard.errors import TuneyardError
 
@@ -28,6 +35,8 @@ def worker(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Keras' per-epoch output.")] = False,
     trial_timeout: Annotated[str | None, typer.Option(
         help="Stop a trial past this long (e.g. 20m) and record it FAIL (default: the study's).")] = None,
+    tensorboard: TensorBoardDir = None,
+    mlflow: MlflowUri = None,
 ):
     """Join a shared study (grid, tpe, random) and run its trials until the budget is done."""
     # heavy: numpy
@@ -37,7 +46,7 @@ def worker(
     if trials is not None and trials < 1:
         raise TuneyardError(f"--trials must be at least 1, got {trials}")
     sweep = join(storage, study, trials=trials, wait=wait, space=space, data_dir=data_dir,
-                 verbose=verbose, trial_timeout=trial_timeout)
+                 verbose=verbose, trial_timeout=trial_timeout, tensorboard=tensorboard, mlflow=mlflow)
     plan = sweep.plan()
     console.print(f"worker joined study {study}: space {plan.space.name}, backend "
                   f"{plan.backend}, budget {plan.budget} trials, objective "

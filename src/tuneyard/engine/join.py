@@ -30,6 +30,8 @@ def join(
     wait: float = 60.0,
     verbose: bool = False,
     trial_timeout: Any = None,
+    tensorboard: str | None = None,
+    mlflow: str | None = None,
 ) -> Any:
     """`tune worker`: wait for the study, load its space; a Sweep ready to run."""
     if not is_server_storage(storage):
@@ -62,6 +64,8 @@ def join(
         # The study's own limit unless this worker is given one.
         trial_timeout=trial_timeout or config.get("trial_timeout"),
         precision=config.get("precision"),  # what `tune run --precision` gave the study
+        tensorboard=tensorboard,  # this worker's trials: DIR/<study>/trial-N, N its own
+        mlflow=mlflow,  # child runs of the study's parent run (stored on the study)
     )
     sweep = Sweep(options)
     if sweep.space.fingerprint() != config["fingerprint"]:

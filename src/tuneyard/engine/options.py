@@ -11,6 +11,7 @@ from tuneyard.engine.devices import choose_gpus
 from tuneyard.engine.epochs import default_grace, parse_duration
 from tuneyard.engine.precision import check_precision
 from tuneyard.engine.ray_cluster import check_answers, require_ray
+from tuneyard.engine.tracking import check_tracking
 from tuneyard.errors import TuneyardError
 
 # Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
@@ -68,6 +69,10 @@ class SweepOptions:
     # "ray://host:10001"; None: a local Ray started for the run).
     executor: str = "local"
     address: str | None = None
+    # Tracking (engine/tracking.py): a folder for TensorBoard event files, DIR/<study>/trial-N
+    # (`--tensorboard DIR`), and an MLflow tracking URI (`--mlflow sqlite:///mlflow.db`).
+    tensorboard: str | None = None
+    mlflow: str | None = None
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -85,6 +90,7 @@ class SweepOptions:
                 rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
                 raise TuneyardError(f"{flag} must be {rule}, got {value}")
         self.precision = check_precision(self.precision)
+        check_tracking(self.tensorboard, self.mlflow)
         check_executor(self.executor, self.address, self.gpus)
         if self.address is not None:  # a cluster: its nodes' GPUs and cores, checked when it answers
             self.gpus = ()

@@ -47,6 +47,8 @@ from tuneyard.engine.ray_executor import RayExecutor
 from tuneyard.engine.session import StudySession, SweepPlan, SweepResult, open_session
 from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
+from tuneyard.engine.trackers import Tracking
+from tuneyard.engine.tracking import ENDED, FAILED, STOPPED
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
 from tuneyard.errors import StoreError, TuneyardError
 from tuneyard.keras_backend import require_backend
@@ -54,7 +56,7 @@ from tuneyard.records.attributes import INTERRUPTED, SURPLUS
 from tuneyard.records.trial import FAIL, Proposal, TrialResult
 from tuneyard.space.core import Space
 from tuneyard.space.file import load_space, space_text
-from tuneyard.store.best_model import candidate_path, keep_if_best
+from tuneyard.store.best_model import candidate_path, keep_if_best, saved_best
 from tuneyard.store.faults import check_writable_folder, storage_boundary
 from tuneyard.store.optuna_store import Store, default_storage, missing_objectives
 from tuneyard.store.paths import results_dir, study_dir
@@ -135,6 +137,7 @@ class Sweep:
         self.events = Events()
         self.clock: TimeBudget | None = None  # --timeout's budget, from the start of run()
         self._csv_at, self._csv_cost = 0.0, 0.0  # when the CSV was last rewritten, and how long it took
+        self.tracking = Tracking([])  # --tensorboard, --mlflow: made when the sweep opens
 
     @property
     def csv_path(self):
@@ -173,6 +176,7 @@ class Sweep:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
         self.store = Store(o.storage, self.study_name, heartbeats=self.shared)
         self.store.check_config(self.config())
+        self._connect_tracking(events)  # a bad folder or URI stops the sweep before data loads
         pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
         # A study whose budget is spent loads no data and starts no worker process.
         finished = self._spent_before()
@@ -184,6 +188,7 @@ class Sweep:
             shared=self.shared, fresh=o.fresh, sampler=sampler, pruner=pruner, events=events)
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.tracking.study_opened(self.store.study, self.space, self.config(), self.session.budget)
         self._fail_orphans(events)
         done = [r for r in self.session.ledger.rows if counts_toward_budget(r)]
         if done:
@@ -197,6 +202,14 @@ class Sweep:
         self.backend.resume(done)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
+
+    def _connect_tracking(self, events: Events) -> None:
+        """The trackers (tracking.py), reached now; a study that is new to the store (or
+        --fresh) is new to them too."""
+        o = self.options
+        self.tracking = Tracking.of(o, self.study_name)
+        self.tracking.warn = events.message
+        self.tracking.connect(new_study=o.fresh or not self.store.exists(), shared=self.shared)
 
     def _check_folders(self) -> None:
         """Before any data loads: the results and study folders must take files."""
@@ -327,6 +340,7 @@ class Sweep:
         """Run the rest of the budget; returns the study as the sweep leaves it."""
         events = self.events = events or Events()
         o = self.options
+        how = ENDED
         try:
             # Backends write to the store too (an Optuna trial's suggestions): a storage
             # fault anywhere in the sweep is one line, not a traceback.
@@ -344,11 +358,22 @@ class Sweep:
                         self._cut(exc, events)
                 self._finish(events)
         except BaseException as exc:
+            how = STOPPED if isinstance(exc, KeyboardInterrupt | Terminated) else FAILED
             self._abandon(exc)
             raise
         finally:
+            self._close_tracking(how)
             self.lock.release()
         return self.result()
+
+    def _close_tracking(self, how: str) -> None:
+        """End the trackers' runs however the sweep ended (MLflow's parent run included), the
+        kept best model logged; a second Ctrl-C waits for it."""
+        if not self.tracking:
+            return
+        with interrupts_deferred():
+            best = saved_best(self.folder) if self.session is not None else None
+            self.tracking.close(how, best, self.best())
 
     def _finish(self, events: Events) -> None:
         """The CSV exact at exit, and a word on trials other runners still run."""
@@ -444,6 +469,7 @@ class Sweep:
                 return False
             proposal.save_best_to = candidate_path(self.folder, proposal.key or str(id(proposal)))
             proposal.beat = self.best()
+            self.tracking.trial_started(proposal.trial.number, dict(proposal.params), proposal.epochs)
             self.executor.submit(proposal, more=self._more_after(self._claimed_count(refresh=False)))
             self.session.claims.started(proposal)
             _tell(self.events, "trial_started", proposal.trial.number, dict(proposal.params),
@@ -462,6 +488,8 @@ class Sweep:
         return self.options.budget_epochs - self.epochs_spent() - in_flight >= repeats
 
     def _epoch_done(self, proposal: Proposal, epoch: int, epochs: int, logs: dict) -> None:
+        # Every executor's epochs arrive here, in the driver: the trackers write them here.
+        self.tracking.epoch(proposal.trial.number, epoch, epochs, logs)
         _tell(self.events, "epoch_done", proposal.trial.number, epoch, epochs, logs)
 
     def _claim(self, proposal: Proposal) -> bool:
@@ -591,9 +619,11 @@ class Sweep:
         except OSError as exc:  # the trial is recorded; only its model is not kept
             self.events.message(f"warning: trial {frozen.number}: its model was not kept as the "
                                 f"study's best ({exc.strerror or exc}; free some space)")
+        row = self.session.ledger.row(frozen.number)
+        self.tracking.trial_ended(frozen.number, result, row["status"], row.get("diagnosis") or "")
         self.write_csv(saved=frozen.number, when_due=True)
         check_params_read(self.space, proposal, result)
-        return frozen, self.session.ledger.row(frozen.number)
+        return frozen, row
 
     def write_csv(self, saved: int | None = None, when_due: bool = False) -> None:
         """Rewrite the leaderboard CSV from the store's rows; a refused write is one line.

@@ -18,6 +18,9 @@ RUNNER = "runner"  # on a trial: "host:pid" of the process that asked for it
 DEVICE = "device"  # on a trial: the device it was given ("gpu:2", "cpu"; engine/devices.py)
 DEVICE_USED = "device_used"  # on a trial: where the Keras backend placed it ("gpu:0", "cpu:0")
 PRECISION = "precision"  # on a trial: the Keras dtype policy it trained in (engine/precision.py)
+# On the study: its MLflow parent run per tracking URI (password masked) -> run id, so that a
+# resumed sweep goes on in the same run (engine/mlflow_sink.py).
+MLFLOW_RUNS = "mlflow_runs"
 SURPLUS = "surplus"  # on a trial told FAIL because other workers had taken the whole budget
 
 # The error of a trial cut off by Ctrl-C or a dead runner starts with this: it runs again.
