@@ -54,7 +54,8 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
            seed: int = 0, storage: str | None = None, study: str | None = None, workers: int = 1,
            prune: str = "none", subset: int | None = None, data_dir: str | None = None,
            task: str | None = None, fresh: bool = False, progress: bool = True,
-           trial_timeout: Any = None, precision: str | None = None) -> SearchResult:
+           trial_timeout: Any = None, precision: str | None = None, warm_from: str | None = None,
+           enqueue: Any = None) -> SearchResult:
     """Search `space` for the best model; the same options and defaults as `tune run`.
 
     Give either `build_model` (params dict -> compiled keras.Model) with `data` ((x, y),
@@ -65,6 +66,10 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
     `trial_timeout`: seconds (or "20m") a trial may run before it is stopped and recorded FAIL.
     `precision`: "float32", "mixed", "mixed_float16" or "mixed_bfloat16" (default: the
     space's, else float32); Keras' global dtype policy is as it was once the search returns.
+    `warm_from`: the name of an earlier study (same storage) whose finished trials that fit
+    `space` start this new study (give `study` a new name): the search learns from them;
+    they are listed as WARM and do not count against `trials`. `enqueue`: a list of
+    configurations (dicts of hyperparameter values; or a YAML/JSON file of one) run first.
     """
     name = _workload_name(build_model, workload, data, task, study)
     the_space = _space(space, name)
@@ -77,7 +82,8 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
                            data_dir=data_dir, fresh=fresh, prune=prune, workers=workers,
                            # in this process: a notebook's function cannot be re-imported
                            trials_per_process=0 if workers == 1 else 10,
-                           trial_timeout=trial_timeout, precision=precision)
+                           trial_timeout=trial_timeout, precision=precision,
+                           warm_from=warm_from, enqueue=enqueue, api=True)
     events = _events(the_space, progress)
     try:
         result = Sweep(options).run(events)

@@ -23,3 +23,9 @@ class StoreError(TuneyardError):
 
 class BackendError(TuneyardError):
     """A search backend cannot run on the given space or options."""
+
+
+def option(name: str, api: bool = False) -> str:
+    """How the user wrote option `name` ("warm_from"): `--warm-from` on the command line,
+    `warm_from=` in `tuneyard.search`, so an error names what the user can change."""
+    return f"{name}=" if api else "--" + name.replace("_", "-")

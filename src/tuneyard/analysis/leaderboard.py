@@ -9,8 +9,8 @@ to a ranked DataFrame and a CSV with one schema for every backend:
 The columns up to `error` are the same, in the same order, for every backend. A
 hyperparameter whose name is one of them is written `hp_<name>`. Backend details
 follow, each prefixed `x_` (`x_grid_index`, `x_kt_trial`, `x_bracket`, `x_round`,
-`x_hb_epochs`, `x_parent`, `x_warm_start`, `x_capped_from`), only those the study's
-trials have, in that order (others after, by name).
+`x_hb_epochs`, `x_parent`, `x_warm_start`, `x_capped_from`, `x_warm_from`, `x_enqueued`),
+only those the study's trials have, in that order (others after, by name).
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ from typing import Any
 
 from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
-from tuneyard.records.attributes import DEVICE, DEVICE_USED, PRECISION, RESULT_ATTR
+from tuneyard.records.attributes import DEVICE, DEVICE_USED, PRECISION, RESULT_ATTR, WARM, WARM_FROM
 
-STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
+# A carried trial (WARM: from an earlier study, --warm-from) lists after the study's own results.
+STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, WARM: 2, "RUNNING": 3, "FAIL": 4, "WAITING": 5}
 FIXED = ("rank", "trial", "backend")
 TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "device", "precision", "started",
                 "error"]
 DETAIL_PREFIX, PARAM_PREFIX = "x_", "hp_"
 DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", "warm_start",
-           "capped_from")
+           "capped_from", "warm_from", "enqueued")
 
 
 def cell_text(value: Any) -> str:
@@ -66,7 +67,8 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
         "metrics": result.get("metrics", {}),
         "epochs": result.get("epochs_run", len(trial.intermediate_values)),
         "seconds": result.get("seconds"),
-        "status": trial.state.name,
+        # A carried trial is finished in the store, but this study did not run it.
+        "status": WARM if attrs.get(WARM_FROM) and trial.state.name == "COMPLETE" else trial.state.name,
         "error": result.get("error"),
         "extra": result.get("extra", {}),
         "diagnosis": trial_diagnosis(attrs, config or {}).label if finished else "",
@@ -94,7 +96,9 @@ def device_text(given: str | None, used: str | None) -> str | None:
 
 def ranked(rows: list[dict], param_names: list[str], metric: str,
            maximize: bool) -> tuple[list[str], list[dict]]:
-    """Columns and flat records, best first: completed by objective, then pruned, then failed.
+    """Columns and flat records, best first: completed by objective, then pruned, then the
+    trials carried from an earlier study (WARM: shown with their value, never ranked), then
+    running and failed.
 
     Plain Python, no pandas: this runs after every trial and must stay cheap at
     a thousand trials.
@@ -118,7 +122,7 @@ def ranked(rows: list[dict], param_names: list[str], metric: str,
     records.sort(key=order)
     rank = 0
     for record in records:
-        if record[metric] is not None:
+        if record[metric] is not None and record["status"] != WARM:
             rank += 1
             record["rank"] = rank
         else:
@@ -150,7 +154,7 @@ def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bo
 def _flat(row: dict, metric: str, renamed: dict[str, str]) -> dict:
     out = {"trial": row["trial"], "backend": row["backend"]}
     out.update((renamed[k], v) for k, v in row["params"].items())
-    out[metric] = row["value"] if row["status"] == "COMPLETE" else None
+    out[metric] = row["value"] if row["status"] in ("COMPLETE", WARM) else None
     out.update((k, v) for k, v in row["metrics"].items() if k != metric)
     for key in TAIL_COLUMNS:
         out[key] = row.get(key)

@@ -92,6 +92,13 @@ def run(
     address: Annotated[str | None, typer.Option(
         help="The Ray cluster of --executor ray: auto, host:6379 or ray://host:10001 (default: "
         "a local Ray started for the run).")] = None,
+    warm_from: Annotated[str | None, typer.Option(
+        help="Start a new study (give --study) with this earlier study's finished trials that fit "
+        "the space: the search learns from them; they are listed as WARM and do not count "
+        "against --trials.")] = None,
+    enqueue: Annotated[str | None, typer.Option(
+        help="YAML or JSON file: a list of configurations (hyperparameter: value) to run first; "
+        "tpe samples what one leaves out.")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     # heavy: numpy
@@ -124,6 +131,8 @@ def run(
         trials_per_gpu=trials_per_gpu,
         executor=executor.value,
         address=address,
+        warm_from=warm_from,
+        enqueue=enqueue,
     )
     sweep = Sweep(options)
     plan = sweep.plan()
