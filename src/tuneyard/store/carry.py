@@ -70,12 +70,15 @@ def add_carried(store: Any, space: Space, carry: Carry) -> int:
         result["extra"] = {"warm_from": label}  # the earlier backend's details name its own trials
         attrs.update({WARM_FROM: label, RESULT_ATTR: result})
         same_metric = value == trial.value
-        made.append(optuna.trial.create_trial(
-            params=dict(trial.params),
-            distributions={name: distribution(space.param(name)) for name in trial.params},
-            value=value, user_attrs=attrs,
-            # Per-epoch values of the objective only: pruners compare them with this study's.
-            intermediate_values=dict(trial.intermediate_values) if same_metric else {}))
+        try:
+            made.append(optuna.trial.create_trial(
+                params=dict(trial.params),
+                distributions={name: distribution(space.param(name)) for name in trial.params},
+                value=value, user_attrs=attrs,
+                # Per-epoch values of the objective only: pruners compare them with this study's.
+                intermediate_values=dict(trial.intermediate_values) if same_metric else {}))
+        except ValueError:  # a value our tolerance takes and Optuna's distribution does not
+            carry.skipped["a value off the new space's step"] += 1
     with store.guard():
         store.study.add_trials(made)
     return len(made)
