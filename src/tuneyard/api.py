@@ -76,7 +76,8 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
            task: str | None = None, fresh: bool = False, progress: bool = True,
            trial_timeout: Any = None, precision: str | None = None, callbacks: Any = None,
            class_weight: dict | None = None, tensorboard: str | None = None,
-           mlflow: str | None = None) -> SearchResult:
+           mlflow: str | None = None, warm_from: str | None = None,
+           enqueue: Any = None) -> SearchResult:
     """Search `space` for the best model; the same options and defaults as `tune run`.
 
     Give either `build_model` (params dict -> compiled keras.Model) with `data` ((x, y),
@@ -95,6 +96,10 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
     `tensorboard`: a folder for each trial's TensorBoard event files (DIR/<study>/trial-N:
     per-epoch scalars and the HParams dashboard's records). `mlflow`: an MLflow tracking URI
     (sqlite:///mlflow.db, http://host:5000): the study as a parent run, each trial a child run.
+    `warm_from`: the name of an earlier study (same storage) whose finished trials that fit
+    `space` start this new study (give `study` a new name): the search learns from them;
+    they are listed as WARM and do not count against `trials`. `enqueue`: a list of
+    configurations (dicts of hyperparameter values; or a YAML/JSON file of one) run first.
     """
     fit = {"callbacks": callbacks, "class_weight": class_weight}
     check_tracking(tensorboard, mlflow, api=True)
@@ -111,7 +116,7 @@ def search(build_model: Any = None, data: Any = None, *, space: Any, workload: W
                            trials_per_process=0 if workers == 1 else 10,
                            trial_timeout=trial_timeout, precision=precision,
                            tensorboard=None if tensorboard is None else str(tensorboard),
-                           mlflow=mlflow)
+                           mlflow=mlflow, warm_from=warm_from, enqueue=enqueue, api=True)
     events = _events(the_space, progress)
     try:
         result = Sweep(options).run(events)

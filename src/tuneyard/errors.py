@@ -27,3 +27,9 @@ class BackendError(TuneyardError):
 
 class ArgumentError(TuneyardError, ValueError):
     """An argument of the Python API (`tuneyard.search`) is wrong; the message names it."""
+
+
+def option(name: str, api: bool = False) -> str:
+    """How the user wrote option `name` ("warm_from"): `--warm-from` on the command line,
+    `warm_from=` in `tuneyard.search`, so an error names what the user can change."""
+    return f"{name}=" if api else "--" + name.replace("_", "-")

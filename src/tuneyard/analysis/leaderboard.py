@@ -12,8 +12,8 @@ several objectives has a `front` column after `rank` (1: the Pareto front) and r
 completed trials by front, then by the first objective (analysis/pareto.py). A
 hyperparameter whose name is one of them is written `hp_<name>`. Backend details
 follow, each prefixed `x_` (`x_grid_index`, `x_kt_trial`, `x_bracket`, `x_round`,
-`x_hb_epochs`, `x_parent`, `x_warm_start`, `x_capped_from`), only those the study's
-trials have, in that order (others after, by name).
+`x_hb_epochs`, `x_parent`, `x_warm_start`, `x_capped_from`, `x_warm_from`, `x_enqueued`),
+only those the study's trials have, in that order (others after, by name).
 """
 
 from __future__ import annotations
@@ -26,17 +26,18 @@ from typing import Any
 from tuneyard.analysis.pareto import pareto_ranks
 from tuneyard.analysis.trial_diagnosis import trial_diagnosis
 from tuneyard.atomic import write_with
-from tuneyard.records.attributes import DEVICE, DEVICE_USED, PRECISION, RESULT_ATTR
+from tuneyard.records.attributes import DEVICE, DEVICE_USED, PRECISION, RESULT_ATTR, WARM, WARM_FROM
 from tuneyard.records.trial import first_value
 from tuneyard.space.core import MEASURES
 
-STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3, "WAITING": 4}
+# A carried trial (WARM: from an earlier study, --warm-from) lists after the study's own results.
+STATUS_ORDER = {"COMPLETE": 0, "PRUNED": 1, WARM: 2, "RUNNING": 3, "FAIL": 4, "WAITING": 5}
 FIXED = ("rank", "trial", "backend")
 TAIL_COLUMNS = ["epochs", "seconds", "status", "diagnosis", "seed", "device", "precision", "started",
                 "error"]
 DETAIL_PREFIX, PARAM_PREFIX = "x_", "hp_"
 DETAILS = ("grid_index", "kt_trial", "bracket", "round", "hb_epochs", "parent", "warm_start",
-           "capped_from")
+           "capped_from", "warm_from", "enqueued")
 
 
 def cell_text(value: Any) -> str:
@@ -74,7 +75,8 @@ def trial_row(trial: Any, config: dict | None = None, backend: str | None = None
         "measures": {m: attrs[m] for m in MEASURES if m in attrs},
         "epochs": result.get("epochs_run", len(trial.intermediate_values)),
         "seconds": result.get("seconds"),
-        "status": trial.state.name,
+        # A carried trial is finished in the store, but this study did not run it.
+        "status": WARM if attrs.get(WARM_FROM) and trial.state.name == "COMPLETE" else trial.state.name,
         "error": result.get("error"),
         "extra": result.get("extra", {}),
         "diagnosis": trial_diagnosis(attrs, config or {}).label if finished else "",
@@ -102,7 +104,9 @@ def device_text(given: str | None, used: str | None) -> str | None:
 
 def ranked(rows: list[dict], param_names: list[str], metric: str, maximize: bool,
            objectives: list[tuple[str, bool]] | None = None) -> tuple[list[str], list[dict]]:
-    """Columns and flat records, best first: completed by objective, then pruned, then failed.
+    """Columns and flat records, best first: completed by objective, then pruned, then the
+    trials carried from an earlier study (WARM: shown with their value, never ranked), then
+    running and failed.
 
     `objectives`: (name, maximize) of each objective of a study of several, the first
     being `metric`: completed trials then rank by Pareto front first (a `front` column).
@@ -137,7 +141,7 @@ def ranked(rows: list[dict], param_names: list[str], metric: str, maximize: bool
     records.sort(key=order)
     rank = 0
     for record in records:
-        if record[metric] is not None:
+        if record[metric] is not None and record["status"] != WARM:
             rank += 1
             record["rank"] = rank
         else:
@@ -170,7 +174,7 @@ def to_frame(rows: list[dict], param_names: list[str], metric: str, maximize: bo
 def _flat(row: dict, metric: str, renamed: dict[str, str]) -> dict:
     out = {"trial": row["trial"], "backend": row["backend"]}
     out.update((renamed[k], v) for k, v in row["params"].items())
-    out[metric] = row["value"] if row["status"] == "COMPLETE" else None
+    out[metric] = row["value"] if row["status"] in ("COMPLETE", WARM) else None
     out.update((k, v) for k, v in row["metrics"].items() if k != metric)
     out.update((k, v) for k, v in (row.get("measures") or {}).items() if k not in out)
     for key in TAIL_COLUMNS:

@@ -17,7 +17,7 @@ import socket
 from typing import Any
 
 from tuneyard.analysis.leaderboard import trial_row
-from tuneyard.records.attributes import INTERRUPTED, RUNNER, SURPLUS
+from tuneyard.records.attributes import INTERRUPTED, RUNNER, SURPLUS, WARM
 from tuneyard.store.optuna_adapter import storage_of, study_id_of, trial_id_of
 
 # A RUNNING trial that names no runner and started this long ago was left by a dead one.
@@ -30,8 +30,9 @@ def is_interrupted(row: dict) -> bool:
 
 
 def counts_toward_budget(row: dict) -> bool:
-    """Finished trials spend the budget; ones interrupted by the user re-run."""
-    return row["status"] not in ("RUNNING", "WAITING") and not is_interrupted(row)
+    """Finished trials spend the budget; ones interrupted by the user re-run, and ones carried
+    from an earlier study (WARM) were not run here."""
+    return row["status"] not in ("RUNNING", "WAITING", WARM) and not is_interrupted(row)
 
 
 class Ledger:

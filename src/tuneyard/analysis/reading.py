@@ -6,7 +6,7 @@ from typing import Any
 
 from tuneyard.analysis.leaderboard import best_value, study_objectives, to_frame, trial_row
 from tuneyard.errors import TuneyardError
-from tuneyard.records.attributes import CONFIG_ATTR
+from tuneyard.records.attributes import CONFIG_ATTR, WARM
 from tuneyard.space.file import space_of_study
 from tuneyard.store.optuna_store import Store, maximizes, open_storage, study_names
 
@@ -50,7 +50,8 @@ def studies_frame(storage_url: str | None) -> Any:
         study = optuna.load_study(study_name=name, storage=storage)
         config = study.user_attrs.get(CONFIG_ATTR, {})
         rows = [trial_row(t, config) for t in study.get_trials(deepcopy=False)]
-        counts = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
+        counts = {s: sum(r["status"] == s for r in rows)
+                  for s in ("COMPLETE", "PRUNED", "FAIL", "RUNNING", WARM)}  # WARM: carried, not run
         maximize = maximizes(config)
         records.append({"study": name, "space": config.get("space"), "backend": config.get("backend"),
                         "objective": config.get("metric"), "best": best_value(rows, maximize),

@@ -27,6 +27,9 @@ class Backend(ABC):
     optuna_native: ClassVar[bool] = False
     # False when a trial's epochs are the schedule's (Hyperband): an epoch budget cannot cut one.
     epochs_cappable: ClassVar[bool] = True
+    # Whether a configuration given to run first (--enqueue) must set every active
+    # hyperparameter: Optuna samples the ones left out; the grid and Keras Tuner cannot.
+    enqueue_whole: ClassVar[bool] = True
 
     def __init__(self, space: Space, *, seed: int, budget: int, workdir: Path,
                  study: Any = None, options: dict | None = None):
@@ -67,9 +70,26 @@ class Backend(ABC):
         (the report's header says them)."""
         return {}
 
+    @classmethod
+    def refuses(cls, what: str) -> str | None:
+        """Why this backend cannot be given `what` (an earlier study's trials, configurations
+        to run first), in one line; None when it can."""
+        return None
+
     def resume(self, done: list[dict]) -> None:
         """Learn what the store already holds before the first ask."""
         return None
+
+    def carry(self, rows: list[dict]) -> str | None:
+        """Learn the trials carried from an earlier study (leaderboard rows, status WARM),
+        after `resume`; a line saying what was done with them, if anything worth saying.
+        Optuna's samplers need nothing: the trials are finished trials of the study."""
+        return None
+
+    def enqueue(self, configs: list[dict]) -> int:
+        """Run these configurations (checked against the space) before any of the backend's
+        own proposals, after `resume`; how many were queued (the rest already ran)."""
+        raise NotImplementedError  # every backend that does not refuse() overrides it
 
     @abstractmethod
     def ask(self) -> Proposal | None:

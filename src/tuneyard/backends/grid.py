@@ -11,6 +11,7 @@ from tuneyard.backends.base import Backend
 from tuneyard.errors import BackendError
 from tuneyard.records.attributes import CONFIG_ATTR, RUNNER, SURPLUS, this_runner
 from tuneyard.records.trial import Proposal
+from tuneyard.space.configs import on_grid
 from tuneyard.space.core import Space
 from tuneyard.space.grid_points import Grid
 from tuneyard.space.optuna import suggest_space
@@ -60,11 +61,29 @@ class GridBackend(Backend):
         )
         self.position = 0
         self.done: set[str] = set()
+        self.first: list[dict] = []  # points given to run before the grid's order (--enqueue)
 
     def resume(self, done: list[dict]) -> None:
         self.done = {point_key(row["params"]) for row in done}
 
+    def carry(self, rows: list[dict]) -> str | None:
+        """The points an earlier study ran are done: the grid skips them."""
+        points = {point_key(r["params"]) for r in rows if on_grid(self.space, r["params"])}
+        fresh = points - self.done
+        self.done |= fresh
+        return f"the grid skips the {len(fresh)} of its points that the carried trials ran"
+
+    def enqueue(self, configs: list[dict]) -> int:
+        self.first = [c for c in configs if point_key(c) not in self.done]
+        return len(self.first)
+
     def ask(self) -> Proposal | None:
+        while self.first:
+            params = self.first.pop(0)
+            if point_key(params) not in self.done:
+                self.done.add(point_key(params))
+                return Proposal(params=params, epochs=self.epochs, key=f"grid-first-{len(self.first)}",
+                                extra={"enqueued": True})
         while self.position < len(self.order):
             index = int(self.order[self.position])
             self.position += 1
@@ -96,6 +115,11 @@ class SharedGridBackend(GridBackend):
     """
 
     optuna_native = True
+
+    @classmethod
+    def refuses(cls, what: str) -> str | None:
+        return (f"a grid shared through a server storage picks each trial's point by its number, "
+                f"so it cannot take {what}; use the tpe backend, or run the grid on SQLite")
 
     def __init__(self, space: Space, **kwargs):
         super().__init__(space, **kwargs)

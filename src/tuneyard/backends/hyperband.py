@@ -105,6 +105,13 @@ class HyperbandBackend(KerasTunerBackend):
     epochs_cappable = False
 
     @classmethod
+    def refuses(cls, what: str) -> str | None:
+        # Its brackets are random points trained for set epochs, promoted by rank: a trial
+        # from elsewhere has no bracket, and a given point no place in the schedule.
+        return (f"hyperband runs its own bracket schedule of random points and cannot take "
+                f"{what}; use tpe, bayes, random or grid")
+
+    @classmethod
     def check_options(cls, space: Space, options: dict) -> None:
         settings(space, options)
 

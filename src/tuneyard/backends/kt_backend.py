@@ -74,6 +74,20 @@ class KerasTunerBackend(Backend):
         self.resumed = kt_oracle.reconcile(self.oracle, done_by_id, self.space.metric)
         self.cleanup()
 
+    def carry(self, rows: list[dict]) -> str | None:
+        """Tell the oracle the carried trials as ended ones: bayes fits its Gaussian process to
+        them (and counts them among its random start-up points), random does not propose
+        them again. An oracle reloaded from its files knows them already."""
+        if self.resumed is not None and not self.resumed.get("adopted"):
+            return None
+        told = kt_oracle.adopt(self.oracle, [{**r, "status": "COMPLETE"} for r in rows],
+                               self.space.metric)
+        return f"Keras Tuner's {self.oracle_kind} oracle was told the {told} carried trials"
+
+    def enqueue(self, configs: list[dict]) -> int:
+        """The oracle's first proposals are these configurations (kt_oracle.FirstConfigs)."""
+        return kt_oracle.queue_first(self.oracle, configs)
+
     def adopt(self, done: list[dict]) -> int:
         """Teach a fresh oracle the store's finished trials (its own files were lost)."""
         return kt_oracle.adopt(self.oracle, done, self.space.metric)
@@ -95,7 +109,10 @@ class KerasTunerBackend(Backend):
             # STOPPED: the space is exhausted or the schedule is complete. IDLE (Hyperband
             # waiting on running trials): the runner asks again once one of them ends.
             return None
-        return self.proposal(trial.trial_id, dict(trial.hyperparameters.values))
+        proposal = self.proposal(trial.trial_id, dict(trial.hyperparameters.values))
+        if trial.trial_id in kt_oracle.served_first(self.oracle):
+            proposal.extra["enqueued"] = True
+        return proposal
 
     def _free_tuner_id(self) -> str:
         # The oracle hands a tuner id its ongoing trial again: each trial in flight

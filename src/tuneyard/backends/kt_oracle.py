@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import math
 import warnings
@@ -38,6 +39,42 @@ def quiet():
             logger.setLevel(level)
 
 
+class FirstConfigs:
+    """An oracle whose first proposals are configurations the user gave (`--enqueue`).
+
+    `populate_space` is the method Keras Tuner's oracles implement to propose (its documented
+    extension point); this one hands out the queued configurations first, then the oracle's
+    own. A queued one is recorded like any proposal: random never proposes it again, and
+    bayes learns from its result."""
+
+    first_configs: list
+    first_served: set
+
+    def populate_space(self, trial_id: str) -> dict:
+        queue = getattr(self, "first_configs", None)
+        if queue:
+            self.first_served.add(trial_id)
+            return {"status": "RUNNING", "values": dict(queue.pop(0))}
+        return super().populate_space(trial_id)
+
+
+def queue_first(oracle: Any, configs: list[dict]) -> int:
+    """Queue `configs` as the oracle's next proposals, leaving out those it has run; how many."""
+    tried = {_key(t.hyperparameters.values) for t in oracle.trials.values()}
+    oracle.first_configs = [c for c in configs if _key(c) not in tried]
+    oracle.first_served = set()
+    return len(oracle.first_configs)
+
+
+def served_first(oracle: Any) -> set:
+    """Ids of the trials the oracle created from the queued configurations."""
+    return getattr(oracle, "first_served", set())
+
+
+def _key(values: dict) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
+
+
 def make_oracle(kind: str, folder: Path, **kwargs: Any) -> Any:
     """A Keras Tuner oracle of `kind` (random, bayes, hyperband) keeping its files in `folder`."""
     # heavy: keras_tuner
@@ -45,7 +82,7 @@ def make_oracle(kind: str, folder: Path, **kwargs: Any) -> Any:
 
     base = {"random": oracles.RandomSearchOracle, "bayes": oracles.BayesianOptimizationOracle,
             "hyperband": oracles.HyperbandOracle}[kind]
-    cls = type(f"Tuneyard{base.__name__}", (kt_adapter.AtomicFiles, base), {})
+    cls = type(f"Tuneyard{base.__name__}", (kt_adapter.AtomicFiles, FirstConfigs, base), {})
     if kind != "hyperband":
         kwargs.setdefault("max_trials", None)  # the runner keeps the budget; ids stay 0000, 0001
     with quiet():

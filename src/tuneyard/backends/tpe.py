@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tuneyard.backends.base import Backend
-from tuneyard.records.attributes import RUNNER, this_runner
+from tuneyard.records.attributes import ENQUEUED, RUNNER, this_runner
 from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 from tuneyard.space.optuna import suggest_space
@@ -33,6 +34,25 @@ def ask_seeded(study: Any, seed: int) -> Any:
     return trial
 
 
+def enqueue_optuna(study: Any, configs: list[dict]) -> int:
+    """Queue each configuration with Optuna's `enqueue_trial` (a WAITING trial that the next
+    `study.ask()` takes, its values fixed), unless the study already holds a trial with the
+    same given values (the same command run again must not queue them twice)."""
+    seen = {json.dumps(t.system_attrs.get("fixed_params", t.params), sort_keys=True, default=str)
+            for t in study.get_trials(deepcopy=False)}
+    queued = 0
+    for config in configs:
+        if json.dumps(config, sort_keys=True, default=str) not in seen:
+            study.enqueue_trial(config, user_attrs={ENQUEUED: True})
+            queued += 1
+    return queued
+
+
+def marked(trial: Any) -> dict:
+    """A proposal's details: `enqueued` when the trial runs a configuration the user gave."""
+    return {"enqueued": True} if trial.user_attrs.get(ENQUEUED) else {}
+
+
 def startup_trials_for(trials: int | None) -> int:
     """Random trials before TPE models the results: Optuna's 10, at most a third of `trials`.
 
@@ -48,6 +68,7 @@ class TPEBackend(Backend):
 
     name = "tpe"
     optuna_native = True
+    enqueue_whole = False  # Optuna samples what a configuration leaves out
 
     @classmethod
     def make_sampler(cls, space: Space, seed: int, trials: int | None = None) -> Any:
@@ -62,4 +83,8 @@ class TPEBackend(Backend):
     def ask(self) -> Proposal | None:
         trial = ask_seeded(self.study, self.seed)
         params = suggest_space(trial, self.space)
-        return Proposal(params=params, epochs=self.epochs, key=f"tpe-{trial.number}", trial=trial)
+        return Proposal(params=params, epochs=self.epochs, key=f"tpe-{trial.number}", trial=trial,
+                        extra=marked(trial))
+
+    def enqueue(self, configs: list[dict]) -> int:
+        return enqueue_optuna(self.study, configs)

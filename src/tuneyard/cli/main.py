@@ -107,6 +107,13 @@ def run(
         "a local Ray started for the run).")] = None,
     tensorboard: TensorBoardDir = None,
     mlflow: MlflowUri = None,
+    warm_from: Annotated[str | None, typer.Option(
+        help="Start a new study (give --study) with this earlier study's finished trials that fit "
+        "the space: the search learns from them; they are listed as WARM and do not count "
+        "against --trials.")] = None,
+    enqueue: Annotated[str | None, typer.Option(
+        help="YAML or JSON file: a list of configurations (hyperparameter: value) to run first; "
+        "tpe samples what one leaves out.")] = None,
 ):
     """Run (or resume) a sweep and print the ranked leaderboard."""
     # heavy: numpy
@@ -141,6 +148,8 @@ def run(
         address=address,
         tensorboard=tensorboard,
         mlflow=mlflow,
+        warm_from=warm_from,
+        enqueue=enqueue,
     )
     sweep = Sweep(options)
     plan = sweep.plan()

@@ -15,8 +15,10 @@ from tuneyard.engine.options import SweepOptions
 from tuneyard.engine.shared import wait_for_config
 from tuneyard.engine.sweep import Sweep
 from tuneyard.errors import StoreError
+from tuneyard.space.diff import summary
 from tuneyard.store.optuna_store import Store, is_server_storage
 from tuneyard.store.paths import study_dir
+from tuneyard.store.study_changes import changed_fields
 from tuneyard.store.urls import mask_secrets
 
 
@@ -69,9 +71,12 @@ def join(
     )
     sweep = Sweep(options)
     if sweep.space.fingerprint() != config["fingerprint"]:
+        # Said as study_changes says it: the study's values -> this machine's.
+        lines = changed_fields(config, sweep.config()) or []
+        how = f" ({summary(lines)})" if lines else ""
         raise StoreError(
             f"space '{sweep.space.name}' here ({sweep.space.path}) differs from the one "
-            f"study '{study}' was made with; copy that space file to this machine"
+            f"study '{study}' was made with{how}; copy that space file to this machine"
         )
     return sweep
 

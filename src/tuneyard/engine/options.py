@@ -73,6 +73,13 @@ class SweepOptions:
     # (`--tensorboard DIR`), and an MLflow tracking URI (`--mlflow sqlite:///mlflow.db`).
     tensorboard: str | None = None
     mlflow: str | None = None
+    # Start a new study with an earlier study's finished trials that fit the space (`--warm-from`),
+    # and run given configurations first (`--enqueue`: a YAML/JSON file, or a list of dicts):
+    # engine/carry_on.py.
+    warm_from: str | None = None
+    enqueue: Any = None
+    # Made by `tuneyard.search`: errors name its arguments (warm_from=), not the CLI's flags.
+    api: bool = False
 
     def __post_init__(self) -> None:
         if self.timeout is not None:

@@ -28,6 +28,7 @@ from tuneyard.analysis.ledger import Ledger, counts_toward_budget
 from tuneyard.analysis.trial_diagnosis import Judge, judge_of, recorded_diagnosis
 from tuneyard.backends import get_backend
 from tuneyard.engine.capacity import cpu_cores
+from tuneyard.engine.carry_on import CarryOn
 from tuneyard.engine.devices import process_label, slot_devices
 from tuneyard.engine.epochs import EpochHook, TimeBudget, TimeBudgetSpent, seconds_per_epoch
 from tuneyard.engine.executors import WorkerPool, WorkerSpec
@@ -122,6 +123,8 @@ class Sweep:
         self.study_name = (options.study if options.study is not None
                            else f"{self.space.name}-{options.backend}-s{options.seed}")
         self.folder = study_dir(self.study_name)  # refuses a name that is a path
+        # --warm-from and --enqueue, checked now: before any data loads or study is written.
+        self.carry_on = CarryOn(options, self.space, self.backend_cls, self.study_name)
         self.session: StudySession | None = None  # the study, once open
         # Proposals asked but not yet recorded (id -> (proposal, result or None)).
         self.pending: dict[int, tuple[Proposal, TrialResult | None]] = {}
@@ -150,6 +153,8 @@ class Sweep:
         epochs = o.epochs or self.space.training.epochs
         return {"space": self.space.name, "backend": o.backend, "seed": o.seed,
                 "fingerprint": self.space.fingerprint(), "metric": self.space.metric,
+                # The fields the fingerprint hashes: a changed space is refused naming them.
+                "space_body": self.space.fingerprint_body(), "warm_from": o.warm_from,
                 "direction": self.space.direction, "epochs": epochs, "subset": o.subset,
                 "fresh": o.fresh, "workload": self.space.workload, "prune": o.prune,
                 # What evaluate, export, report and `tune worker` need from any folder.
@@ -175,7 +180,8 @@ class Sweep:
         if not self.backend_cls.optuna_native:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
         self.store = Store(o.storage, self.study_name, heartbeats=self.shared)
-        self.store.check_config(self.config())
+        self.store.check_config(self.config(), api=o.api)
+        self.carry_on.read_earlier(self.store, o.fresh, self.config())
         self._connect_tracking(events)  # a bad folder or URI stops the sweep before data loads
         pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
         # A study whose budget is spent loads no data and starts no worker process.
@@ -186,6 +192,8 @@ class Sweep:
         self.session = open_session(
             self.store, self.space, self.config(), budget=self.budget, asked=o.trials,
             shared=self.shared, fresh=o.fresh, sampler=sampler, pruner=pruner, events=events)
+        self.carry_on.write(self.store, self.session.budget, events)
+        self.session.ledger.refresh()
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.tracking.study_opened(self.store.study, self.space, self.config(), self.session.budget)
@@ -200,6 +208,7 @@ class Sweep:
             study=self.store.study, options=self.backend_options,
         )
         self.backend.resume(done)
+        self.carry_on.tell(self.backend, self.session.ledger.rows, events)
         if hasattr(self.backend, "describe"):
             events.message(self.backend.describe())
 

@@ -22,6 +22,12 @@ PRECISION = "precision"  # on a trial: the Keras dtype policy it trained in (eng
 # resumed sweep goes on in the same run (engine/mlflow_sink.py).
 MLFLOW_RUNS = "mlflow_runs"
 SURPLUS = "surplus"  # on a trial told FAIL because other workers had taken the whole budget
+# On a trial carried from an earlier study (`--warm-from`): "<study>#<trial number>". Such a
+# trial is finished in the store (samplers learn from it) but was not run by this study.
+WARM_FROM = "warm_from"
+ENQUEUED = "enqueued"  # on a trial whose configuration the user gave (`--enqueue`): True
+# The leaderboard status of a carried trial: listed with its value, never ranked or counted.
+WARM = "WARM"
 
 # The error of a trial cut off by Ctrl-C or a dead runner starts with this: it runs again.
 INTERRUPTED = "interrupted"

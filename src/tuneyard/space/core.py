@@ -224,15 +224,20 @@ class Space:
             "hyperparameters": {p.name: p.as_dict() for p in self.params},
         }
 
-    def fingerprint(self) -> str:
-        """A short hash of what decides a trial's result; resume refuses a changed one."""
+    def fingerprint_body(self) -> dict:
+        """What decides a trial's result, as plain JSON data: the fingerprint hashes it, and a
+        study stores it, so a changed space is refused naming the fields that changed."""
         body = self.as_dict()
         # Not the precision: trials record theirs, and a study may resume in another.
         body["training"] = {
             k: v for k, v in body["training"].items()
             if k not in ("max_epochs", "factor", "precision", "measure")
         }
-        text = json.dumps(body, sort_keys=True, default=str)
+        return json.loads(json.dumps(body, sort_keys=True, default=str))
+
+    def fingerprint(self) -> str:
+        """A short hash of what decides a trial's result; resume refuses a changed one."""
+        text = json.dumps(self.fingerprint_body(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

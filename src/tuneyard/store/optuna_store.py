@@ -22,7 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from tuneyard.errors import StoreError
+from tuneyard.errors import StoreError, option
 from tuneyard.keras_backend import keras_backend
 from tuneyard.records.attributes import (
     CONFIG_ATTR,
@@ -53,6 +53,7 @@ from tuneyard.store.paths import (
     results_dir,
     study_dir,
 )
+from tuneyard.store.study_changes import SETTINGS, refusal
 from tuneyard.store.targets import check_store_folder
 from tuneyard.store.urls import mask_secrets
 
@@ -318,26 +319,25 @@ class Store:
                 return stored.get(CONFIG_ATTR)
             time.sleep(0.1)
 
-    def check_config(self, config: dict) -> None:
-        """Refuse to resume a study made for another space, backend or setting."""
+    def check_config(self, config: dict, api: bool = False) -> None:
+        """Refuse to resume a study made for another space, backend or setting, naming
+        what changed and the ways on (`api`: in `tuneyard.search`'s words)."""
         if not self.exists():
             return
         old = self._stored_config()
+        study = option("study", api)
         if old is None:
-            raise StoreError(f"study '{self.name}' was not made by tuneyard; choose another --study name")
+            raise StoreError(f"study '{self.name}' was not made by tuneyard; choose another {study} name")
         for key in ("space", "backend"):
             if old.get(key) != config[key]:
                 raise StoreError(
                     f"study '{self.name}' belongs to {key} '{old.get(key)}', not '{config[key]}'; "
-                    "choose another --study name"
+                    f"choose another {study} name"
                 )
-        for key in ("fingerprint", "epochs", "subset", "seed"):
-            if old.get(key) != config.get(key) and not config.get("fresh"):
-                raise StoreError(
-                    f"study '{self.name}' was run with a different {key} "
-                    f"({old.get(key)!r}, now {config.get(key)!r}); resume it unchanged, "
-                    "pass --fresh to start it over, or choose another --study name"
-                )
+        if config.get("fresh"):
+            return
+        if any(old.get(k) != config.get(k) for k in ("fingerprint", *SETTINGS)):
+            raise StoreError(refusal(self.name, old, config, api))
 
     def load(self, sampler: Any = None, pruner: Any = None) -> Any:
         """Open an existing study (to read it, or to join it with a sampler and pruner);
