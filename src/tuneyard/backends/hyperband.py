@@ -15,7 +15,7 @@ from typing import Any
 
 from tuneyard.backends import kt_adapter
 from tuneyard.backends.kt_backend import KerasTunerBackend
-from tuneyard.errors import BackendError
+from tuneyard.errors import BackendError, given, named, option
 from tuneyard.records.trial import Proposal
 from tuneyard.space.core import Space
 
@@ -35,9 +35,9 @@ def settings(space: Space, options: dict) -> tuple[int, int]:
         max_epochs = space.training.max_epochs or options.get("epochs") or space.training.epochs
     factor = space.training.factor if factor is None else factor
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
-        raise BackendError(f"--max-epochs must be an integer of at least 1, got {max_epochs!r}")
+        raise BackendError(f"{named('max_epochs')} must be an integer of at least 1, got {max_epochs!r}")
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
-        raise BackendError(f"--factor must be an integer of at least 2, got {factor!r}")
+        raise BackendError(f"{named('factor')} must be an integer of at least 2, got {factor!r}")
     return max_epochs, factor
 
 
@@ -143,9 +143,10 @@ class HyperbandBackend(KerasTunerBackend):
         old = (self.oracle.max_epochs, self.oracle.factor)
         if old != (self.max_epochs, self.factor):
             raise BackendError(
-                f"this study's Hyperband ran with --max-epochs {old[0]} --factor {old[1]}, not "
-                f"{self.max_epochs} and {self.factor}; resume it with those, pass --fresh to "
-                "start over, or choose another --study name")
+                f"this study's Hyperband ran with {given('max_epochs', old[0])} "
+                f"{given('factor', old[1])}, not {self.max_epochs} and {self.factor}; resume it "
+                f"with those, pass {option('fresh')} to start over, or choose another "
+                f"{named('study')} name")
         self.oracle.hyperband_iterations = self.iterations
 
     def adopt(self, done: list[dict]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from tuneyard.errors import TuneyardError
+from tuneyard.errors import TuneyardError, given
 
 # What a worker process holds before its first model: TensorFlow imported and a small
 # model trained (measured on Linux x86_64, tensorflow-cpu 2.21: about 780 MB peak).
@@ -49,14 +49,14 @@ def check_workers_fit(workers: int, data_bytes: int | None = None, gpu_slots: in
     cores = cpu_cores()
     if workers > max(cores, gpu_slots):
         raise TuneyardError(
-            f"--workers {workers} is more than the {cores} cores this process may use: each worker "
+            f"{given('workers', workers)} is more than the {cores} cores this process may use: each worker "
             "trains on its share of the cores, so more workers only slow every trial down; use "
-            f"--workers {cores} or fewer (or `tune worker` on more machines)")
+            f"{given('workers', cores)} or fewer (or `tune worker` on more machines)")
     memory = available_memory()
     per_worker = WORKER_BASE_BYTES + (data_bytes or 0)
     if memory is not None and workers * per_worker > memory:
         fits = max(1, memory // per_worker)
         raise TuneyardError(
-            f"--workers {workers} would need about {workers * per_worker / 2**30:.1f} GiB "
+            f"{given('workers', workers)} would need about {workers * per_worker / 2**30:.1f} GiB "
             f"({per_worker / 2**20:.0f} MiB per worker process) and {memory / 2**30:.1f} GiB is "
-            f"available; use --workers {fits} or fewer, or free memory")
+            f"available; use {given('workers', fits)} or fewer, or free memory")

@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
-from tuneyard.errors import TuneyardError
+from tuneyard.errors import TuneyardError, api_words_on, given, named
 
 # A CUDA device as CUDA_VISIBLE_DEVICES names one: an index, or a GPU / MIG UUID.
 _DEVICE = re.compile(r"^(\d+|(GPU|MIG)-[0-9A-Za-z-]+(/\d+/\d+)?)$")
@@ -66,13 +66,13 @@ def parse_gpus(text: Any) -> list[str]:
     bad = [e for e in entries if not _DEVICE.match(e)]
     if not entries or bad:
         raise TuneyardError(
-            f"--gpus {text if isinstance(text, str) else ','.join(entries)}: "
+            f"{given('gpus', text if isinstance(text, str) else ','.join(entries))}: "
             f"{'nothing given' if not entries else repr(bad[0]) + ' is not a GPU'}; give GPU "
-            "numbers as `tune devices` lists them, comma-separated (--gpus 0,2)")
+            f"numbers as `tune devices` lists them, comma-separated ({given('gpus', '0,2')})")
     repeated = sorted({e for e in entries if entries.count(e) > 1})
     if repeated:
-        raise TuneyardError(f"--gpus names GPU {repeated[0]} twice; to put several trials on one "
-                            "GPU use --trials-per-gpu K")
+        raise TuneyardError(f"{named('gpus')} names GPU {repeated[0]} twice; to put several trials "
+                            f"on one GPU use {'trials_per_gpu=K' if api_words_on() else '--trials-per-gpu K'}")
     return entries
 
 
@@ -89,23 +89,23 @@ def choose_gpus(gpus: Any, workers: int, per_gpu: int, trials_per_process: int) 
     else:
         chosen = parse_gpus(gpus)
         if not visible:
-            raise TuneyardError(f"--gpus {','.join(chosen)}: no GPU is visible ({source}); drop "
-                                "--gpus to train on the CPU, or see `tune devices`")
+            raise TuneyardError(f"{given('gpus', ','.join(chosen))}: no GPU is visible ({source}); "
+                                f"drop {named('gpus')} to train on the CPU, or see `tune devices`")
         missing = [g for g in chosen if g not in visible]
         if missing:
-            raise TuneyardError(f"--gpus {','.join(chosen)}: GPU {missing[0]} is not visible; the "
+            raise TuneyardError(f"{given('gpus', ','.join(chosen))}: GPU {missing[0]} is not visible; the "
                                 f"visible GPUs are {','.join(visible)} ({source})")
         if trials_per_process == 0:
-            raise TuneyardError("--gpus picks a GPU for each worker process, and with "
-                                "--trials-per-process 0 trials run in this process, which sees "
-                                "every visible GPU: set CUDA_VISIBLE_DEVICES instead, or drop "
-                                "--trials-per-process 0")
+            raise TuneyardError(f"{named('gpus')} picks a GPU for each worker process, and with "
+                                f"{given('trials_per_process', 0)} trials run in this process, which "
+                                "sees every visible GPU: set CUDA_VISIBLE_DEVICES instead, or drop "
+                                f"{given('trials_per_process', 0)}")
     if chosen and workers > len(chosen) * per_gpu:
         need = math.ceil(workers / per_gpu)
         raise TuneyardError(
-            f"--workers {workers} needs {need} GPUs at --trials-per-gpu {per_gpu} and "
-            f"{len(chosen)} are given ({','.join(chosen)}); use --workers {len(chosen) * per_gpu} or "
-            f"fewer, --trials-per-gpu {math.ceil(workers / len(chosen))}, or CUDA_VISIBLE_DEVICES= "
+            f"{given('workers', workers)} needs {need} GPUs at {given('trials_per_gpu', per_gpu)} and "
+            f"{len(chosen)} are given ({','.join(chosen)}); use {given('workers', len(chosen) * per_gpu)} "
+            f"or fewer, {given('trials_per_gpu', math.ceil(workers / len(chosen)))}, or CUDA_VISIBLE_DEVICES= "
             "(empty) to train on the CPU")
     return tuple(chosen)
 

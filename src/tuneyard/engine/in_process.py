@@ -14,6 +14,7 @@ from typing import Any
 
 from tuneyard.engine.deadline import TrialTimedOut, earliest, stop_at
 from tuneyard.engine.epochs import EpochHook, TimeBudgetSpent
+from tuneyard.errors import named
 from tuneyard.records.trial import Proposal, TrialResult, failed
 
 # Keras' random seed, its session and TensorFlow's graphs are global to a process: two
@@ -95,7 +96,7 @@ class _EpochCount:
 
 def timed_out(seconds: float) -> str:
     """The error recorded for a trial stopped at --trial-timeout."""
-    return (f"stopped: the trial ran past --trial-timeout ({duration_text(seconds)}); raise the limit "
+    return (f"stopped: the trial ran past {named('trial_timeout')} ({duration_text(seconds)}); raise the limit "
             "if trials of this size need longer")
 
 

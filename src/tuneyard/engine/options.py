@@ -3,6 +3,7 @@ options are made, before any space, store or data is touched."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from tuneyard.engine.epochs import default_grace, parse_duration
 from tuneyard.engine.precision import check_precision
 from tuneyard.engine.ray_cluster import check_answers, require_ray
 from tuneyard.engine.tracking import check_tracking
-from tuneyard.errors import TuneyardError
+from tuneyard.errors import TuneyardError, api_words, given, named
 
 # Ten MNIST MLPs leave about 90 MB behind in a process (bench/memory.py).
 DEFAULT_TRIALS_PER_PROCESS = 10
@@ -82,22 +83,28 @@ class SweepOptions:
     api: bool = False
 
     def __post_init__(self) -> None:
+        # Made by tuneyard.search: every check below names its arguments, not the CLI's flags.
+        with api_words() if self.api else contextlib.nullcontext():
+            self._check()
+
+    def _check(self) -> None:
+        """Check and normalise every option (see the class docstring)."""
         if self.timeout is not None:
-            self.timeout = parse_duration(self.timeout)
+            self.timeout = parse_duration(self.timeout, named("timeout"))
             if self.timeout_grace is None:
                 self.timeout_grace = default_grace(self.timeout)
         if self.trial_timeout is not None:
-            self.trial_timeout = parse_duration(self.trial_timeout, "--trial-timeout")
+            self.trial_timeout = parse_duration(self.trial_timeout, named("trial_timeout"))
         for name, least in (("workers", 1), ("max_failures", 1), ("trials", 1),
                             ("budget_epochs", 1), ("epochs", 1), ("trials_per_process", 0),
                             ("trials_per_gpu", 1)):
             value = getattr(self, name)
             if value is not None and value < least:
-                flag = "--" + name.replace("_", "-")
+                flag = named(name)
                 rule = "0 (never restart) or more" if least == 0 else f"at least {least}"
                 raise TuneyardError(f"{flag} must be {rule}, got {value}")
         self.precision = check_precision(self.precision)
-        check_tracking(self.tensorboard, self.mlflow)
+        check_tracking(self.tensorboard, self.mlflow, api=self.api)
         check_executor(self.executor, self.address, self.gpus)
         if self.address is not None:  # a cluster: its nodes' GPUs and cores, checked when it answers
             self.gpus = ()
@@ -115,11 +122,12 @@ def check_executor(executor: str, address: str | None, gpus: Any) -> None:
     if executor not in EXECUTORS:
         raise TuneyardError(f"unknown executor '{executor}'; valid executors: {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
-        raise TuneyardError(f"--address {address} names a Ray cluster: add --executor ray")
+        raise TuneyardError(f"{given('address', address)} names a Ray cluster: add "
+                            f"{given('executor', 'ray')}")
     if address is not None and gpus is not None:
-        raise TuneyardError("--gpus picks GPUs of this machine; on a Ray cluster each node offers "
-                            "its own (ray start --num-gpus N, or CUDA_VISIBLE_DEVICES on the node): "
-                            "drop --gpus")
+        raise TuneyardError(f"{named('gpus')} picks GPUs of this machine; on a Ray "
+                            "cluster each node offers its own (ray start --num-gpus N, or "
+                            f"CUDA_VISIBLE_DEVICES on the node): drop {named('gpus')}")
     if executor == "ray":
         require_ray()
     if address is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tuneyard.engine.devices import visible_gpus
 from tuneyard.engine.hardware import cpu_flags, cpu_has_bfloat16
-from tuneyard.errors import TuneyardError
+from tuneyard.errors import TuneyardError, given
 from tuneyard.space.core import PRECISIONS
 
 FLOAT32 = "float32"
@@ -32,7 +32,7 @@ def check_precision(value: Any) -> str | None:
     """`--precision` checked when the options are made (None: the space's default)."""
     if value is None or value in PRECISIONS:
         return value
-    raise TuneyardError(f"--precision {value}: unknown precision policy; use one of "
+    raise TuneyardError(f"{given('precision', value)}: unknown precision policy; use one of "
                         f"{', '.join(PRECISIONS)}")
 
 

@@ -51,7 +51,7 @@ from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trackers import Tracking
 from tuneyard.engine.tracking import ENDED, FAILED, STOPPED
 from tuneyard.engine.trainer_factory import check_params_read, make_trainer
-from tuneyard.errors import StoreError, TuneyardError
+from tuneyard.errors import StoreError, TuneyardError, given
 from tuneyard.keras_backend import require_backend
 from tuneyard.records.attributes import INTERRUPTED, SURPLUS
 from tuneyard.records.trial import FAIL, Proposal, TrialResult
@@ -100,7 +100,7 @@ class Sweep:
         self.notices: list[str] = []  # lines said once the sweep starts
         if self.space.multi and options.prune != "none" and options.prune in PRUNERS:
             # Optuna prunes on one intermediate value; a trial of several objectives has none.
-            self.notices.append(f"--prune {options.prune} is off: Optuna cannot prune a study of "
+            self.notices.append(f"{given('prune', options.prune)} is off: Optuna cannot prune a study of "
                                 "several objectives; every trial trains its full epochs")
             options = copy.copy(options)  # the caller's stay as given (made: not made again)
             options.prune = "none"
@@ -116,7 +116,7 @@ class Sweep:
             raise TuneyardError(f"unknown pruner '{options.prune}'; valid pruners: {', '.join(PRUNERS)}")
         if options.prune != "none" and not self.backend_cls.optuna_native:
             raise TuneyardError(
-                f"--prune {options.prune} works with the Optuna strategies (tpe), not "
+                f"{given('prune', options.prune)} works with the Optuna strategies (tpe), not "
                 f"{options.backend}; Hyperband stops trials by its own schedule")
         self.budget = options.trials or self.backend_cls.default_budget(
             self.space, self.backend_options)

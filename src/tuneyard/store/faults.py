@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from tuneyard.errors import StoreError
+from tuneyard.errors import StoreError, given, named
 from tuneyard.store.urls import mask_secrets
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -56,7 +56,7 @@ def check_sqlite_file(path: Path, writable: bool) -> None:
         ) from None
     if header and header != SQLITE_HEADER:
         raise StoreError(
-            f"{path} is not a SQLite database; move it away or pass --storage sqlite:///another.db"
+            f"{path} is not a SQLite database; move it away or pass {given('storage', 'sqlite:///another.db')}"
         )
     if writable:
         check_writable_folder(path.parent, "the database's folder")  # SQLite writes its WAL there
@@ -86,7 +86,7 @@ def storage_error(exc: BaseException, where: str) -> StoreError | None:
     if "readonly database" in low or "read-only" in low or _errno(exc) in (errno.EACCES, errno.EROFS):
         return StoreError(
             f"the store {where} is read-only ({text}); make it and its folder "
-            "writable, or pass --storage with a writable database"
+            f"writable, or pass {named('storage')} with a writable database"
         )
     if "database is locked" in low:
         return StoreError(
@@ -106,7 +106,8 @@ def storage_error(exc: BaseException, where: str) -> StoreError | None:
         )
     if "not a database" in low or "malformed" in low or "file is encrypted" in low:
         return StoreError(
-            f"{where} is not a valid database ({text}); move it away or pass --storage with another database"
+            f"{where} is not a valid database ({text}); move it away or pass {named('storage')} with "
+            "another database"
         )
     if "exceeding max length" in low or "during the commit" in low:
         return StoreError(

@@ -22,7 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from tuneyard.errors import StoreError, option
+from tuneyard.errors import StoreError, named, option
 from tuneyard.keras_backend import keras_backend
 from tuneyard.records.attributes import (
     CONFIG_ATTR,
@@ -249,7 +249,7 @@ class Store:
         if existing and path is not None and not path.exists():
             raise NoStore(f"no study '{study_name}': no studies in {path}: there is no store "
                           "there yet; run `tune studies` from the folder of the study's "
-                          "results, or pass --storage")
+                          f"results, or pass {named('storage')}")
         try:
             self.storage = open_storage(self.url, readonly=readonly, heartbeats=heartbeats)
         except NoStore as exc:

@@ -18,7 +18,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from tuneyard.errors import StoreError
+from tuneyard.errors import StoreError, named
 
 MAX_NAME_LENGTH = 128
 # SQLite's files: the database (these suffixes by convention) and what it writes beside it.
@@ -79,7 +79,7 @@ def check_not_store_file(study_name: str, store_file: Path | None) -> None:
         if found == folder or folder in found.parents:
             raise StoreError(
                 f"study name {study_name!r} is refused: its folder {results_dir() / study_name} "
-                f"would be or hold the store's own file {store_file}; choose another --study name"
+                f"would be or hold the store's own file {store_file}; choose another {named('study')} name"
             )
 
 
