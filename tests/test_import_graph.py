@@ -31,7 +31,8 @@ LAYERS = (
 # What an import inside a function may put off (a module of tuneyard counts when it loads
 # one of these as it is imported).
 HEAVY = frozenset({"tensorflow", "keras", "keras_tuner", "optuna", "pandas", "numpy", "torch", "jax",
-                   "matplotlib", "sklearn", "ray", "mlflow", "tensorboard"})
+                   "matplotlib", "sklearn", "ray", "mlflow", "tensorboard",
+                   "IPython"})  # IPython: only in a notebook kernel, where it is loaded already
 
 
 def modules() -> dict[str, Path]:

@@ -110,3 +110,29 @@ def install() -> None:
     if QUIET_MODULE in sys.modules or any(isinstance(f, _QuietFinder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _QuietFinder())
+
+
+@contextlib.contextmanager
+def quieted(verbose: bool = False) -> Iterator[None]:
+    """What the `tune` command installs, for the length of a block only (a `tuneyard.search`
+    call in a user's program or notebook, whose import system and logging are the user's
+    once it returns): TensorFlow's import lines (C++ chatter included, through
+    TF_CPP_MIN_LOG_LEVEL=2 unless the user set it) and its retracing warnings. `verbose`:
+    nothing is hidden."""
+    if verbose:
+        yield
+        return
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    if level is None and QUIET_MODULE not in sys.modules:  # read once, when TensorFlow loads
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    finders = list(sys.meta_path)
+    logger = logging.getLogger(QUIET_MODULE)
+    filters = list(logger.filters)
+    install()
+    try:
+        yield
+    finally:
+        sys.meta_path[:] = [f for f in sys.meta_path if f in finders or not isinstance(f, _QuietFinder)]
+        logger.filters[:] = filters
+        if level is None:
+            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)

@@ -27,7 +27,7 @@ from tuneyard.cli.base import (
     summary_line,
 )
 from tuneyard.cli.display import console, frame_records, frame_table, named_columns, print_json
-from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS
+from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS, hyperband_options
 from tuneyard.errors import TuneyardError
 from tuneyard.report.build import build_report
 from tuneyard.space.file import available_spaces, load_space
@@ -139,7 +139,7 @@ def run(
         workers=workers,
         max_failures=max_failures,
         trials_per_process=trials_per_process,
-        backend_options=_hyperband_options(max_epochs, factor),
+        backend_options=hyperband_options(max_epochs, factor),
         timeout=timeout,
         trial_timeout=trial_timeout,
         gpus=gpus,
@@ -178,12 +178,6 @@ def run(
     if report:
         made = build_report(result.study, storage)
         console.print(f"report: {made.index}", markup=False, highlight=False)
-
-
-def _hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
-    # Checked once, by the Hyperband backend (Sweep asks it before any data loads).
-    given = {"max_epochs": max_epochs, "factor": factor}
-    return {k: v for k, v in given.items() if v is not None}
 
 
 @app.command()

@@ -71,8 +71,9 @@ def parse_gpus(text: Any) -> list[str]:
             f"numbers as `tune devices` lists them, comma-separated ({given('gpus', '0,2')})")
     repeated = sorted({e for e in entries if entries.count(e) > 1})
     if repeated:
+        several = "trials_per_gpu=K" if api_words_on() else "--trials-per-gpu K"
         raise TuneyardError(f"{named('gpus')} names GPU {repeated[0]} twice; to put several trials "
-                            f"on one GPU use {'trials_per_gpu=K' if api_words_on() else '--trials-per-gpu K'}")
+                            f"on one GPU use {several}")
     return entries
 
 
@@ -105,8 +106,8 @@ def choose_gpus(gpus: Any, workers: int, per_gpu: int, trials_per_process: int) 
         raise TuneyardError(
             f"{given('workers', workers)} needs {need} GPUs at {given('trials_per_gpu', per_gpu)} and "
             f"{len(chosen)} are given ({','.join(chosen)}); use {given('workers', len(chosen) * per_gpu)} "
-            f"or fewer, {given('trials_per_gpu', math.ceil(workers / len(chosen)))}, or CUDA_VISIBLE_DEVICES= "
-            "(empty) to train on the CPU")
+            f"or fewer, {given('trials_per_gpu', math.ceil(workers / len(chosen)))}, or "
+            "CUDA_VISIBLE_DEVICES= (empty) to train on the CPU")
     return tuple(chosen)
 
 

@@ -96,8 +96,8 @@ class _EpochCount:
 
 def timed_out(seconds: float) -> str:
     """The error recorded for a trial stopped at --trial-timeout."""
-    return (f"stopped: the trial ran past {named('trial_timeout')} ({duration_text(seconds)}); raise the limit "
-            "if trials of this size need longer")
+    return (f"stopped: the trial ran past {named('trial_timeout')} ({duration_text(seconds)}); "
+            "raise the limit if trials of this size need longer")
 
 
 def duration_text(seconds: float) -> str:

@@ -113,6 +113,13 @@ class SweepOptions:
         check_workers_fit(self.workers, gpu_slots=len(self.gpus) * self.trials_per_gpu)
 
 
+def hyperband_options(max_epochs: int | None, factor: int | None) -> dict:
+    """`--max-epochs` and `--factor` as the backend's options (those given only); the
+    Hyperband backend checks them, before any data loads."""
+    given = {"max_epochs": max_epochs, "factor": factor}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 EXECUTORS = ("local", "ray")
 
 

@@ -84,8 +84,9 @@ def as_arrays(x: Any, y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
 def with_test_arrays(dataset: Any, where: str) -> Any:
     """`dataset` with its test split as arrays (a pipeline's run once); DataError if it has
     none. What scoring on the test split reads."""
-    if dataset.x_test is None:
-        raise DataError(f"{where}: load() gave no test split (x_test is None); give one to "
+    if dataset.x_test is None or (not is_pipeline(dataset.x_test) and len(dataset.x_test) == 0):
+        what = "x_test is None" if dataset.x_test is None else "x_test is empty"
+        raise DataError(f"{where}: load() gave no test split ({what}); give one to "
                         "score a model on it")
     if not is_pipeline(dataset.x_test):
         return dataset

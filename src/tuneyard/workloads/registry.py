@@ -9,11 +9,13 @@ Worker processes and `tune worker` resolve the same name the same way.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
 import inspect
 import sys
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,21 @@ _IN_PROCESS: dict[str, Workload] = {}
 def register_in_process(name: str, workload: Workload) -> None:
     """Make `workload` resolvable as `name` in this process only."""
     _IN_PROCESS[name] = workload
+
+
+@contextlib.contextmanager
+def resolved_as(name: str, workload: Workload) -> Iterator[None]:
+    """Within the block, `name` resolves to `workload` in this process (a module's
+    workload included); after it, to what it did before."""
+    before = _IN_PROCESS.get(name)
+    _IN_PROCESS[name] = workload
+    try:
+        yield
+    finally:
+        if before is None:
+            _IN_PROCESS.pop(name, None)
+        else:
+            _IN_PROCESS[name] = before
 
 
 @functools.cache
