@@ -24,6 +24,7 @@ import importlib.util
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,8 +118,8 @@ def quieted(verbose: bool = False) -> Iterator[None]:
     """What the `tune` command installs, for the length of a block only (a `tuneyard.search`
     call in a user's program or notebook, whose import system and logging are the user's
     once it returns): TensorFlow's import lines (C++ chatter included, through
-    TF_CPP_MIN_LOG_LEVEL=2 unless the user set it) and its retracing warnings. `verbose`:
-    nothing is hidden."""
+    TF_CPP_MIN_LOG_LEVEL=2 unless the user set it), its retracing warnings and tqdm's
+    "IProgress not found". `verbose`: nothing is hidden."""
     if verbose:
         yield
         return
@@ -130,7 +131,11 @@ def quieted(verbose: bool = False) -> Iterator[None]:
     filters = list(logger.filters)
     install()
     try:
-        yield
+        with warnings.catch_warnings():
+            # Optuna imports tqdm.auto, which in a notebook without ipywidgets warns about
+            # a widget no progress of tuneyard's uses (the search draws its own display).
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            yield
     finally:
         sys.meta_path[:] = [f for f in sys.meta_path if f in finders or not isinstance(f, _QuietFinder)]
         logger.filters[:] = filters
