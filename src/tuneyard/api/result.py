@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tuneyard import quiet_import
 from tuneyard.analysis.leaderboard import PARAM_PREFIX
 from tuneyard.errors import ArgumentError, TuneyardError, api_words
 from tuneyard.evaluation.evaluate import evaluate_study
@@ -73,7 +74,7 @@ class SearchResult:
         The kept model (best.keras) is scored as it is; were it another trial's, the best
         trial is retrained first (the study's seed and data split)."""
         workload = self._test_workload(test)
-        with api_words():
+        with api_words(), quiet_import.quieted():  # TensorFlow may load here first
             if workload is None:
                 return evaluate_study(self.study, self.storage)
             with resolved_as(self.workload_name, workload):
