@@ -189,7 +189,8 @@ def generated_names(count, seed=7):
 
 def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monkeypatch, TINY):
     """In this process (a NUL cannot pass through argv): every name either runs a real
-    one-trial sweep with --fresh or is refused, and nothing outside results/ changes."""
+    one-trial sweep with --fresh or is refused, and nothing outside results/ changes. The
+    names are under test: the sweeps train on tests/hanging.py's stand-in."""
     from typer.testing import CliRunner
 
     from tuneyard.cli.main import app
@@ -199,6 +200,7 @@ def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monk
     (outside / "precious.txt").write_text("mine")
     (made / "link").symlink_to(outside)
     monkeypatch.chdir(tmp_path)
+    hanging.use_stand_in(monkeypatch)
     watched = {p: v for p, v in snapshot(tmp_path).items() if not p.startswith(str(made))}
     refused = ran = 0
     for name in generated_names(30):
@@ -218,7 +220,9 @@ def test_generated_names_never_touch_a_file_outside_results(made, tmp_path, monk
 # --- 2. the store is the one truth ----------------------------------------------------
 
 
-def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, tmp_path, TINY):
+def test_two_runners_on_one_tpe_study_share_the_budget_exactly(results_in_tmp, tmp_path, TINY,
+                                                                monkeypatch):
+    hanging.use_stand_in(monkeypatch)  # the store's claims are under test, not training
     command = [*TUNE, "run", *TINY, "--trials", "3", "--study", "together"]
     runners = [
         subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -248,6 +252,7 @@ def test_a_killed_runner_s_trial_is_recorded_and_run_again(results_in_tmp, tmp_p
                      + "  units: {type: int, low: 4, high: 8}\n")
     marker = tmp_path / "hanging"
     monkeypatch.setenv("HANG_MARKER", str(marker))
+    hanging.use_stand_in(monkeypatch)  # the same hang, in processes that load no TensorFlow
     command = [*TUNE, "run", "--space", str(space), "--trials", "2", "--study", "orphan"]
     victim = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -286,7 +291,8 @@ def test_a_read_only_study_folder_is_refused_before_training(made, tmp_path, TIN
     assert len(stored(made, "kept")) == 1  # nothing trained, nothing recorded
 
 
-def test_a_read_only_database_is_refused_and_still_readable(made, tmp_path, TINY):
+def test_a_read_only_database_is_refused_and_still_readable(made, tmp_path, TINY, monkeypatch):
+    hanging.use_stand_in(monkeypatch)  # the resumed trial trains on the stand-in
     db = made / "tuneyard.db"
     os.chmod(db, 0o444)
     try:
@@ -374,7 +380,8 @@ def test_a_csv_that_cannot_be_written_stops_the_sweep_and_is_rebuilt(results_in_
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare to mount a tiny tmpfs")
-def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path, TINY):
+def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path, TINY, monkeypatch):
+    hanging.use_stand_in(monkeypatch)  # the disk is under test: no TensorFlow in the commands
     results = tmp_path / "results"
     results.mkdir()
     script = f"""

@@ -62,6 +62,8 @@ def test_ctrl_c_records_the_running_trials_exits_and_the_same_command_resumes(
     space = hanging.write(tmp_path, units=True)
     marker = tmp_path / "hanging"
     monkeypatch.setenv("HANG_MARKER", str(marker))
+    if workers == 2:  # worker processes with no TensorFlow to load: the one worker trains Keras
+        hanging.use_stand_in(monkeypatch)
     study = f"ctrl-c-{workers}"
     command = ["run", "--space", space, "--backend", "grid", "--seed", 1, "--trials", 4,
                "--workers", workers, "--study", study]
@@ -107,6 +109,7 @@ def test_a_sigkilled_worker_fails_its_trial_and_the_sweep_goes_on(results_in_tmp
     space = hanging.write(tmp_path, units=True)
     marker = tmp_path / "hanging"
     monkeypatch.setenv("HANG_MARKER", str(marker))
+    hanging.use_stand_in(monkeypatch)  # real worker processes, none loading TensorFlow
     study = "sigkill"
     csv_path = results_in_tmp / study / "leaderboard.csv"
     process = start("run", "--space", space, "--backend", "grid", "--trials", 4,

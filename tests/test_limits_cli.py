@@ -1,5 +1,7 @@
 """The limits of test_limits.py as a user meets them: a real `tune run` process, a workload of
-their own whose build function never returns, real signals (issue 19)."""
+their own whose build function never returns, real signals (issue 19). The trial timeout meets
+the real Keras build; SIGTERM and kill -9 meet tests/hanging.py's stand-in of it, the same hang
+in processes that load no TensorFlow."""
 
 import csv
 import os
@@ -58,8 +60,9 @@ def test_a_hung_build_is_stopped_at_the_trial_timeout_and_the_sweep_goes_on(user
 
 
 @pytest.mark.slow
-def test_sigterm_records_the_running_trial_as_interrupted(user_space, tmp_path,
-                                                                            results_in_tmp):
+def test_sigterm_records_the_running_trial_as_interrupted(user_space, tmp_path, results_in_tmp,
+                                                          monkeypatch):
+    hanging.use_stand_in(monkeypatch)  # the same hang, in a process that loads no TensorFlow
     run = start(["run", "--space", user_space, "--backend", "grid", "--trials", 2, "--study", "term"],
                 tmp_path)
     wait_for(tmp_path / "hanging", run)
@@ -72,8 +75,9 @@ def test_sigterm_records_the_running_trial_as_interrupted(user_space, tmp_path,
 
 
 @pytest.mark.slow
-def test_workers_of_a_killed_run_exit_quietly(user_space, tmp_path, results_in_tmp):
+def test_workers_of_a_killed_run_exit_quietly(user_space, tmp_path, results_in_tmp, monkeypatch):
     # kill -9 of `tune run --workers 2`: its workers notice, end, and print no traceback.
+    hanging.use_stand_in(monkeypatch)  # real worker processes, none loading TensorFlow
     run = start(["run", "--space", user_space, "--backend", "grid", "--trials", 2, "--workers", 2,
                  "--study", "orphans"], tmp_path, start_new_session=True)
     wait_for(tmp_path / "hanging", run)

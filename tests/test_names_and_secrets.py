@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 
+import hanging
 import optuna
 import pytest
 from inproc import tune as tune_here
@@ -239,7 +240,9 @@ def pg_database():
 
 
 @pytest.mark.slow
-def test_the_workers_hint_the_csv_and_the_store_hold_no_password(results_in_tmp, tmp_path, tiny, pg_database):
+def test_the_workers_hint_the_csv_and_the_store_hold_no_password(results_in_tmp, tmp_path, tiny,
+                                                                  pg_database, monkeypatch):
+    hanging.use_stand_in(monkeypatch)  # what is written is under test, not training
     url = database_url(pg_database, password=SECRET)
     run = tune("run", "--space", tiny, "--trials", 1, "--study", "pw", "--storage", url)
     board = tune("leaderboard", "pw", "--csv", tmp_path / "board.csv", "--storage", url)

@@ -1,4 +1,5 @@
-"""Shared studies on a real PostgreSQL server: real `tune` processes, real Keras, real SIGKILL.
+"""Shared studies on a real PostgreSQL server: real `tune` processes, real SIGKILL, real Keras
+where a user's workload is shared (the grid); tests/hanging.py's stand-ins where the store is.
 
 Needs a server that user postgres can reach without a password: the machine's one on
 127.0.0.1:5432 (.ci/run starts it), or TUNEYARD_TEST_POSTGRES. Without one the tests
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import hanging
 import pytest
 from pg_server import database_url, fresh_database, require_server
 
@@ -126,9 +128,12 @@ def test_three_workers_share_a_grid_of_a_user_workload_without_running_a_point_t
     assert len(workers_seen) >= 2, workers_seen  # the work really was shared
 
 
-def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_path):
+def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_path,
+                                                                       monkeypatch):
     """Two `tune run`s (same seed) on one new PostgreSQL TPE study: exactly the budget, no
-    point twice, and each writes a CSV holding every trial (issue 9)."""
+    point twice, and each writes a CSV holding every trial (issue 9). The store is under
+    test: the runs train on tests/hanging.py's stand-in, and load no TensorFlow."""
+    hanging.use_stand_in(monkeypatch)
     study = "pg-together"
     command = ["run", "--space", "pg_tiny", "--backend", "tpe", "--trials", 3, "--subset", 100,
                "--storage", url, "--study", study]
@@ -146,7 +151,12 @@ def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_
             sorted(str(t.number) for t in spent)
 
 
-def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
+def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url, tmp_path, monkeypatch):
+    # Every trial waits for the release file (tests/hanging.py): each process holds a RUNNING
+    # trial until one worker is killed, then all go on. No TensorFlow in any of them.
+    release = tmp_path / "release"
+    monkeypatch.setenv("RELEASE_MARKER", str(release))
+    hanging.use_stand_in(monkeypatch, "hanging:InstantAfterRelease")
     study, first, workers = start_three(url, "tpe", 6)
     pids = {str(w.pid): w for w in workers}
     victim, killed_trial = None, None
@@ -166,6 +176,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_failed_and_run_again(url):
                 os.kill(victim.pid, signal.SIGKILL)
                 break
         time.sleep(0.2)
+    release.touch()
     assert victim is not None, "no worker was seen running a trial"
     survivors = [first, *(w for w in workers if w is not victim)]
     outputs = finish(survivors)

@@ -101,3 +101,45 @@ def test_the_trial_timeout_counts_from_the_worker_being_ready_not_from_its_start
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"], [
         t.user_attrs.get("result", {}).get("error") for t in trials]
     assert len(set(pids(trials))) == 2  # the second trial did run in the new process
+
+
+class NoTensorFlowInWorkers(CheapTrainer):
+    """The cheap trainer in worker processes, failing a trial in a process that loaded
+    TensorFlow: what $TUNEYARD_STAND_IN_TRAINER names below."""
+
+    def __init__(self):
+        super().__init__(fail_when=tensorflow_loaded, in_worker_processes=True)
+
+
+def test_a_tune_command_trains_on_the_stand_in_its_environment_names(space_path, results_in_tmp,
+                                                                     monkeypatch):
+    # What tests/hanging.py's use_stand_in gives the tests of kills and signals: `tune run`
+    # itself, its worker processes, and not one TensorFlow import among them.
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("TUNEYARD_STAND_IN_TRAINER", "test_worker_processes:NoTensorFlowInWorkers")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
+        os.path.dirname(__file__), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "tuneyard", "run", "--space", space_path,
+                           "--backend", "grid", "--trials", "4", "--workers", "2", "--study", "named"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ("trials run on the stand-in trainer test_worker_processes:NoTensorFlowInWorkers "
+            "($TUNEYARD_STAND_IN_TRAINER), not on Keras") in done.stdout
+    rows = list(DictReader((results_in_tmp / "named" / "leaderboard.csv").open()))
+    assert [r["status"] for r in rows] == ["COMPLETE"] * 4  # not one worker loaded TensorFlow
+    study = optuna.load_study(study_name="named", storage=f"sqlite:///{results_in_tmp / 'tuneyard.db'}")
+    runners = {t.user_attrs["runner"] for t in study.trials}
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert len(runners) == 1 and workers and not runners & workers  # in worker processes
+
+    monkeypatch.setenv("TUNEYARD_STAND_IN_TRAINER", "no_such_module:Trainer")
+    refused = subprocess.run([sys.executable, "-m", "tuneyard", "run", "--space", space_path,
+                              "--trials", "1", "--study", "refused"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        "error: $TUNEYARD_STAND_IN_TRAINER=no_such_module:Trainer: cannot import it (No module "
+        "named 'no_such_module'); name a stand-in trainer as module:attribute, or unset the "
+        "variable"]

@@ -19,6 +19,7 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,12 @@ from tuneyard.engine.shared import shared_mode
 from tuneyard.engine.study_lock import StudyLock
 from tuneyard.engine.trackers import Tracking
 from tuneyard.engine.tracking import ENDED, FAILED, STOPPED
-from tuneyard.engine.trainer_factory import check_params_read, make_trainer
+from tuneyard.engine.trainer_factory import (
+    STAND_IN_VARIABLE,
+    check_params_read,
+    make_trainer,
+    stand_in_trainer,
+)
 from tuneyard.errors import StoreError, TuneyardError, given
 from tuneyard.keras_backend import require_backend
 from tuneyard.records.attributes import INTERRUPTED, SURPLUS
@@ -93,11 +99,17 @@ class Sweep:
     """One `tune run`: a space, a backend, a study, a budget."""
 
     def __init__(self, options: SweepOptions, trainer: Any = None, pruner: Any = None):
+        stand_in = trainer is None and os.environ.get(STAND_IN_VARIABLE)
+        if stand_in:
+            trainer = stand_in_trainer()
         if trainer is None:  # said now, not as a traceback from a worker process importing Keras
             require_backend()
         self.space = options.space if isinstance(options.space, Space) else load_space(options.space)
         self.said: set[str] = set()  # the trials' notices already told (TrialResult.notices)
         self.notices: list[str] = []  # lines said once the sweep starts
+        if stand_in:
+            self.notices.append(f"trials run on the stand-in trainer {stand_in} "
+                                f"(${STAND_IN_VARIABLE}), not on Keras")
         if self.space.multi and options.prune != "none" and options.prune in PRUNERS:
             # Optuna prunes on one intermediate value; a trial of several objectives has none.
             self.notices.append(f"{given('prune', options.prune)} is off: Optuna cannot prune a study of "

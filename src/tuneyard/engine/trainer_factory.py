@@ -5,11 +5,19 @@ Used by the runner in its own process and by worker processes, which build their
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import Any
 
-from tuneyard.errors import SpaceError
+from tuneyard.errors import SpaceError, TuneyardError
 from tuneyard.records.trial import Proposal, TrialResult
 from tuneyard.space.data import load_space_data
+
+# "module:attribute" of a stand-in trainer (tuneyard.testing's Trainer protocol) that every
+# `tune run` and `tune worker` of this environment uses instead of Keras: for tests of what
+# happens around training (signals, kills, locks, full disks) that need a real `tune`
+# process but not a real model, so no process of theirs imports TensorFlow.
+STAND_IN_VARIABLE = "TUNEYARD_STAND_IN_TRAINER"
 
 
 def check_params_read(space: Any, proposal: Proposal, result: TrialResult) -> None:
@@ -35,3 +43,18 @@ def make_trainer(space: Any, options: Any) -> Any:
                                         seed=options.seed)
     return Trainer(space, workload, dataset, seed=options.seed, verbose=options.verbose,
                    precision=options.precision)
+
+
+def stand_in_trainer() -> Any:
+    """The stand-in trainer $TUNEYARD_STAND_IN_TRAINER names ("module:attribute", a trainer or
+    a class or function that makes one), or None when the variable is not set."""
+    named = os.environ.get(STAND_IN_VARIABLE)
+    if not named:
+        return None
+    module, _, attribute = named.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise TuneyardError(f"${STAND_IN_VARIABLE}={named}: cannot import it ({exc}); name a "
+                            "stand-in trainer as module:attribute, or unset the variable") from None
+    return found() if isinstance(found, type) or not hasattr(found, "run") else found
