@@ -94,10 +94,16 @@ def keys(trials):
     return [json.dumps(t.params, sort_keys=True) for t in trials]
 
 
-def test_three_workers_share_a_grid_of_a_user_workload_without_running_a_point_twice(url, tmp_path):
+def test_three_workers_share_a_grid_of_a_user_workload_without_running_a_point_twice(
+        url, tmp_path, monkeypatch):
     """`tune run` and two `tune worker`s on one grid study of a user's workload (a module
     beside its space file): no point runs twice, and the worker started in another folder
-    with no --space finds the space and the module through the study (issue 10)."""
+    with no --space finds the space and the module through the study (issue 10). Each
+    process imports the module (its space is checked against it) and trains on
+    tests/hanging.py's stand-in, which holds every trial until all three hold one."""
+    release = tmp_path / "release"
+    monkeypatch.setenv("RELEASE_MARKER", str(release))
+    hanging.use_stand_in(monkeypatch, "hanging:InstantAfterRelease")
     folder, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
     folder.mkdir()
     elsewhere.mkdir()
@@ -114,6 +120,18 @@ def test_three_workers_share_a_grid_of_a_user_workload_without_running_a_point_t
     away = subprocess.Popen([*TUNE, *map(str, ["worker", "--study", study, "--storage", url,
                                                "--wait", 60])], cwd=elsewhere,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    processes = {str(p.pid) for p in (first, here, away)}
+    deadline = time.monotonic() + 120
+    while not release.exists():
+        assert time.monotonic() < deadline and all(p.poll() is None for p in (first, here, away))
+        try:
+            runners = {str(t.user_attrs.get("runner", ":")).rsplit(":", 1)[1]
+                       for t in trials_of(url, study) if t.state.name == "RUNNING"}
+        except Exception:  # the study is not created yet
+            runners = set()
+        if runners >= processes:  # each of the three holds a trial: the work is shared
+            release.touch()
+        time.sleep(0.1)
     outputs = finish([first, here, away])
     for process, output in zip([first, here, away], outputs, strict=True):
         assert process.returncode == 0, output
@@ -125,7 +143,7 @@ def test_three_workers_share_a_grid_of_a_user_workload_without_running_a_point_t
     assert not [t for t in trials if t.state.name in ("WAITING", "RUNNING")]
     assert {t.user_attrs["backend"] for t in done} == {"grid"}
     workers_seen = {t.user_attrs["runner"] for t in done}
-    assert len(workers_seen) >= 2, workers_seen  # the work really was shared
+    assert len(workers_seen) == 3, workers_seen  # the work really was shared
 
 
 def test_two_runs_started_together_share_the_budget_on_distinct_points(url, tmp_path,
