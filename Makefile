@@ -33,9 +33,9 @@ test: install
 	TUNEYARD_FULL_SUITE=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The inner loop: every test not marked slow (no TensorFlow training, none over about a second),
-# in about a minute on 2 cores. `make test` still runs them all.
+# in about a minute on 2 cores (two workers, as `make test`). `make test` still runs them all.
 test-fast: install
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 # Build the wheel, install it in a clean Python 3.13 venv, list the spaces and run a sine trial
 # from another folder (WHEEL_PYTHON=/path/to/python for another interpreter).

@@ -75,7 +75,9 @@ KILLED_RUN = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("backend", ["grid", "random"])
+# Keras Tuner's random oracle: its killed process and the one after import Keras Tuner, and
+# with it TensorFlow (seconds each): slow, out of `make test-fast`.
+@pytest.mark.parametrize("backend", ["grid", pytest.param("random", marks=pytest.mark.slow)])
 def test_a_killed_runs_trial_is_found_and_runs_again(space_path, backend):
     """A grid point or a Keras Tuner proposal left RUNNING by a SIGKILLed runner."""
     script = KILLED_RUN.format(tests=str(Path(__file__).parent), space=space_path, backend=backend)

@@ -111,6 +111,7 @@ class NoTensorFlowInWorkers(CheapTrainer):
         super().__init__(fail_when=tensorflow_loaded, in_worker_processes=True)
 
 
+@pytest.mark.slow  # two `tune` processes and two workers: seconds
 def test_a_tune_command_trains_on_the_stand_in_its_environment_names(space_path, results_in_tmp,
                                                                      monkeypatch):
     # What tests/hanging.py's use_stand_in gives the tests of kills and signals: `tune run`
