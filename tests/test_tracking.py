@@ -206,6 +206,8 @@ def test_a_bad_folder_or_uri_is_one_line_and_exit_2(study, tmp_path):
     file = tmp_path / "a-file"
     file.write_text("")
     cases = [("--tensorboard", file, "is a file"),
+             ("--tensorboard", "", "needs a folder for the event files"),
+             ("--mlflow", " ", "needs a tracking URI"),
              ("--tensorboard", tmp_path / "no" / "such", "does not exist; create it first"),
              ("--mlflow", f"sqlite:///{tmp_path / 'no' / 'x.db'}", "does not exist; create it first"),
              ("--mlflow", "foo://nowhere", "MLflow knows no store of that kind"),

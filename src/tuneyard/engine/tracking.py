@@ -33,6 +33,8 @@ def check_tracking(tensorboard: str | None, mlflow: str | None, api: bool = Fals
     tb_name, ml_name = ("tensorboard=", "mlflow=") if api else ("--tensorboard ", "--mlflow ")
     if tensorboard is not None:
         _require("tensorboard", "tensorboard", tb_name.strip(" ="))
+        if not str(tensorboard).strip():  # Path("") is ".": the event files would land here
+            raise TuneyardError(f"{tb_name}needs a folder for the event files, e.g. tb")
         check_log_folder(Path(tensorboard), tb_name)
     if mlflow is not None:
         _require("mlflow", "mlflow", ml_name.strip(" ="))
