@@ -71,6 +71,24 @@ def test_a_trial_without_a_result_is_named_by_the_study_backend(space_path):
     assert set(study_frame(runner.study_name, None)["backend"]) == {"tpe"}
 
 
+def test_a_running_trial_past_the_budget_is_no_row(space_path):
+    # Another runner's ask past a shared budget: its claim records it as surplus, never trained,
+    # so a leaderboard that shows it RUNNING (or says it still runs) is wrong.
+    runner = Sweep(SweepOptions(space=space_path, backend="tpe", trials=2), trainer=CheapTrainer())
+    runner.run()
+    optuna.load_study(study_name=runner.study_name, storage=runner.store.url).ask()
+    budgeted, unbounded = Ledger(runner.store, budget=2), Ledger(runner.store)
+    for ledger in (budgeted, unbounded):
+        ledger.refresh()
+    assert [r["status"] for r in budgeted.rows] == ["COMPLETE"] * 2
+    assert budgeted.row_count() == 2 and budgeted.running_elsewhere(set()) == 0
+    assert budgeted.claimed_count() == 3  # it still spends the budget until its claim gives it up
+    assert [r["status"] for r in unbounded.rows] == ["COMPLETE", "COMPLETE", "RUNNING"]
+    within = Ledger(runner.store, budget=3)
+    within.refresh()
+    assert within.running_elsewhere(set()) == 1
+
+
 def test_the_summary_says_no_trial_completed_rather_than_an_empty_best(space_path):
     from tuneyard.cli.base import summary_line
 

@@ -44,8 +44,11 @@ class Ledger:
     (budget spent, epochs, best value) are kept as trials finish, never rescanned.
     """
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Any, budget: int | None = None):
+        """`budget`: the trials every runner shares; a RUNNING trial past it is another
+        runner's ask that its claim will record as surplus, so it is shown nowhere."""
         self.store = store
+        self.budget = budget
         self._finished: dict[int, dict] = {}  # trial number -> row, never changes again
         self._live: dict[int, dict] = {}  # RUNNING trials, re-read at every refresh
         self._open: dict[int, int] = {}  # number -> trial id of RUNNING or WAITING trials
@@ -170,11 +173,11 @@ class Ledger:
     @property
     def rows(self) -> list[dict]:
         """Leaderboard rows: finished and running trials, in trial order."""
-        return sorted([*self._finished.values(), *self._live.values()], key=lambda r: r["trial"])
+        return sorted([*self._finished.values(), *self._shown_live().values()], key=lambda r: r["trial"])
 
     def row_count(self) -> int:
         """Rows the leaderboard has: finished and running trials (surplus ones are not rows)."""
-        return len(self._finished) + len(self._live)
+        return len(self._finished) + len(self._shown_live())
 
     def row(self, number: int) -> dict:
         """The row of trial `number`."""
@@ -199,7 +202,14 @@ class Ledger:
 
     def running_elsewhere(self, mine: set[int]) -> int:
         """Trials running in other processes (not among `mine`)."""
-        return len(set(self._live) - mine)
+        return len(set(self._shown_live()) - mine)
+
+    def _shown_live(self) -> dict[int, dict]:
+        """The running trials a leaderboard shows: not those past the budget, which never
+        train (their runner's claim finds the budget taken and records them as surplus)."""
+        if self.budget is None or len(self._spent) + len(self._live) <= self.budget:
+            return self._live
+        return {n: row for n, row in self._live.items() if self.within_budget(n, self.budget)}
 
     def epochs_spent(self) -> int:
         """Epochs trained by the finished trials that spend the budget (repeats included)."""

@@ -73,7 +73,7 @@ def open_session(store: Store, space: Space, config: dict, *, budget: int, asked
                              sampler=sampler, pruner=pruner, events=events)
     else:
         store.open_for_sweep(space, config, sampler, fresh, pruner)
-    ledger = Ledger(store)
+    ledger = Ledger(store, budget)
     ledger.refresh()
     claims = SharedClaims(store) if shared else LocalClaims(store)
     return StudySession(store=store, ledger=ledger, claims=claims, budget=budget)
