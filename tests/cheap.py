@@ -18,6 +18,30 @@ hyperparameters:
 """
 
 
+# The shipped sine workload without its LSTM (lstm_layers 0: Dense layers on the window), for
+# tests of what happens around real Keras training: an LSTM's trial costs about three times a
+# Dense one's here (its graph takes seconds to trace, under TensorFlow and JAX alike).
+SINE_DENSE = """\
+name: sine_dense
+workload: sine_lstm
+objective: {metric: val_mse, direction: minimize}
+training: {epochs: 2, batch_size: 32, patience: 3, validation_split: 0.2}
+fixed: {window: 20, lstm_layers: 0}
+hyperparameters:
+  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
+  optimizer: {type: choice, values: [sgd, rmsprop, adam, adamw]}
+  dropout: {type: float, low: 0.0, high: 0.5}
+  units: {type: int, low: 8, high: 32, step: 8}
+"""
+
+
+def write_sine_dense(folder) -> str:
+    """SINE_DENSE as a space file in `folder`; its path."""
+    path = folder / "sine_dense.yaml"
+    path.write_text(SINE_DENSE)
+    return str(path)
+
+
 def formula(p: dict) -> float:
     """The cheap space's objective: best near learning_rate 10**-2.5 with adam."""
     base = (math.log10(p["learning_rate"]) + 2.5) ** 2 + 0.1 * (p["optimizer"] != "adam")

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import optuna
 import pytest
+from cheap import write_sine_dense
 from typer.testing import CliRunner
 
 from tuneyard.cli.main import app
@@ -18,12 +19,13 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """One real sine sweep (2 trials x 2 epochs on 120 windows), shared by the module."""
+    """One real sine sweep (2 trials x 2 epochs on 120 windows, the workload's Dense form),
+    shared by the module."""
     folder = tmp_path_factory.mktemp("evaluate")
     storage = f"sqlite:///{folder / 'store.db'}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TUNEYARD_RESULTS_DIR", str(folder / "results"))
-        Sweep(SweepOptions(space="sine_lstm", backend="tpe", trials=2, epochs=2, subset=120,
+        Sweep(SweepOptions(space=write_sine_dense(folder), backend="tpe", trials=2, epochs=2, subset=120,
                            storage=storage, study="tiny")).run()
     return storage
 

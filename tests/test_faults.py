@@ -15,12 +15,11 @@ import hanging
 import inproc
 import optuna
 import pytest
+from cheap import write_sine_dense
 
 from tuneyard.engine.study_lock import StudyLock
 
 TUNE = [sys.executable, "-m", "tuneyard"]
-SWEEP = ["run", "--space", "sine_lstm", "--backend", "tpe", "--trials", "3", "--epochs", "2",
-         "--subset", "200"]
 
 
 def start(*args, cwd):
@@ -152,8 +151,9 @@ def test_a_one_worker_sweep_longer_than_a_process_share_runs_in_fresh_processes(
     # (tests/test_worker_processes.py: the same path, longer, with the stand-in trainer;
     # this is the one test of it with TensorFlow in the workers.)
     study = "sine-fresh-processes"
-    process = start(*SWEEP, "--epochs", 1, "--trials", 2, "--trials-per-process", 1,
-                    "--study", study, cwd=tmp_path)
+    process = start("run", "--space", write_sine_dense(tmp_path), "--backend", "tpe", "--subset", 200,
+                    "--epochs", 1, "--trials", 2, "--trials-per-process", 1, "--study", study,
+                    cwd=tmp_path)
     out, err = process.communicate(timeout=240)
     assert process.returncode == 0, err
     trials = stored(results_in_tmp, study)

@@ -305,8 +305,10 @@ def user_folder(tmp_path):
 @pytest.mark.slow
 def test_files_named_like_libraries_beside_the_space_are_not_imported(user_folder, results_in_tmp):
     folder, elsewhere = user_folder
+    # --trial-timeout: the one worker trains in a spawned process (one TensorFlow import, not two).
     run = subprocess.Popen(
-        [*TUNE, "run", "--space", folder / "tiny.yaml", "--trials", "2", "--workers", "2", "--study", "mine"],
+        [*TUNE, "run", "--space", folder / "tiny.yaml", "--trials", "2", "--trial-timeout", "5m",
+         "--study", "mine"],
         cwd=elsewhere,
         text=True,
         stdout=subprocess.PIPE,
@@ -318,7 +320,7 @@ def test_files_named_like_libraries_beside_the_space_are_not_imported(user_folde
     study = optuna.load_study(study_name="mine", storage=f"sqlite:///{results_in_tmp / 'tuneyard.db'}")
     trials = study.get_trials(deepcopy=False)
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
-    # Run by spawned worker processes (not `tune run` itself), which found my_models.py too.
+    # Run by a spawned worker process (not `tune run` itself), which found my_models.py too.
     assert not any(t.user_attrs["worker"].endswith(f":{run.pid}") for t in trials)
 
 

@@ -13,6 +13,7 @@ import matplotlib.image
 import numpy as np
 import optuna
 import pytest
+from cheap import write_sine_dense
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
@@ -179,17 +180,17 @@ def test_leaderboard_has_the_diagnosis_column(storage):
 
 
 @pytest.mark.slow
-def test_real_sweep_with_run_report(results_in_tmp):
+def test_real_sweep_with_run_report(results_in_tmp, tmp_path):
     """One real (tiny) sine sweep: run --report, then report --evaluate and diagnose."""
     runner = CliRunner()
-    result = runner.invoke(app, ["run", "--space", "sine_lstm", "--trials", "2", "--epochs", "2",
-                                 "--subset", "120", "--report"])
+    result = runner.invoke(app, ["run", "--space", write_sine_dense(tmp_path), "--trials", "2",
+                                 "--epochs", "2", "--subset", "120", "--report"])
     assert result.exit_code == 0, result.output
-    folder = results_in_tmp / "sine_lstm-tpe-s0" / "report"
+    folder = results_in_tmp / "sine_dense-tpe-s0" / "report"
     assert "report:" in result.output and (folder / "index.html").exists()
     for name in ("curves.png", "history.png", "params.png"):
         assert_png(folder / name)
-    result = runner.invoke(app, ["report", "sine_lstm-tpe-s0", "--evaluate"])
+    result = runner.invoke(app, ["report", "sine_dense-tpe-s0", "--evaluate"])
     assert result.exit_code == 0, result.output
     assert_png(folder / "test.png")
     page = (folder / "index.html").read_text()
