@@ -1,9 +1,6 @@
 """Data checked at load: a bad label or pixel names the file, the array, the index and the value."""
 
-import os
-import subprocess
-import sys
-
+import inproc
 import numpy as np
 import optuna
 import pytest
@@ -130,12 +127,10 @@ def test_cli_refuses_bad_labels_in_one_line_without_a_study(tmp_path, results_in
     data = tmp_path / "data"
     data.mkdir()
     write_mnist(data, y_train=labels_with(255, 37, np.uint8))
-    done = subprocess.run(
-        [sys.executable, "-m", "tuneyard", "run", "--space", "mnist_mlp", "--trials", "1",
-         "--epochs", "1", "--subset", "100", "--data-dir", str(data)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600,
-        env={**os.environ, "TUNEYARD_RESULTS_DIR": str(results_in_tmp)},
-    )  # fmt: skip
+    # In this process (tests/inproc.py): the refusal is tuneyard's, not the process's.
+    done = inproc.tune("run", "--space", "mnist_mlp", "--trials", "1", "--epochs", "1",
+                       "--subset", "100", "--data-dir", data, cwd=tmp_path,
+                       env={"TUNEYARD_RESULTS_DIR": results_in_tmp})
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
