@@ -58,18 +58,21 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# The files that take longest, measured (CPU seconds per file, 2026-12-06 00:38 UTC on a quiet
-# machine: 15 to 61 s each of a suite of about 870 s), start first. `make test` hands whole
+# The files that take longest, measured (wall seconds per file, 2026-12-06 02:56 UTC on a quiet
+# machine: 8 to 50 s each of a suite of about 580 s), start first. `make test` hands whole
 # files to two workers in collection order (`--dist loadfile --no-loadscope-reorder`); a long
 # file left for the end would keep one worker busy while the other idles. A stale list costs
 # only that balance, never a test.
 LONGEST_FIRST = ("test_user_workloads.py", "test_backend_contract.py", "test_data_and_disk.py",
-                 "test_pruning.py", "test_faults.py", "test_keras_backends.py", "test_devices.py",
-                 "test_workloads.py", "test_race.py", "test_training.py", "test_cli.py",
-                 "test_data_safety.py", "test_schedulers.py", "test_report.py",
-                 "test_hostile_spaces.py", "test_regularisation.py", "test_kt_resume.py",
-                 "test_limits_cli.py", "test_evaluate.py", "test_postgres.py", "test_parallel.py",
-                 "test_compare.py", "test_limits.py", "test_precision.py", "test_notebook.py")
+                 "test_faults.py", "test_limits_cli.py", "test_workloads.py", "test_devices.py",
+                 "test_ray.py", "test_data_safety.py", "test_pruning.py",
+                 "test_keras_backends.py", "test_limits.py", "test_cli.py",
+                 "test_regularisation.py", "test_postgres.py", "test_compare.py",
+                 "test_training.py", "test_race.py", "test_report.py", "test_notebook.py",
+                 "test_hostile_spaces.py", "test_worker_processes.py", "test_ray_nodes.py",
+                 "test_tracking.py", "test_your_fit.py", "test_user_errors.py",
+                 "test_parallel.py", "test_kt_resume.py", "test_precision.py",
+                 "test_examples.py")
 
 
 def pytest_collection_modifyitems(items):
