@@ -108,6 +108,72 @@ def test_finish_trial_elsewhere_takes_the_public_calls(optuna):
     assert stored.intermediate_values == {2: 0.5}
 
 
+def test_finish_trial_replaces_an_attribute_and_a_step_already_there(optuna, tmp_path):
+    study = rdb_study(optuna, tmp_path)
+    storage = optuna_adapter.storage_of(study)
+    trial = study.ask()
+    trial.set_user_attr("runner", "old")
+    trial.report(0.5, 1)
+    optuna_adapter.finish_trial(storage, optuna_adapter.trial_id_of(trial), {"runner": "new", "b": 2},
+                                {1: float("inf"), 2: float("nan")}, optuna.trial.TrialState.COMPLETE, 0.75)
+    stored = study.trials[0]
+    assert stored.user_attrs == {"runner": "new", "b": 2}
+    assert stored.intermediate_values[1] == float("inf")
+    assert stored.intermediate_values[2] != stored.intermediate_values[2]  # NaN, stored as Optuna does
+
+
+def _space_distributions(optuna):
+    dists = optuna.distributions
+    return {"lr": dists.FloatDistribution(1e-4, 1e-1, log=True),
+            "units": dists.IntDistribution(16, 256, step=16),
+            "opt": dists.CategoricalDistribution(["adam", "sgd"])}
+
+
+def test_create_running_trial_writes_what_optunas_template_trial_writes(optuna, tmp_path):
+    study = rdb_study(optuna, tmp_path)
+    storage = optuna_adapter.storage_of(study)
+    study_id = optuna_adapter.study_id_of(study)
+    distributions = _space_distributions(optuna)
+    params = {"lr": 0.01, "units": 64, "opt": "sgd"}
+    template = optuna.trial.FrozenTrial(
+        number=-1, state=optuna.trial.TrialState.RUNNING, value=None, values=None,
+        datetime_start=None, datetime_complete=None, params=params, distributions=distributions,
+        user_attrs={"runner": "a"}, system_attrs={}, intermediate_values={}, trial_id=-1)
+    by_optuna = storage.create_new_trial(study_id, template_trial=template)
+    study.ask()  # an Optuna-native trial between them: numbers follow the trials before
+    ours = optuna_adapter.create_running_trial(storage, study_id, params, distributions, {"runner": "a"})
+    theirs, mine = storage.get_trial(by_optuna), storage.get_trial(ours)
+    assert (mine.number, theirs.number) == (2, 0)
+    for field in ("state", "params", "distributions", "user_attrs", "system_attrs",
+                  "intermediate_values"):
+        assert getattr(mine, field) == getattr(theirs, field), field
+    assert mine.datetime_start is not None and mine.datetime_complete is None
+    assert [t.number for t in study.get_trials()] == [0, 1, 2]  # the study's cache reads it
+
+
+def test_create_running_trial_refuses_a_distribution_the_study_stored_otherwise(optuna, tmp_path):
+    study = rdb_study(optuna, tmp_path)
+    storage = optuna_adapter.storage_of(study)
+    study_id = optuna_adapter.study_id_of(study)
+    optuna_adapter.create_running_trial(storage, study_id, {"units": 64},
+                                        {"units": _space_distributions(optuna)["units"]}, {})
+    other = {"units": optuna.distributions.CategoricalDistribution([64, 128])}
+    with pytest.raises(ValueError):
+        optuna_adapter.create_running_trial(storage, study_id, {"units": 64}, other, {})
+    assert len(study.get_trials()) == 1, "a refused trial left a row"
+
+
+def test_create_running_trial_elsewhere_takes_the_public_call(optuna):
+    study = optuna.create_study()  # in memory: no RDB storage under it
+    storage = optuna_adapter.storage_of(study)
+    trial_id = optuna_adapter.create_running_trial(
+        storage, optuna_adapter.study_id_of(study), {"units": 64},
+        {"units": _space_distributions(optuna)["units"]}, {"runner": "a"})
+    stored = storage.get_trial(trial_id)
+    assert (stored.state.name, stored.params, stored.user_attrs) == ("RUNNING", {"units": 64},
+                                                                     {"runner": "a"})
+
+
 def test_heartbeats_on_an_rdb_storage(optuna, tmp_path):
     from optuna.storages._heartbeat import is_heartbeat_enabled  # Optuna's own notion
 

@@ -10,7 +10,6 @@ seconds, seeds, error and library versions ride along as user attributes.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import functools
 import importlib.util
 import math
@@ -45,7 +44,14 @@ from tuneyard.store.faults import (
     storage_boundary,
     storage_error,
 )
-from tuneyard.store.optuna_adapter import finish_trial, reported_steps, storage_of, study_id_of, trial_id_of
+from tuneyard.store.optuna_adapter import (
+    create_running_trial,
+    finish_trial,
+    reported_steps,
+    storage_of,
+    study_id_of,
+    trial_id_of,
+)
 from tuneyard.store.paths import (
     check_not_store_file,
     check_study_name,
@@ -398,17 +404,11 @@ class Store:
         """
         # heavy: optuna
         import optuna
-        from optuna.trial import FrozenTrial, TrialState
 
         dists = {p.name: distribution(p) for p in space.params if p.name in params}
-        template = FrozenTrial(
-            number=-1, state=TrialState.RUNNING, value=None, values=None,
-            datetime_start=datetime.datetime.now(), datetime_complete=None, params=params,
-            distributions=dists, user_attrs={RUNNER: this_runner()}, system_attrs={},
-            intermediate_values={}, trial_id=-1)
         with self.guard():
-            trial_id = storage_of(self.study).create_new_trial(study_id_of(self.study),
-                                                               template_trial=template)
+            trial_id = create_running_trial(storage_of(self.study), study_id_of(self.study),
+                                            params, dists, {RUNNER: this_runner()})
             return optuna.trial.Trial(self.study, trial_id)
 
     def record(self, space: Space, backend: str, proposal: Proposal, result: TrialResult,
