@@ -15,10 +15,16 @@ Same conditions for every side: each run of each side is a fresh Python process 
 the same kind (this file with `--side`), which imports everything it needs and only
 then starts its clock, and trains every trial itself. TensorFlow keeps every model's
 graphs, so a process slows as it trains: a fresh one per run means no side pays for
-another's models. The order of the sides rotates over rounds (tune bare keras_tuner,
-bare keras_tuner tune, keras_tuner tune bare, ...), so machine load that drifts over
-the run hits each side in every position. The bare side replays the trials of round
-1's tune run (round 1 starts with tune).
+another's models. A round starts the three sides at once and hands them turns
+(`Baton`): one side at a time runs, for one trial (from one model's build to the next:
+its training, then its record and the next ask), while the others wait on a pipe. This
+machine's speed drifts by several percent over seconds (other tenants of the host: a fixed
+numpy loop's 2-second means ranged from 65.4 to 75.2 ms over a minute), and
+sides that ran one after another met different stretches of it: up to 1.5 s apart in
+10 trials, more than the difference the verdict decides. In turns, each side's i-th
+trial runs within seconds of the others'. Which side takes the first turn rotates over
+rounds (tune bare keras_tuner, bare keras_tuner tune, keras_tuner tune bare, ...). The
+bare side replays the trials of a tune run made before round 1, off the record.
 
 Reported per side, on the wall clock and on the side's CPU time (all its threads;
 less swayed by other processes on a shared machine): the median over rounds.
@@ -198,9 +204,45 @@ def warm_up_storage() -> None:
         storage.engine.dispose()
 
 
+class Baton:
+    """A side's turns, handed by the parent over two pipes (the module's docstring says
+    why): the side runs only while it holds the baton, one trial at a time."""
+
+    def __init__(self, fds: str):
+        self.go, self.done = (int(fd) for fd in fds.split(","))
+        self.wall = 0.0
+        self.started = 0.0
+
+    def wait(self) -> None:
+        """Block until the parent hands this side its next turn."""
+        if not os.read(self.go, 1):
+            sys.exit(3)  # the parent is gone
+        self.started = time.perf_counter()
+
+    def pass_on(self, word: bytes = b"t") -> None:
+        """End this turn: its wall time counts, the parent hands the next one out."""
+        self.wall += time.perf_counter() - self.started
+        os.write(self.done, word)
+
+    def at_each_build(self) -> None:
+        """Make every build of a model a turn's boundary: all three sides build each trial's
+        model through the workload's build_model (tuneyard's trainer, Keras Tuner's
+        HyperModel, the bare loop), so a turn is one trial's record, ask and training."""
+        from tuneyard.workloads.mnist import MnistMlp
+
+        build = MnistMlp.build_model
+
+        def build_in_turn(workload, *args, **kwargs):
+            self.pass_on()
+            self.wait()
+            return build(workload, *args, **kwargs)
+
+        MnistMlp.build_model = build_in_turn
+
+
 def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str,
-              out_file: str) -> None:
-    """One run of one side in this (fresh) process; the figures go to `out_file` as JSON."""
+              out_file: str, baton_fds: str) -> None:
+    """One run of one side in this (fresh) process, in turns; the figures go to `out_file`."""
     sys.path.insert(0, str(HERE.parents[1] / "src"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     ensure_tensorboard()
@@ -216,18 +258,25 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
 
     warm_up_storage()
     space = load_space("mnist_mlp")
+    baton = Baton(baton_fds)
+    baton.at_each_build()
     out = {"side": side, "pid": os.getpid()}
-    cpu = time.process_time()  # every thread of this process; less swayed by other load
+    os.write(baton.done, b"r")  # ready: imported and warmed up, off the clock
+    baton.wait()
+    cpu = time.process_time()  # every thread of this process; ~0 while it waits its turn
     if side == "tune":
-        out["seconds"], rows = run_tune(backend, folder, space, samples)
+        _, rows = run_tune(backend, folder, space, samples)
         out["trials"], out["rows"] = len(rows), rows
     elif side == "bare":
         rows = json.loads(Path(rows_file).read_text())
-        out["seconds"], out["trials"] = run_bare(rows, folder, space, samples), len(rows)
+        run_bare(rows, folder, space, samples)
+        out["trials"] = len(rows)
     else:
-        out["seconds"], out["trials"] = run_keras_tuner(backend, folder, space, samples)
+        _, out["trials"] = run_keras_tuner(backend, folder, space, samples)
     out["cpu"] = time.process_time() - cpu
+    out["seconds"] = baton.wall + time.perf_counter() - baton.started
     Path(out_file).write_text(json.dumps(out))
+    os.write(baton.done, b"e")
 
 
 # ---- --profile: where tuneyard's time per trial goes ----------------------------------------
@@ -299,15 +348,51 @@ def profile_sides(folder: str, samples: int) -> None:
 
 # ---- the parent: starts the sides, rotates their order, judges --------------------------
 
-def run_side(side: str, backend: str, folder: str, samples: int, rows_file: Path,
-             work: Path) -> dict:
-    """Run one side in a fresh subprocess of this file; its JSON figures."""
-    out_file = work / f"{backend}-{side}.json"
-    command = [sys.executable, str(HERE), "--side", side, "--backend", backend,
-               "--data-dir", folder, "--samples", str(samples), "--rows", str(rows_file),
-               "--out", str(out_file)]
-    subprocess.run(command, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return json.loads(out_file.read_text())
+def _side_command(side: str, backend: str, folder: str, samples: int, rows_file: Path,
+                  out_file: Path, fds: str) -> list[str]:
+    return [sys.executable, str(HERE), "--side", side, "--backend", backend, "--data-dir",
+            folder, "--samples", str(samples), "--rows", str(rows_file), "--out", str(out_file),
+            "--baton", fds]
+
+
+def run_round(order: tuple[str, ...], backend: str, folder: str, samples: int,
+              rows_file: Path, work: Path) -> dict[str, dict]:
+    """One round: a fresh process per side, all started at once and handed turns in
+    `order` (one trial each) until each has ended; their JSON figures by side."""
+    procs, batons = {}, {}
+    for side in order:
+        go_read, go_write = os.pipe()
+        done_read, done_write = os.pipe()
+        command = _side_command(side, backend, folder, samples, rows_file,
+                                work / f"{backend}-{side}.json", f"{go_read},{done_write}")
+        procs[side] = subprocess.Popen(command, pass_fds=(go_read, done_write),
+                                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        os.close(go_read)
+        os.close(done_write)
+        batons[side] = (go_write, done_read)
+    try:
+        for side in order:  # each imports and warms up (off the clock), then says ready
+            _expect(batons[side][1], b"r", side)
+        running = list(order)
+        while running:
+            for side in list(running):
+                os.write(batons[side][0], b"g")
+                if _expect(batons[side][1], b"te", side) == b"e":
+                    running.remove(side)
+    finally:  # closed first: a side still waiting for its turn reads the end and exits
+        for fd in (fd for pair in batons.values() for fd in pair):
+            os.close(fd)
+        failed = [f"{side} ({proc.wait()})" for side, proc in procs.items() if proc.wait() != 0]
+        if failed:
+            raise RuntimeError(f"sides that exited with an error: {', '.join(failed)}")
+    return {side: json.loads((work / f"{backend}-{side}.json").read_text()) for side in order}
+
+
+def _expect(fd: int, words: bytes, side: str) -> bytes:
+    word = os.read(fd, 1)
+    if not word or word not in words:
+        raise RuntimeError(f"the {side} side ended before its turn was over")
+    return word
 
 
 def verdict(tune_ms: float, tune_noise: float, kt_ms: float, kt_noise: float,
@@ -355,22 +440,23 @@ def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:
     cpu: dict[str, list[float]] = {s: [] for s in SIDES}
     trials: dict[str, int] = {}
     print(f"\n{backend}: each side a fresh `python bench/kt_overhead.py --side ...` process, "
-          "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0)", flush=True)
+          "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0); the three "
+          "sides of a round run at once, in turns of one trial", flush=True)
+    # The trials the bare side replays: one tune run first, off the record.
+    first = run_round(("tune",), backend, folder, samples, rows_file, work)["tune"]
+    rows_file.write_text(json.dumps(first["rows"]))
     for round_ in range(rounds):
         order = SIDES[round_ % 3:] + SIDES[:round_ % 3]
-        line = []
+        outs = run_round(order, backend, folder, samples, rows_file, work)
+        if outs["tune"]["rows"] != first["rows"]:
+            print("  note: this tune run's trials differ from the first run's", flush=True)
         for side in order:
-            out = run_side(side, backend, folder, samples, rows_file, work)
-            if side == "tune" and not rows_file.exists():
-                rows_file.write_text(json.dumps(out["rows"]))  # round 1 starts with tune
-            elif side == "tune" and json.loads(rows_file.read_text()) != out["rows"]:
-                print("  note: this tune run's trials differ from round 1's", flush=True)
-            wall[side].append(out["seconds"])
-            cpu[side].append(out["cpu"])
-            trials[side] = out["trials"]
-            line.append(f"{side} {out['seconds']:.2f} s wall {out['cpu']:.2f} s cpu "
-                        f"(pid {out['pid']})")
-        print(f"round {round_ + 1}, order {' -> '.join(order)}: {', '.join(line)}", flush=True)
+            wall[side].append(outs[side]["seconds"])
+            cpu[side].append(outs[side]["cpu"])
+            trials[side] = outs[side]["trials"]
+        print(f"round {round_ + 1}, turns in order {' -> '.join(order)}: " + ", ".join(
+            f"{side} {outs[side]['seconds']:.2f} s wall {outs[side]['cpu']:.2f} s cpu "
+            f"(pid {outs[side]['pid']})" for side in order), flush=True)
     n = trials["tune"]
     print(f"{backend}: {n} trials (keras_tuner ran {trials['keras_tuner']}), mnist_mlp on "
           f"{samples} samples; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -412,6 +498,7 @@ if __name__ == "__main__":
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--rows", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--baton", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile:
         sys.path[:0] = [str(HERE.parent)]
@@ -420,7 +507,8 @@ if __name__ == "__main__":
         profile_sides(data_dir(args.data_dir), 1000 if args.quick else args.samples)
         sys.exit(0)
     if args.side:
-        side_main(args.side, args.backend, args.data_dir, args.samples, args.rows, args.out)
+        side_main(args.side, args.backend, args.data_dir, args.samples, args.rows, args.out,
+                  args.baton)
         sys.exit(0)
     sys.path[:0] = [str(HERE.parent), str(HERE.parents[1] / "src")]
     from overhead import data_dir
