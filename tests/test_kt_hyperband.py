@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from cheap import SPACE, CheapTrainer
 
-from tuneyard.backends.hyperband import iteration_trials, schedule
+from tuneyard.backends.hyperband import CHECKPOINT, checkpoint_owner, iteration_trials, schedule
 from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.errors import BackendError
 
@@ -31,7 +31,7 @@ class SavingTrainer(CheapTrainer):
         result = super().run(proposal, callbacks)
         if proposal.save_to:
             Path(proposal.save_to).write_text("model")
-            self.models_seen.append(len(list(Path(proposal.save_to).parent.glob("*.keras"))))
+            self.models_seen.append(len(list(Path(proposal.save_to).parent.glob(f"*{CHECKPOINT}"))))
         return result
 
 
@@ -53,6 +53,16 @@ def nine_three(tmp_path_factory):
         patch.setenv("TUNEYARD_RESULTS_DIR", str(folder / "results"))
         _, frame = hyperband(str(folder / "cheap.yaml"), trainer, max_epochs=9, factor=3)
     return trainer, frame, seen, folder / "results"
+
+
+def test_a_checkpoint_being_written_is_nobodys(tmp_path):
+    # Cleanup deletes the checkpoints no promotion needs; one another worker is still
+    # writing (the atomic writer's dotted temporary file) must survive it.
+    for name in ("0003.weights.h5", "0004.keras", ".0005.weights.h5.77.tmp.weights.h5"):
+        (tmp_path / name).write_text("model")
+    owners = {path.name: checkpoint_owner(path) for path in tmp_path.iterdir()}
+    assert owners == {"0003.weights.h5": "0003", "0004.keras": "0004",
+                      ".0005.weights.h5.77.tmp.weights.h5": None}
 
 
 def test_schedule_matches_keras_tuner_arithmetic():
@@ -113,7 +123,7 @@ def test_models_that_cannot_be_promoted_are_deleted(nine_three):
     # Bracket 2 keeps at most the 3 best of its 9 first trials (+ the one just saved).
     assert max(seen) <= 4
     models = results / "cheap-hyperband-s0" / "kt" / "models"
-    assert list(models.glob("*.keras")) == []  # the whole schedule ran: nothing left to promote
+    assert list(models.iterdir()) == []  # the whole schedule ran: nothing left to promote
 
 
 def test_a_budget_beyond_one_iteration_starts_another(space_path):

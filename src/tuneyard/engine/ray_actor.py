@@ -38,7 +38,7 @@ from tuneyard.space.data import load_space_data
 from tuneyard.space.file import load_space, space_folder
 
 # Where a trial's files go on the actor's node, by the Proposal field that names them.
-_FILE_NAMES = {"warm_start": "parent.keras", "save_to": "checkpoint.keras",
+_FILE_NAMES = {"warm_start": "parent.weights.h5", "save_to": "checkpoint.weights.h5",
                "save_best_to": "best.keras"}
 
 

@@ -186,7 +186,7 @@ class Trainer:
         )
         if proposal.save_to and execution == 0:
             try:  # the checkpoint later trials continue from (Hyperband)
-                save_model_atomically(model, proposal.save_to)
+                save_checkpoint_atomically(model, proposal.save_to)
             except OSError as exc:
                 raise CheckpointNotSaved(
                     f"the checkpoint {proposal.save_to} could not be written ({_os_reason(exc)}); "
@@ -335,6 +335,12 @@ def _EpochReport(hook: EpochHook, epochs: int):  # noqa: N802 - reads like the c
 def save_model_atomically(model: Any, path: str) -> None:
     """Save a Keras model so that a reader never sees half a file (write_with makes its folder)."""
     write_with(path, lambda tmp: model.save(str(tmp)), suffix=".tmp.keras")  # Keras wants .keras
+
+
+def save_checkpoint_atomically(model: Any, path: str) -> None:
+    """Save the weights and optimizer state later trials continue from (a path ending in
+    `.weights.h5`, as Keras wants), whole or not at all."""
+    write_with(path, lambda tmp: model.save_weights(str(tmp)), suffix=".tmp.weights.h5")
 
 
 class ReadTracker(dict):
