@@ -73,8 +73,9 @@ def iteration_trials(max_epochs: int, factor: int) -> int:
 
 
 # A checkpoint is what `model.save_weights` writes: weights and optimizer state, which is
-# all a promoted child needs (the same builder makes its model). Measured on mnist_mlp, it
-# writes in 13 ms and loads in 16 against 17-31 and 28-35 ms for a whole `.keras` model.
+# all a promoted child needs (the same builder makes its model). Measured on a 784-256-10
+# MLP with Adam, it writes in 13 ms and loads in 16 against 17-31 and 28-35 ms for a whole
+# `.keras` model.
 CHECKPOINT = ".weights.h5"
 
 

@@ -338,8 +338,11 @@ def save_model_atomically(model: Any, path: str) -> None:
 
 
 def save_checkpoint_atomically(model: Any, path: str) -> None:
-    """Save the weights and optimizer state later trials continue from (a path ending in
-    `.weights.h5`, as Keras wants), whole or not at all."""
+    """Save what later trials continue from, whole or not at all: weights and optimizer
+    state for a path ending in `.weights.h5` (Hyperband's checkpoints), else the whole model."""
+    if not path.endswith(".weights.h5"):
+        save_model_atomically(model, path)
+        return
     write_with(path, lambda tmp: model.save_weights(str(tmp)), suffix=".tmp.weights.h5")
 
 
