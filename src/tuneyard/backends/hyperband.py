@@ -3,9 +3,9 @@
 Each proposal carries Hyperband's epoch budget and initial epoch. A trial that
 may be promoted saves its checkpoint (weights and optimizer state) to
 `<study folder>/kt/models/<kt trial id>.weights.h5`; its promoted child, built by
-the same builder, loads it and trains on from the parent's last epoch. After every result the models
-that can no longer be promoted are deleted, so disk use stays bounded by
-roughly one bracket round's promotions, not the whole sweep.
+the same builder, loads it and trains on from the parent's last epoch. After every
+result the checkpoints that can no longer be promoted are deleted, so disk use stays
+bounded by roughly one bracket round's promotions, not the whole sweep.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ def reseed(sampler: Any, state: int) -> int:
 
 def _one_transaction(storage: Any) -> Any:
     """The RDBStorage under `storage` (itself, or the backend of Optuna's cache around it)
-    if it has the private `*_without_commit` writers, else None."""
+    if it has the private session, row models and writers that create_running_trial and
+    finish_trial use, else None (they then take the public calls)."""
     rdb = getattr(storage, "_backend", storage)
     try:  # Optuna: a heavy library, imported when used
         from optuna.storages._rdb import models
