@@ -147,6 +147,47 @@ def test_a_finished_trials_model_is_freed_before_the_next_trial_trains():
     assert alive_at_start == [0, 0, 0]
 
 
+def test_best_weights_copies_only_an_epoch_that_could_be_saved():
+    """The study's best is 0.5 (val_mse, minimised): an epoch that does not beat it is not
+    copied; one that does is, and stays the kept one while later epochs are worse."""
+    import keras
+    import numpy as np
+
+    from tuneyard.engine.training import _BestWeights
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keep = _BestWeights("val_mse", maximize=False, beat=0.5)
+    keep.set_model(model)
+
+    def set_all(value):
+        model.set_weights([np.full(w.shape, value, w.dtype) for w in model.get_weights()])
+
+    set_all(1.0)
+    keep.on_epoch_end(0, {"val_mse": 0.7})  # the best so far, but not the study's best
+    assert keep.best == 0.7 and keep.best_weights is None
+    set_all(2.0)
+    keep.on_epoch_end(1, {"val_mse": float("nan")})  # never the best
+    keep.on_epoch_end(2, {"val_mse": 0.4})
+    set_all(3.0)
+    keep.on_epoch_end(3, {"val_mse": 0.45})  # worse than epoch 2: epoch 2 stays
+    assert keep.best == 0.4
+    assert all(np.all(w == 2.0) for w in keep.best_weights)
+
+    unbounded = _BestWeights("val_mse", maximize=False)  # no study's best yet: any epoch
+    unbounded.set_model(model)
+    unbounded.on_epoch_end(0, {"val_mse": 0.7})
+    assert all(np.all(w == 3.0) for w in unbounded.best_weights)
+
+
+@pytest.mark.slow
+def test_a_trial_below_the_studys_best_saves_no_model_and_one_above_does(tmp_path):
+    run, path = trainer(), tmp_path / "best.keras"
+    below = run.run(Proposal(params=PARAMS, epochs=2, save_best_to=str(path), beat=0.0))
+    assert below.status == COMPLETE and below.saved_model is None and not path.exists()
+    above = run.run(Proposal(params=PARAMS, epochs=2, save_best_to=str(path), beat=1e9))
+    assert above.status == COMPLETE and above.saved_model == str(path) and path.is_file()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("checkpoint", ["parent.weights.h5", "parent.keras"])
 def test_a_warm_start_continues_with_the_parents_weights_and_optimizer_state(tmp_path, checkpoint):

@@ -167,8 +167,7 @@ class Trainer:
             # unbuilt one has no slots and Keras would skip the saved moments and steps.
             model.optimizer.build(model.trainable_variables)
             model.load_weights(proposal.warm_start)
-        keep = _BestWeights(self.space.metric, self.space.maximize) \
-            if (proposal.save_best_to or self.space.measures) and execution == 0 else None
+        keep = self._keeper(proposal) if execution == 0 else None
         # The workload's own fit options, asked before every fit: its callbacks are fresh.
         mine = user_fit_options(self.workload, self._params, self.dataset)
         # Keras' own TerminateOnNaN stops at the first NaN/inf batch loss; the epoch's
@@ -198,6 +197,18 @@ class Trainer:
         if keep is not None:
             self._kept = (model, keep.best_weights)
         return {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+
+    def _keeper(self, proposal: Proposal) -> Any:
+        """The callback that keeps the weights of the objective's best epoch, when a trial's
+        model may be saved or measured; None when neither."""
+        if not (proposal.save_best_to or self.space.measures):
+            return None
+        # A trial is saved only if it beats the study's best, so an epoch that does not
+        # needs no copy of its weights. Not so when the value is a mean over executions
+        # (execution 0's best epoch may be below it) or when the model is measured.
+        alone = self.space.training.executions_per_trial == 1 and not self.space.measures
+        return _BestWeights(self.space.metric, self.space.maximize,
+                            beat=proposal.beat if alone else None)
 
     def _early_stopping(self) -> list:
         # heavy: keras
@@ -372,23 +383,36 @@ def _best_weights_class() -> type:
     import keras
 
     class BestWeights(keras.callbacks.Callback):
-        """Keeps the weights of the epoch with the best objective (what the trial reports)."""
+        """Keeps the weights of the epoch with the best objective (what the trial reports).
 
-        def __init__(self, metric: str, maximize: bool):
+        Copying a model's weights costs milliseconds per epoch for a small MLP and more for
+        a large one, so an epoch is copied only when it is the best so far and better than
+        `beat` (the study's best, when given). `best_weights` stays None when no epoch was
+        copied; the trial is then not saved. (The last epoch is copied too: a user's
+        callback, such as EarlyStopping(restore_best_weights=True), may change the
+        weights once the fit ends.)
+        """
+
+        def __init__(self, metric: str, maximize: bool, beat: float | None = None):
             super().__init__()
-            self.metric, self.maximize = metric, maximize
+            self.metric, self.maximize, self.beat = metric, maximize, beat
             self.best, self.best_weights = None, None
+
+        def _better(self, value: float, than: float | None) -> bool:
+            return than is None or (value > than if self.maximize else value < than)
 
         def on_epoch_end(self, epoch, logs=None):
             value = (logs or {}).get(self.metric)
             if value is None or not math.isfinite(float(value)):
                 return
-            better = self.best is None or (value > self.best if self.maximize else value < self.best)
-            if better:
-                self.best, self.best_weights = float(value), self.model.get_weights()
+            if not self._better(float(value), self.best):
+                return
+            self.best = float(value)
+            if self._better(self.best, self.beat):  # else the trial is not saved at this epoch
+                self.best_weights = self.model.get_weights()
 
     return BestWeights
 
 
-def _BestWeights(metric: str, maximize: bool):  # noqa: N802 - reads like the class it makes
-    return _best_weights_class()(metric, maximize)
+def _BestWeights(metric: str, maximize: bool, beat: float | None = None):  # noqa: N802 - reads like the class it makes
+    return _best_weights_class()(metric, maximize, beat)
