@@ -27,6 +27,7 @@ from tuneyard.cli.base import (
     summary_line,
 )
 from tuneyard.cli.display import console, frame_records, frame_table, named_columns, print_json
+from tuneyard.engine.heap import own_this_process
 from tuneyard.engine.options import DEFAULT_TRIALS_PER_PROCESS, hyperband_options
 from tuneyard.errors import TuneyardError
 from tuneyard.report.build import build_report
@@ -299,5 +300,7 @@ import tuneyard.cli.worker  # noqa: E402, F401
 
 
 def main() -> None:
-    """Entry point for `python -m tuneyard`."""
+    """Entry point of the `tune` command (and `python -m tuneyard`): a process of tuneyard's
+    own, whose trials' garbage collections skip the libraries (engine/heap.py)."""
+    own_this_process()
     app(prog_name="tune")

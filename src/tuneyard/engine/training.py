@@ -19,6 +19,7 @@ from tuneyard.atomic import write_with
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.fit_arguments import fit_data, user_fit_options
+from tuneyard.engine.heap import settle
 from tuneyard.engine.interrupts import raise_if_interrupted
 from tuneyard.engine.measures import measure_model
 from tuneyard.engine.precision import apply, output_notice, policy_kept, resolve, trains_on_gpu
@@ -62,6 +63,7 @@ class Trainer:
         """Train one proposal; always returns a result, FAIL or PRUNED included, with the
         device the Keras backend placed it on (a GPU handed out but not seen shows)."""
         used = backend_device()
+        settle()  # in tuneyard's own process: the libraries' objects out of the trial's collections
         if self.policy is None:
             self.policy, notice = resolve(self.precision, trains_on_gpu(used))
             self.notices += [notice] if notice else []

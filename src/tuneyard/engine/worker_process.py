@@ -21,6 +21,7 @@ from typing import Any
 from tuneyard import quiet_import
 from tuneyard.engine.devices import label, pin
 from tuneyard.engine.epochs import EpochHook
+from tuneyard.engine.heap import own_this_process
 from tuneyard.engine.pruning import pruning_callback
 from tuneyard.engine.trainer_factory import make_trainer
 from tuneyard.errors import TuneyardError
@@ -78,6 +79,7 @@ def worker_main(conn: Any, spec: WorkerSpec, device: str | None = None) -> None:
     pin(device)  # first: nothing may load the Keras backend before its GPU is set
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     quiet_import.install()  # a process of tuneyard's own, whoever started it: TensorFlow loads quietly
+    own_this_process()  # ... and its trials' garbage collections skip the libraries (engine/heap.py)
     _exit_with_parent()
     try:
         trainer = spec.trainer or _real_trainer(spec)
