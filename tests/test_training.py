@@ -126,10 +126,17 @@ def test_early_stopping_on_the_objective_stops_a_run_that_stopped_improving():
 
 
 @pytest.mark.slow
-def test_a_finished_trials_model_is_freed_before_the_next_trial_trains():
+@pytest.mark.parametrize("owned", [False, True], ids=["users-process", "tuneyards-process"])
+def test_a_finished_trials_model_is_freed_before_the_next_trial_trains(owned, monkeypatch):
     import weakref
 
     import keras
+
+    from tuneyard.engine import heap
+
+    if owned:  # a freeze before every trial (engine/heap.py) must not keep the last model
+        monkeypatch.setattr(heap, "_owned", [True])
+        monkeypatch.setattr(heap, "NEW_MODULES", 0)
 
     models: list = []
     alive_at_start: list = []

@@ -29,8 +29,9 @@ def own_this_process() -> None:
 
 
 def settle() -> bool:
-    """Before a trial: in a process tuneyard owns, collect, then freeze what is alive, once
-    enough modules were imported since the last time; whether it froze."""
+    """Before a trial, after `clear_session()` (so no earlier trial's model is alive to be
+    frozen, and kept, for good): in a process tuneyard owns, collect, then freeze what is
+    alive, once enough modules were imported since the last time; whether it froze."""
     if not _owned[0] or len(sys.modules) < _modules_at_freeze[0] + NEW_MODULES:
         return False
     gc.collect()

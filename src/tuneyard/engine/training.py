@@ -63,7 +63,6 @@ class Trainer:
         """Train one proposal; always returns a result, FAIL or PRUNED included, with the
         device the Keras backend placed it on (a GPU handed out but not seen shows)."""
         used = backend_device()
-        settle()  # in tuneyard's own process: the libraries' objects out of the trial's collections
         if self.policy is None:
             self.policy, notice = resolve(self.precision, trains_on_gpu(used))
             self.notices += [notice] if notice else []
@@ -155,6 +154,10 @@ class Trainer:
 
         self._check = None
         keras.backend.clear_session()
+        # In tuneyard's own process: what is alive now (the libraries, the data; no earlier
+        # trial's model, which clear_session has just collected) is left out of the
+        # collections of every later trial (engine/heap.py).
+        settle()
         keras.utils.set_random_seed(seed)
         apply(self.policy)  # after clear_session, which resets it; before the model is built
         options = {**self.options, "batch_size": self.batch_size(proposal)}
