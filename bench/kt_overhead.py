@@ -12,8 +12,9 @@ iteration, 23 trials) it times three sides doing the same work on the same data:
   Hyperband's promotions may differ where scores differ).
 
 Same conditions for every side: each run of each side is a fresh Python process of
-the same kind (this file with `--side`), which imports everything it needs and only
-then starts its clock, and trains every trial itself. TensorFlow keeps every model's
+the same kind (this file with `--side`), which imports everything it needs and runs a
+little of its own work (run_side's docstring says why) and only then starts its clock,
+and trains every trial itself. TensorFlow keeps every model's
 graphs, so a process slows as it trains: a fresh one per run means no side pays for
 another's models. A round starts the three sides at once and hands them turns
 (`Baton`): one side at a time runs, for one trial (from one model's build to the next:
@@ -52,12 +53,28 @@ import sys
 import tempfile
 import time
 import types
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from verdict import Check, finish  # bench/verdict.py, beside this file
 
 TRIALS, EPOCHS, SAMPLES = 10, 3, 5000
 HB = {"max_epochs": 9, "factor": 3}
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much work a run does: trials and epochs (grid, random), Hyperband's iteration."""
+
+    trials: int = TRIALS
+    epochs: int = EPOCHS
+    hyperband: tuple = tuple(HB.items())
+    samples: int = SAMPLES
+
+
+# A side's warm-up before its clock starts: a little of its own work on a little data
+# (WARM_UP's docstring in side_main says why).
+WARM_UP = Size(trials=2, epochs=1, hyperband=(("max_epochs", 3), ("factor", 3)), samples=200)
 SIDES = ("tune", "bare", "keras_tuner")
 HERE = Path(__file__).resolve()
 
@@ -101,7 +118,7 @@ def _stopper(space):
                                          patience=space.training.patience)
 
 
-def run_tune(backend: str, folder: str, space, samples: int) -> tuple[float, list]:
+def run_tune(backend: str, folder: str, space, size: Size) -> tuple[float, list]:
     """Seconds through tuneyard, every trial in this process, and the rows it ran in order."""
     from tuneyard.engine.sweep import Sweep, SweepOptions
 
@@ -110,48 +127,64 @@ def run_tune(backend: str, folder: str, space, samples: int) -> tuple[float, lis
     hyperband = backend == "hyperband"
     start = time.perf_counter()
     sweep = Sweep(SweepOptions(space="mnist_mlp", backend=backend,
-                               trials=None if hyperband else TRIALS,
-                               epochs=None if hyperband else EPOCHS, subset=samples,
+                               trials=None if hyperband else size.trials,
+                               epochs=None if hyperband else size.epochs, subset=size.samples,
                                data_dir=folder, study=f"overhead-{backend}", workers=1,
-                               trials_per_process=0, backend_options=HB if hyperband else {}))
+                               trials_per_process=0,
+                               backend_options=dict(size.hyperband) if hyperband else {}))
     result = sweep.run()
     seconds = time.perf_counter() - start
-    rows = [{"params": r["params"], "extra": r["extra"], "trial": r["trial"]}
-            for r in sorted(result.rows, key=lambda r: r["trial"])]
+    rows = [{"params": r["params"], "extra": r["extra"], "trial": r["trial"],
+             "epochs": r["epochs"]} for r in sorted(result.rows, key=lambda r: r["trial"])]
     shutil.rmtree(results, ignore_errors=True)
     return seconds, rows
 
 
 def run_bare(rows: list, folder: str, space, samples: int) -> float:
-    """Seconds for the rows' work as a plain loop; promotions copy weights in memory."""
+    """Seconds for the rows' work as a plain loop; promotions copy weights and optimizer
+    state in memory (tuneyard's go through a checkpoint file).
+
+    Each trial trains at most the epochs its tune run trained: the two sides do the same
+    work even where early stopping would have cut one side's trial at another epoch.
+    """
     import keras
 
     from tuneyard.engine.training import execution_seed
 
     start = time.perf_counter()
     workload, data, options = _load(folder, space, samples)
-    weights: dict = {}
+    states: dict = {}
     for row in rows:
         extra = row["extra"]
-        epochs = extra.get("hb_epochs", EPOCHS)
         parent = extra.get("parent")
         initial = next((r["extra"]["hb_epochs"] for r in rows
                         if parent and r["extra"]["kt_trial"] == parent), 0)
+        epochs = initial + row.get("epochs", extra.get("hb_epochs", EPOCHS))
         keras.backend.clear_session()
         keras.utils.set_random_seed(execution_seed(0, row["params"], 0))
         trial_options = _batch(row["params"], options)
         model = workload.build_model(row["params"], data, trial_options)
-        if parent in weights:
-            model.set_weights(weights[parent])
+        if parent in states:
+            _restore(model, *states[parent])
         model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                   initial_epoch=initial, epochs=epochs, batch_size=trial_options["batch_size"],
                   callbacks=[_stopper(space)], verbose=0)
         if extra.get("round", 0) < extra.get("bracket", 0):
-            weights[extra["kt_trial"]] = model.get_weights()
+            states[extra["kt_trial"]] = (model.get_weights(),
+                                         [v.numpy() for v in model.optimizer.variables])
     return time.perf_counter() - start
 
 
-def run_keras_tuner(backend: str, folder: str, space, samples: int) -> tuple[float, int]:
+def _restore(model, weights: list, optimizer_state: list) -> None:
+    """A promoted trial's start, as tuneyard's trainer makes it from the parent's
+    checkpoint: the parent's weights and its optimizer's moments and step count."""
+    model.set_weights(weights)
+    model.optimizer.build(model.trainable_variables)
+    for variable, value in zip(model.optimizer.variables, optimizer_state, strict=True):
+        variable.assign(value)
+
+
+def run_keras_tuner(backend: str, folder: str, space, size: Size) -> tuple[float, int]:
     """Seconds for Keras Tuner's own tuner on the same space, seed and builder; its trials."""
     import keras_tuner
 
@@ -159,7 +192,7 @@ def run_keras_tuner(backend: str, folder: str, space, samples: int) -> tuple[flo
 
     directory = tempfile.mkdtemp(prefix="tuneyard-bench-kt-")
     start = time.perf_counter()
-    workload, data, options = _load(folder, space, samples)
+    workload, data, options = _load(folder, space, size.samples)
 
     class Model(keras_tuner.HyperModel):
         def build(self, hp):
@@ -175,11 +208,12 @@ def run_keras_tuner(backend: str, folder: str, space, samples: int) -> tuple[flo
               "hyperparameters": to_hyperparameters(space), "directory": directory,
               "project_name": backend, "overwrite": True}
     if backend == "hyperband":
-        tuner = keras_tuner.Hyperband(Model(), hyperband_iterations=1, **HB, **common)
+        tuner = keras_tuner.Hyperband(Model(), hyperband_iterations=1, **dict(size.hyperband),
+                                      **common)
         fit = {}
     else:
-        tuner = keras_tuner.RandomSearch(Model(), max_trials=TRIALS, **common)
-        fit = {"epochs": EPOCHS}
+        tuner = keras_tuner.RandomSearch(Model(), max_trials=size.trials, **common)
+        fit = {"epochs": size.epochs}
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                  batch_size=options["batch_size"], callbacks=[_stopper(space)], verbose=0,
                  **fit)
@@ -212,16 +246,21 @@ class Baton:
         self.go, self.done = (int(fd) for fd in fds.split(","))
         self.wall = 0.0
         self.started = 0.0
+        self.turns: list[tuple[float, float]] = []  # each turn's (wall, CPU) seconds
+        self._cpu = 0.0
 
     def wait(self) -> None:
         """Block until the parent hands this side its next turn."""
         if not os.read(self.go, 1):
             sys.exit(3)  # the parent is gone
         self.started = time.perf_counter()
+        self._cpu = time.process_time()
 
     def pass_on(self, word: bytes = b"t") -> None:
         """End this turn: its wall time counts, the parent hands the next one out."""
-        self.wall += time.perf_counter() - self.started
+        wall = time.perf_counter() - self.started
+        self.wall += wall
+        self.turns.append((wall, time.process_time() - self._cpu))
         os.write(self.done, word)
 
     def at_each_build(self) -> None:
@@ -258,25 +297,44 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
 
     warm_up_storage()
     space = load_space("mnist_mlp")
+    rows = json.loads(Path(rows_file).read_text()) if side == "bare" else []
+    run_side(side, backend, folder, space, WARM_UP, rows)
     baton = Baton(baton_fds)
     baton.at_each_build()
     out = {"side": side, "pid": os.getpid()}
     os.write(baton.done, b"r")  # ready: imported and warmed up, off the clock
     baton.wait()
     cpu = time.process_time()  # every thread of this process; ~0 while it waits its turn
-    if side == "tune":
-        _, rows = run_tune(backend, folder, space, samples)
-        out["trials"], out["rows"] = len(rows), rows
-    elif side == "bare":
-        rows = json.loads(Path(rows_file).read_text())
-        run_bare(rows, folder, space, samples)
-        out["trials"] = len(rows)
-    else:
-        _, out["trials"] = run_keras_tuner(backend, folder, space, samples)
+    out.update(run_side(side, backend, folder, space, replace(Size(), samples=samples), rows))
     out["cpu"] = time.process_time() - cpu
     out["seconds"] = baton.wall + time.perf_counter() - baton.started
+    out["turns"] = [*baton.turns, (time.perf_counter() - baton.started,
+                                   time.process_time() - baton._cpu)]
     Path(out_file).write_text(json.dumps(out))
     os.write(baton.done, b"e")
+
+
+def run_side(side: str, backend: str, folder: str, space, size: Size, rows: list) -> dict:
+    """One run of `side`'s work of `size` (bare: on the tune run's `rows`); its trials.
+
+    Before its clock starts every side runs the same a little (WARM_UP: 2 trials of 1
+    epoch on 200 samples; Hyperband's smallest iteration) in its process: what a process
+    does once, on its first trial (the modules a run imports lazily, SQLAlchemy compiling
+    each query once, the first CSV and model file written, Keras' first fit), is then
+    off the clock, as the imports are. They are a process's costs, not a trial's: in two
+    rounds of bench/overhead.py without the warm-up (2026-12-06), tuneyard's first three
+    trials took 145-401 ms of CPU more than bare's, its other six -82 to 145.
+    """
+    if side == "tune":
+        _, ran = run_tune(backend, folder, space, size)
+        return {"trials": len(ran), "rows": ran}
+    if side == "bare":
+        if size == WARM_UP:
+            rows = [{**row, "epochs": size.epochs} for row in rows[:size.trials]]
+        run_bare(rows, folder, space, size.samples)
+        return {"trials": len(rows)}
+    _, trials = run_keras_tuner(backend, folder, space, size)
+    return {"trials": trials}
 
 
 # ---- --profile: where tuneyard's time per trial goes ----------------------------------------
@@ -331,7 +389,7 @@ def profile_sides(folder: str, samples: int) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         if side == "tune":
-            _, rows = run_tune("random", folder, space, samples)
+            _, rows = run_tune("random", folder, space, replace(Size(), samples=samples))
         else:
             run_bare(rows, folder, space, samples)
         profiler.disable()
@@ -432,23 +490,26 @@ def judge(backend: str, figures: dict[str, list[float]], trials: int, rounds: in
     return text
 
 
-def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:
-    """Time tune, bare and Keras Tuner on one backend's work; print the figures; the verdicts."""
+def collect(backend: str, folder: str, rounds: int, samples: int,
+            sides: tuple[str, ...] = SIDES) -> tuple[dict, dict, dict]:
+    """Run `rounds` rounds of `sides` on one backend's work, in turns, printing each round;
+    each side's wall and CPU seconds per round, and the trials each ran."""
     work = Path(tempfile.mkdtemp(prefix=f"tuneyard-bench-kt-{backend}-"))
     rows_file = work / "rows.json"
-    wall: dict[str, list[float]] = {s: [] for s in SIDES}
-    cpu: dict[str, list[float]] = {s: [] for s in SIDES}
+    wall: dict[str, list[float]] = {s: [] for s in sides}
+    cpu: dict[str, list[float]] = {s: [] for s in sides}
     trials: dict[str, int] = {}
     print(f"\n{backend}: each side a fresh `python bench/kt_overhead.py --side ...` process, "
-          "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0); the three "
-          "sides of a round run at once, in turns of one trial", flush=True)
+          "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0); the "
+          f"{len(sides)} sides of a round run at once, in turns of one trial", flush=True)
     # The trials the bare side replays: one tune run first, off the record.
     first = run_round(("tune",), backend, folder, samples, rows_file, work)["tune"]
     rows_file.write_text(json.dumps(first["rows"]))
     for round_ in range(rounds):
-        order = SIDES[round_ % 3:] + SIDES[:round_ % 3]
+        order = sides[round_ % len(sides):] + sides[:round_ % len(sides)]
         outs = run_round(order, backend, folder, samples, rows_file, work)
-        if outs["tune"]["rows"] != first["rows"]:
+        if [(r["params"], r["extra"]) for r in outs["tune"]["rows"]] != [
+                (r["params"], r["extra"]) for r in first["rows"]]:
             print("  note: this tune run's trials differ from the first run's", flush=True)
         for side in order:
             wall[side].append(outs[side]["seconds"])
@@ -457,13 +518,36 @@ def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:
         print(f"round {round_ + 1}, turns in order {' -> '.join(order)}: " + ", ".join(
             f"{side} {outs[side]['seconds']:.2f} s wall {outs[side]['cpu']:.2f} s cpu "
             f"(pid {outs[side]['pid']})" for side in order), flush=True)
+        print_turns(outs)
+    shutil.rmtree(work, ignore_errors=True)
+    return wall, cpu, trials
+
+
+def print_turns(outs: dict[str, dict]) -> None:
+    """Where in a run tuneyard's time goes: tune's turns less bare's, on both clocks.
+
+    The first turn opens the run (data, and for tune the store) up to the first build;
+    each middle one is a trial's training, its record and the next ask; the last trains
+    the last trial and closes the run. Only where both sides ran the same trials."""
+    tune, bare = outs["tune"]["turns"], outs["bare"]["turns"]
+    if len(tune) != len(bare) or len(tune) < 3:
+        return
+    for clock, i in (("wall", 0), ("CPU", 1)):
+        diff = [(t[i] - b[i]) * 1000 for t, b in zip(tune, bare, strict=True)]
+        print(f"  tune - bare by turn, {clock} ms: opening {diff[0]:.0f}, a trial "
+              f"{statistics.median(diff[1:-1]):.0f} (median of {len(diff) - 2}; "
+              f"{', '.join(f'{d:.0f}' for d in diff[1:-1])}), last trial and closing "
+              f"{diff[-1]:.0f}", flush=True)
+
+
+def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:
+    """Time tune, bare and Keras Tuner on one backend's work; print the figures; the verdicts."""
+    wall, cpu, trials = collect(backend, folder, rounds, samples)
     n = trials["tune"]
     print(f"{backend}: {n} trials (keras_tuner ran {trials['keras_tuner']}), mnist_mlp on "
           f"{samples} samples; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    verdicts = [judge(backend, wall, n, rounds, "wall-clock seconds"),
-                judge(backend, cpu, n, rounds, "CPU seconds of the side's process")]
-    shutil.rmtree(work, ignore_errors=True)
-    return verdicts
+    return [judge(backend, wall, n, rounds, "wall-clock seconds"),
+            judge(backend, cpu, n, rounds, "CPU seconds of the side's process")]
 
 
 def checks(backends, verdicts: list[str]) -> list[Check]:
