@@ -17,8 +17,7 @@ import time
 from typing import Any
 
 from tuneyard.cli.display import fmt
-from tuneyard.cli.progress import RunningTrials, duration, epoch_line
-from tuneyard.engine.sweep import Events
+from tuneyard.cli.progress import SweepProgress, duration
 
 # Epochs can end hundreds of times a second with the stand-in trainer: redraw at most this
 # often, and always when a trial ends or the sweep stops.
@@ -47,58 +46,39 @@ class _View:
         return self.markup
 
 
-class NotebookProgress(Events):
+class NotebookProgress(SweepProgress):
     """The sweep's progress as one notebook display; see the module docstring."""
 
     def __init__(self, metric: str, timeout: float | None = None):
-        self.metric, self.timeout = metric, timeout
-        self.started = time.monotonic()
-        self.first_done: int | None = None
-        self.done, self.budget, self.best, self.last = 0, 0, None, "-"
-        self.running = RunningTrials()
+        super().__init__(metric, timeout)
+        self.last = "-"
         self.notices: list[str] = []
         self.handle: Any = None
         self.drawn_at = 0.0
 
     def message(self, text: str) -> None:
         self.notices = [*self.notices, text][-NOTICES_SHOWN:]
-        self._draw(force=True)
+        self.redraw(force=True)
 
     def sweep_started(self, done: int, budget: int) -> None:
         self.first_done, self.done, self.budget = done, done, budget
         self.started = time.monotonic()
-        self._draw(force=True)
-
-    def trial_started(self, key: Any, params: dict, epochs: int) -> None:
-        self.running.start(key, epochs)
-        self._draw()
-
-    def epoch_done(self, key: Any, epoch: int, epochs: int, logs: dict) -> None:
-        self.running.epoch(key, epoch_line(key, epoch, epochs, logs, self.metric))
-        self._draw()
+        self.redraw(force=True)
 
     def trial_done(self, row: dict, done: int, budget: int, best: float | None) -> None:
         if self.first_done is None:
             self.first_done = done - 1
-        self.running.end(row["trial"])
-        self.done, self.budget, self.best = done, budget, best
-        ok = row["status"] == "COMPLETE"
-        self.last = fmt(row["value"]) if ok else row["status"].lower()
-        self._draw(force=True)
+        self.last = self.count_done(row, done, budget, best)
+        self.redraw(force=True)
 
     def stop(self) -> None:
         """The final state: the bar and the notices, no running trials."""
         self.running.lines.clear()
         if self.handle is not None:
-            self._draw(force=True)
+            self.redraw(force=True)
 
     def _left(self) -> str:
-        elapsed = time.monotonic() - self.started
-        ran = self.done - (self.first_done or 0)
-        estimate = elapsed / ran * max(self.budget - self.done, 0) if ran else None
-        if self.timeout:
-            budget_left = max(0.0, self.timeout - elapsed)
-            estimate = budget_left if estimate is None else min(estimate, budget_left)
+        estimate, _ = self.estimate()
         return "time left ?" if estimate is None else f"~{duration(estimate)} left"
 
     def view(self) -> _View:
@@ -113,7 +93,7 @@ class NotebookProgress(Events):
                   f'<div style="opacity:0.7">{body}</div></div>')
         return _View("\n".join([head, *lines]), markup)
 
-    def _draw(self, force: bool = False) -> None:
+    def redraw(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.drawn_at < REDRAW_SECONDS:
             return

@@ -58,15 +58,51 @@ def epoch_line(key: Any, epoch: int, epochs: int, logs: dict, metric: str) -> st
     return "  ".join(parts)
 
 
-class ProgressEvents(Events):
-    """Draws the sweep's progress; see the module docstring."""
+class SweepProgress(Events):
+    """What every progress display counts: trials done of the budget, the best so far, the
+    running trials' latest epoch and the time left; a display draws it in `redraw`."""
 
     def __init__(self, metric: str, timeout: float | None = None):
         self.metric, self.timeout = metric, timeout
-        self.started = time.monotonic()
-        self.first_done: int | None = None
+        self.started = time.monotonic()  # the trials' time, as --timeout counts it
+        self.first_done: int | None = None  # trials done before this run (a resume)
         self.done, self.budget, self.best = 0, 0, None
         self.running = RunningTrials()
+
+    def redraw(self, force: bool = False) -> None:
+        """Show the counts now (`force`: even if they were shown a moment ago)."""
+
+    def trial_started(self, key: Any, params: dict, epochs: int) -> None:
+        self.running.start(key, epochs)
+        self.redraw()
+
+    def epoch_done(self, key: Any, epoch: int, epochs: int, logs: dict) -> None:
+        self.running.epoch(key, epoch_line(key, epoch, epochs, logs, self.metric))
+        self.redraw()
+
+    def count_done(self, row: dict, done: int, budget: int, best: float | None) -> str:
+        """Count a finished trial; its value as shown, or its status when it has none."""
+        self.running.end(row["trial"])
+        self.done, self.budget, self.best = done, budget, best
+        return fmt(row["value"]) if row["status"] == "COMPLETE" else row["status"].lower()
+
+    def estimate(self) -> tuple[float | None, float | None]:
+        """Seconds left, from the pace of this run's trials, and with a time budget the
+        budget's seconds left, which cap the estimate (None: no trial has ended, no budget)."""
+        elapsed = time.monotonic() - self.started
+        ran = self.done - (self.first_done or 0)
+        estimate = elapsed / ran * max(self.budget - self.done, 0) if ran else None
+        if not self.timeout:
+            return estimate, None
+        budget_left = max(0.0, self.timeout - elapsed)
+        return (budget_left if estimate is None else min(estimate, budget_left)), budget_left
+
+
+class ProgressEvents(SweepProgress):
+    """Draws the sweep's progress; see the module docstring."""
+
+    def __init__(self, metric: str, timeout: float | None = None):
+        super().__init__(metric, timeout)
         self.live_view = console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -95,23 +131,13 @@ class ProgressEvents(Events):
                              refresh_per_second=4, get_renderable=None)
             self.live.start()
 
-    def trial_started(self, key: Any, params: dict, epochs: int) -> None:
-        self.running.start(key, epochs)
-        self._refresh()
-
-    def epoch_done(self, key: Any, epoch: int, epochs: int, logs: dict) -> None:
-        self.running.epoch(key, epoch_line(key, epoch, epochs, logs, self.metric))
-        self._refresh()
-
     def trial_done(self, row: dict, done: int, budget: int, best: float | None) -> None:
         self.start(done - 1, budget)
-        self.running.end(row["trial"])
-        self.done, self.budget, self.best = done, budget, best
-        ok = row["status"] == "COMPLETE"
-        last = fmt(row["value"]) if ok else row["status"].lower()
+        last = self.count_done(row, done, budget, best)
         self.progress.update(self.task, total=budget, completed=done, best=fmt(best) or "-", last=last)
-        self._refresh()
+        self.redraw()
         if not self.live_view:
+            ok = row["status"] == "COMPLETE"
             what = f"{self.metric} {fmt(row['value'])}" if ok else f"{last}"
             if not ok and row.get("error"):
                 # Long enough for what to do about the user's mistake and where it is.
@@ -120,16 +146,12 @@ class ProgressEvents(Events):
                          f"trials, {duration(time.monotonic() - self.started)} elapsed, {self._left()}")
 
     def _left(self) -> str:
-        elapsed = time.monotonic() - self.started
-        ran = self.done - (self.first_done or 0)
-        estimate = elapsed / ran * max(self.budget - self.done, 0) if ran else None
-        if self.timeout:
-            budget_left = max(0.0, self.timeout - elapsed)
-            estimate = budget_left if estimate is None else min(estimate, budget_left)
+        estimate, budget_left = self.estimate()
+        if budget_left is not None:
             return f"~{duration(estimate)} left (time budget {duration(budget_left)} left)"
         return "time left ?" if estimate is None else f"~{duration(estimate)} left"
 
-    def _refresh(self) -> None:
+    def redraw(self, force: bool = False) -> None:
         if self.task is not None:
             self.progress.update(self.task, left=self._left())
         if self.live is not None:
