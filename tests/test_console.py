@@ -4,6 +4,7 @@ terminal, a leaderboard that fits, --json, --version, `tune delete`. Real SQLite
 import io
 import json
 import re
+import time
 
 import pytest
 from cheap import SPACE, CheapTrainer
@@ -96,6 +97,28 @@ def test_off_a_terminal_one_plain_line_per_finished_trial(space_path, capsys):
     for n, line in enumerate(done, start=1):
         assert re.fullmatch(pattern.format(n=n), line), line
     assert not any("━" in line for line in lines)  # no bar in a log file
+
+
+@pytest.mark.parametrize("display", ["console", "notebook"])
+def test_time_left_is_the_pace_of_this_runs_trials_capped_by_the_time_budget(display):
+    from tuneyard.api.progress import NotebookProgress
+
+    def after(done, timeout):
+        events = (ProgressEvents if display == "console" else NotebookProgress)("val_mse", timeout)
+        events.redraw = lambda force=False: None  # counting only: no bar, no notebook display
+        events.first_done = events.done = 2  # a resume: 2 trials done before this run
+        events.started = time.monotonic() - 60
+        for n in range(3, done + 1):  # this run's trials: 60 s for done - 2 of them
+            events.count_done({"trial": n, "status": "COMPLETE", "value": 0.5}, n, 10, 0.5)
+        return events.estimate(), events._left()
+
+    (estimate, budget_left), _ = after(5, None)  # 3 trials in 60 s, 5 to go: 100 s
+    assert budget_left is None and 99 <= estimate <= 105  # (slack: a loaded machine)
+    (estimate, budget_left), shown = after(5, 90)  # the budget's 30 s left cap it
+    assert 25 <= estimate <= 30 and estimate == budget_left
+    assert shown.startswith("~0:00:")
+    assert ("time budget" in shown) == (display == "console")
+    assert after(2, None)[0] == (None, None)  # no trial of this run has ended: no pace yet
 
 
 def test_the_leaderboard_fits_the_width_and_never_breaks_a_number(space_path):
