@@ -1,11 +1,11 @@
 """Shared fixtures: every test writes its results into its own temporary folder."""
 
-import gc
 import os
 import signal
-import sys
 
 import pytest
+
+from tuneyard.engine.heap import freeze_what_is_alive
 
 # A suite started in the background (`make test &`, nohup) inherits SIGINT ignored, and so
 # would every `tune` process it starts (an ignored signal stays ignored across exec): the
@@ -27,15 +27,9 @@ for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREA
 # modules, what is alive between tests is collected once and frozen (gc.freeze: kept out
 # of later collections; freed as usual when its count drops to zero). Only what a test
 # creates is walked afterwards, so a test of what a collection frees still sees it.
-_MODULES_AT_FREEZE = [0]
-
-
 @pytest.fixture(autouse=True)
 def _freeze_imported_objects():
-    if len(sys.modules) > _MODULES_AT_FREEZE[0] + 50:
-        gc.collect()
-        gc.freeze()
-        _MODULES_AT_FREEZE[0] = len(sys.modules)
+    freeze_what_is_alive()  # the same freeze as a tune process's before a trial (engine/heap.py)
     yield
 
 

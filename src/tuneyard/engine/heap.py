@@ -30,9 +30,16 @@ def own_this_process() -> None:
 
 def settle() -> bool:
     """Before a trial, after `clear_session()` (so no earlier trial's model is alive to be
-    frozen, and kept, for good): in a process tuneyard owns, collect, then freeze what is
-    alive, once enough modules were imported since the last time; whether it froze."""
-    if not _owned[0] or len(sys.modules) < _modules_at_freeze[0] + NEW_MODULES:
+    frozen, and kept, for good): in a process tuneyard owns, `freeze_what_is_alive()`;
+    whether it froze."""
+    return _owned[0] and freeze_what_is_alive()
+
+
+def freeze_what_is_alive() -> bool:
+    """Collect, then freeze what is alive, once NEW_MODULES more modules were imported since
+    the last time; whether it froze. The caller knows that nothing alive now is garbage
+    that only a later collection would find (settle(); the suite's between tests)."""
+    if len(sys.modules) < _modules_at_freeze[0] + NEW_MODULES:
         return False
     gc.collect()
     gc.freeze()
