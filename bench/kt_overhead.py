@@ -256,11 +256,15 @@ class Baton:
         self.started = time.perf_counter()
         self._cpu = time.process_time()
 
-    def pass_on(self, word: bytes = b"t") -> None:
-        """End this turn: its wall time counts, the parent hands the next one out."""
+    def end_turn(self) -> None:
+        """Count the turn now ending: its wall and CPU time."""
         wall = time.perf_counter() - self.started
         self.wall += wall
         self.turns.append((wall, time.process_time() - self._cpu))
+
+    def pass_on(self, word: bytes = b"t") -> None:
+        """End this turn: its time counts, the parent hands the next one out."""
+        self.end_turn()
         os.write(self.done, word)
 
     def at_each_build(self) -> None:
@@ -307,9 +311,8 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
     cpu = time.process_time()  # every thread of this process; ~0 while it waits its turn
     out.update(run_side(side, backend, folder, space, replace(Size(), samples=samples), rows))
     out["cpu"] = time.process_time() - cpu
-    out["seconds"] = baton.wall + time.perf_counter() - baton.started
-    out["turns"] = [*baton.turns, (time.perf_counter() - baton.started,
-                                   time.process_time() - baton._cpu)]
+    baton.end_turn()  # the last: the last trial and the close
+    out["seconds"], out["turns"] = baton.wall, baton.turns
     Path(out_file).write_text(json.dumps(out))
     os.write(baton.done, b"e")
 
