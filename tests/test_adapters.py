@@ -59,27 +59,49 @@ def test_the_steps_a_live_trial_reported(optuna, tmp_path):
     assert optuna_adapter.reported_steps(trial) == {0: 0.5, 1: 0.25}
 
 
+def test_a_live_trial_as_stored_without_reading_it(optuna, tmp_path):
+    study = rdb_study(optuna, tmp_path)
+    storage = optuna_adapter.storage_of(study)
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.suggest_categorical("opt", ["adam", "sgd"])
+    trial.set_user_attr("runner", "me")
+    trial.report(0.5, 0)
+    copied = optuna_adapter.frozen_of(trial)
+    # If Trial._cached_frozen_trial stops following suggest/set_user_attr/report, the ledger
+    # shows a started trial without its params or its runner.
+    assert copied == storage.get_trial(optuna_adapter.trial_id_of(trial))
+    copied.user_attrs["runner"] = "changed"  # a copy: the live trial is not touched
+    assert trial.user_attrs["runner"] == "me"
+
+
 def test_finish_trial_writes_a_trial_whole_in_one_transaction(optuna, tmp_path):
     study = rdb_study(optuna, tmp_path)
     storage = optuna_adapter.storage_of(study)
     states = optuna.trial.TrialState
     cases = ((states.COMPLETE, 0.25), (states.FAIL, None), (states.PRUNED, 0.2))
+    told = []
     for state, value in cases:
         trial = study.ask()
+        trial.set_user_attr("runner", "me")
         trial.report(0.05, 0)  # a step reported while it trained, kept beside the written ones
-        optuna_adapter.finish_trial(storage, optuna_adapter.trial_id_of(trial),
-                                    {"a": 1, "b": {"x": [1.5]}}, {1: 0.1, 3: 0.2}, state, value)
+        running = storage.get_trial(optuna_adapter.trial_id_of(trial))
+        told.append(optuna_adapter.finish_trial(storage, running, {"a": 1, "b": {"x": (1.5,)}},
+                                                {1: 0.1, 3: 0.2}, state, value))
     # Read back through the public API, as Study.tell would have left each one.
-    for stored, (state, value) in zip(study.get_trials(), cases, strict=True):
+    for stored, returned, (state, value) in zip(study.get_trials(), told, cases, strict=True):
         assert (stored.state, stored.value) == (state, value)
-        assert stored.user_attrs == {"a": 1, "b": {"x": [1.5]}}
+        assert stored.user_attrs == {"runner": "me", "a": 1, "b": {"x": [1.5]}}
         assert stored.intermediate_values == {0: 0.05, 1: 0.1, 3: 0.2}
         assert stored.datetime_complete is not None
+        # What it returns, without reading it back, is what a read gives (the tuple a list).
+        assert returned == stored
     # The last write (the value) cannot be stored: with one transaction nothing before it is.
     # On the public fallback (Optuna moved `*_without_commit`) "c" and step 5 stay committed.
     trial_id = optuna_adapter.trial_id_of(study.ask())
     with pytest.raises(optuna.exceptions.StorageInternalError):  # its commit is refused
-        optuna_adapter.finish_trial(storage, trial_id, {"c": 2}, {5: 0.5}, states.COMPLETE, object())
+        optuna_adapter.finish_trial(storage, storage.get_trial(trial_id), {"c": 2}, {5: 0.5},
+                                    states.COMPLETE, object())
     left = storage.get_trial(trial_id)
     assert (left.state, left.user_attrs, left.intermediate_values) == (states.RUNNING, {}, {}), (
         "finish_trial no longer writes in one transaction: optuna.storages._rdb changed")
@@ -90,9 +112,10 @@ def test_finish_trial_refuses_a_trial_another_worker_finished(optuna, tmp_path):
     study = rdb_study(optuna, tmp_path)
     storage = optuna_adapter.storage_of(study)
     trial = study.ask()
+    running = storage.get_trial(optuna_adapter.trial_id_of(trial))
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
-        optuna_adapter.finish_trial(storage, optuna_adapter.trial_id_of(trial), {"a": 1}, {0: 0.1},
+        optuna_adapter.finish_trial(storage, running, {"a": 1}, {0: 0.1},
                                     optuna.trial.TrialState.COMPLETE, 0.5)
     stored = study.trials[0]
     assert (stored.state.name, stored.user_attrs, stored.intermediate_values) == ("FAIL", {}, {})
@@ -101,11 +124,13 @@ def test_finish_trial_refuses_a_trial_another_worker_finished(optuna, tmp_path):
 def test_finish_trial_elsewhere_takes_the_public_calls(optuna):
     study = optuna.create_study()  # in memory: no RDB storage under it
     trial = study.ask()
-    optuna_adapter.finish_trial(optuna_adapter.storage_of(study), optuna_adapter.trial_id_of(trial),
-                                {"a": 1}, {2: 0.5}, optuna.trial.TrialState.COMPLETE, 0.5)
+    storage = optuna_adapter.storage_of(study)
+    returned = optuna_adapter.finish_trial(storage, storage.get_trial(optuna_adapter.trial_id_of(trial)),
+                                           {"a": 1}, {2: 0.5}, optuna.trial.TrialState.COMPLETE, 0.5)
     stored = study.trials[0]
     assert (stored.state.name, stored.value, stored.user_attrs) == ("COMPLETE", 0.5, {"a": 1})
     assert stored.intermediate_values == {2: 0.5}
+    assert returned == stored
 
 
 def test_finish_trial_replaces_an_attribute_and_a_step_already_there(optuna, tmp_path):
@@ -114,12 +139,15 @@ def test_finish_trial_replaces_an_attribute_and_a_step_already_there(optuna, tmp
     trial = study.ask()
     trial.set_user_attr("runner", "old")
     trial.report(0.5, 1)
-    optuna_adapter.finish_trial(storage, optuna_adapter.trial_id_of(trial), {"runner": "new", "b": 2},
-                                {1: float("inf"), 2: float("nan")}, optuna.trial.TrialState.COMPLETE, 0.75)
+    returned = optuna_adapter.finish_trial(
+        storage, storage.get_trial(optuna_adapter.trial_id_of(trial)), {"runner": "new", "b": 2},
+        {1: float("inf"), 2: float("nan")}, optuna.trial.TrialState.COMPLETE, float("inf"))
     stored = study.trials[0]
-    assert stored.user_attrs == {"runner": "new", "b": 2}
-    assert stored.intermediate_values[1] == float("inf")
+    assert stored.user_attrs == returned.user_attrs == {"runner": "new", "b": 2}
+    assert stored.intermediate_values[1] == returned.intermediate_values[1] == float("inf")
     assert stored.intermediate_values[2] != stored.intermediate_values[2]  # NaN, stored as Optuna does
+    assert returned.intermediate_values[2] != returned.intermediate_values[2]
+    assert stored.value == returned.value == float("inf")
 
 
 def _space_distributions(optuna):

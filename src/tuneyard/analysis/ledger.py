@@ -61,6 +61,7 @@ class Ledger:
         self._next = 0  # the first trial number not read yet
         self._waiting: set[int] = set()  # numbers of WAITING trials
         self._study_backend: str | None = None  # read once, by _backend()
+        self._mine: set[int] = set()  # numbers of trials this runner started and has not told
 
     def refresh(self) -> None:
         """Read what changed in the store since the last refresh."""
@@ -75,9 +76,10 @@ class Ledger:
         with self.store.guard():
             if self._waiting:
                 self._read_open_at_once()
-            else:  # the few trials in flight, one read each
-                for trial_id in list(self._open.values()):
-                    self._note(storage.get_trial(trial_id))
+            else:  # the few trials in flight elsewhere, one read each (this runner tells its own)
+                for number, trial_id in list(self._open.items()):
+                    if number not in self._mine:
+                        self._note(storage.get_trial(trial_id))
             while True:
                 try:
                     trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self._next)
@@ -115,9 +117,17 @@ class Ledger:
 
         The next refresh still reads every trial number before it: another runner's
         trial may have been numbered first meanwhile."""
+        self._mine.discard(trial.number)
         self._note(trial)
         if trial.number == self._next:  # every trial before it has been read
             self._next += 1
+
+    def started(self, trial: Any) -> None:
+        """Take in a RUNNING trial this runner has just started; refreshes do not read it
+        again until this runner notes how it ended. (Another runner may fail it meanwhile,
+        its heartbeat late: telling it then finds that, and notes the trial as stored.)"""
+        self.note(trial)
+        self._mine.add(trial.number)
 
     def _note(self, trial: Any) -> None:
         number, state = trial.number, trial.state.name

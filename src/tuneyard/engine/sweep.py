@@ -65,6 +65,7 @@ from tuneyard.space.core import Space
 from tuneyard.space.file import load_space, space_text
 from tuneyard.store.best_model import candidate_path, keep_if_best, saved_best
 from tuneyard.store.faults import check_writable_folder, storage_boundary
+from tuneyard.store.optuna_adapter import frozen_of
 from tuneyard.store.optuna_store import Store, default_storage, missing_objectives
 from tuneyard.store.paths import results_dir, study_dir
 
@@ -485,6 +486,7 @@ class Sweep:
                 return False
             if proposal.trial is None:  # the grid's and Keras Tuner's: in the store from now on
                 proposal.trial = self.store.start_trial(self.space, proposal.params)
+            self.session.ledger.started(frozen_of(proposal.trial))
             self.pending[id(proposal)] = (proposal, None)
             if not self._claim(proposal):
                 return False

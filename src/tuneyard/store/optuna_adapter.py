@@ -9,6 +9,7 @@ to the versions those tests pass on.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import time
@@ -61,6 +62,20 @@ def reported_steps(trial: Any) -> dict[int, float]:
     which Optuna accepts (a step's value is replaced).
     """
     return dict(getattr(getattr(trial, "_cached_frozen_trial", None), "intermediate_values", {}))
+
+
+def frozen_of(trial: Any) -> Any:
+    """A copy of a live Trial as it stands in this process: its params, distributions and
+    user attributes as set so far (`Trial._cached_frozen_trial`, which `suggest_*`,
+    `set_user_attr` and `report` update).
+
+    The public road, `storage.get_trial(id)`, is a read of about 5 ms (SQLAlchemy's lazy
+    loads) for what the Trial holds already; it is taken if the attribute is gone.
+    """
+    cached = getattr(trial, "_cached_frozen_trial", None)
+    if cached is None:
+        return storage_of(trial.study).get_trial(trial_id_of(trial))
+    return copy.deepcopy(cached)
 
 
 def heartbeat_enabled(storage: Any) -> bool:
@@ -194,10 +209,12 @@ def _check_distributions(rdb: Any, session: Any, study_id: int, distributions: d
         _CHECKED_DISTRIBUTIONS.add(key)
 
 
-def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, float], state: Any,
-                 value: float | list[float] | None) -> None:
-    """Finish a RUNNING trial: its user attributes, intermediate values, value, state and
-    completion time, on an RDB storage in one transaction (`_CachedStorage._backend`,
+def finish_trial(storage: Any, running: Any, attrs: dict, steps: dict[int, float], state: Any,
+                 value: float | list[float] | None) -> Any:
+    """Finish a RUNNING trial (`running`: its FrozenTrial as read before): its user attributes,
+    intermediate values, value, state and completion time; returns the trial as stored.
+
+    On an RDB storage in one transaction (`_CachedStorage._backend`,
     `optuna.storages._rdb.models`' rows written directly, `_create_scoped_session`, and
     RDBStorage's `check_trial_is_updatable` and `_set_trial_value_without_commit`, which
     keeps Optuna's handling of infinite values; `value` is one number or, for a study of several
@@ -209,8 +226,11 @@ def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, floa
     once per attribute, per epoch and for the state: milliseconds on every trial, and a
     crash between them leaves half a result. Elsewhere (or if Optuna moved these), those
     public calls, one commit each. Checking the value and calling the sampler's
-    `after_trial` (Study.tell's other work) is the caller's.
+    `after_trial` (Study.tell's other work) is the caller's. The trial returned is `running`
+    with what was written, not read back: the read (`get_trial`, about 5 ms of SQLAlchemy
+    lazy loads) would return the same; on the public calls it is read back.
     """
+    trial_id = trial_id_of(running)
     rdb = _one_transaction(storage)
     # One value, or a study of several objectives' list of them.
     values = None if value is None else list(value) if isinstance(value, list | tuple) else [value]
@@ -220,7 +240,7 @@ def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, floa
         for step, step_value in steps.items():
             storage.set_trial_intermediate_value(trial_id, step, step_value)
         storage.set_trial_state_values(trial_id, state, values)
-        return
+        return storage.get_trial(trial_id)
     # Optuna: a heavy library, imported when used.
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
@@ -240,7 +260,27 @@ def finish_trial(storage: Any, trial_id: int, attrs: dict, steps: dict[int, floa
         for objective, objective_value in enumerate(values or []):
             rdb._set_trial_value_without_commit(session, row, objective, objective_value)
         row.state = state
-        row.datetime_complete = datetime.datetime.now()
+        row.datetime_complete = completed = datetime.datetime.now()
+    return _as_written(running, attrs, steps, state, values, completed)
+
+
+def _as_written(running: Any, attrs: dict, steps: dict[int, float], state: Any,
+                values: list[float] | None, completed: datetime.datetime) -> Any:
+    """`running` with what finish_trial wrote, as `get_trial` would read it back: the
+    attributes through JSON (a tuple comes back a list), the steps and values as floats."""
+    # Optuna: a heavy library, imported when used.
+    from optuna.trial import FrozenTrial
+
+    return FrozenTrial(
+        number=running.number, state=state, value=None,
+        values=None if values is None else [float(v) for v in values],
+        datetime_start=running.datetime_start, datetime_complete=completed,
+        params=running.params, distributions=running.distributions,
+        user_attrs={**running.user_attrs, **json.loads(json.dumps(attrs))},
+        system_attrs=running.system_attrs,
+        intermediate_values={**running.intermediate_values,
+                             **{step: float(v) for step, v in steps.items()}},
+        trial_id=trial_id_of(running))
 
 
 def _write_rows(session: Any, model: Any, trial_id: int, key: str, rows: dict) -> None:

@@ -462,12 +462,11 @@ class Store:
             values = None if value is None else [value]
         self.study.sampler.after_trial(self.study, running, state, values)
         try:
-            finish_trial(storage, trial_id, attrs, steps, state, values)
+            return finish_trial(storage, running, attrs, steps, state, values)
         except optuna.exceptions.UpdateFinishedTrialError:
             # Another worker failed it meanwhile and queued a retry, which runs instead: the
             # stored trial stays as it is.
-            pass
-        return storage.get_trial(trial_id)
+            return storage.get_trial(trial_id)
 
 
 def told_value(state: Any, value: float | None, curve: dict[int, float]) -> float | None:
