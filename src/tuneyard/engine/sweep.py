@@ -193,23 +193,24 @@ class Sweep:
         if not self.backend_cls.optuna_native:
             self.lock.acquire()  # grid and Keras Tuner keep state two runners would both use
         self.store = Store(o.storage, self.study_name, heartbeats=self.shared)
-        self.store.check_config(self.config(), api=o.api)
-        self.carry_on.read_earlier(self.store, o.fresh, self.config())
+        config = self.config()  # once: the space's fingerprint and text take milliseconds
+        self.store.check_config(config, api=o.api)
+        self.carry_on.read_earlier(self.store, o.fresh, config)
         self._connect_tracking(events)  # a bad folder or URI stops the sweep before data loads
-        pruner = self.pruner or make_pruner(o.prune, self.config()["epochs"])
+        pruner = self.pruner or make_pruner(o.prune, config["epochs"])
         # A study whose budget is spent loads no data and starts no worker process.
         finished = self._spent_before()
         self.executor = Idle() if finished else self._executor(pruner if o.prune != "none" else None)
         # Same sampler, hence the same TPE start-up sizing, in every mode.
         sampler = self.backend_cls.make_sampler(self.space, o.seed, trials=self.expected_trials())
         self.session = open_session(
-            self.store, self.space, self.config(), budget=self.budget, asked=o.trials,
+            self.store, self.space, config, budget=self.budget, asked=o.trials,
             shared=self.shared, fresh=o.fresh, sampler=sampler, pruner=pruner, events=events)
         self.carry_on.write(self.store, self.session.budget, events)
         self.session.ledger.refresh()
         self.lock.keep()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.tracking.study_opened(self.store.study, self.space, self.config(), self.session.budget)
+        self.tracking.study_opened(self.store.study, self.space, config, self.session.budget)
         self._fail_orphans(events)
         done = [r for r in self.session.ledger.rows if counts_toward_budget(r)]
         if done:
