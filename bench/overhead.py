@@ -7,7 +7,8 @@ hand-written script does), on the trials the tune side ran. Prints each side's s
 their ratio and the milliseconds of overhead per trial.
 
 The two sides run as bench/kt_overhead.py runs its sides: each run a fresh process that
-imports everything before its clock starts, the two of a round started together and
+imports everything and warms up before its clock starts, then freezes what is alive (as
+`tune run` does in its own processes), the two of a round started together and
 handed turns of one trial, so that both meet the same stretch of this machine's drifting
 speed and neither pays for the other's models (TensorFlow keeps every model's graphs, so
 a process slows as it trains). Which side takes the first turn alternates over rounds.
