@@ -122,3 +122,21 @@ def test_a_runner_reads_each_of_its_trials_back_from_the_store_at_most_twice(
     assert result.done == 6
     assert len(set(reads)) == 6 and max(reads.count(t) for t in set(reads)) <= 2, reads
     assert [r["status"] for r in result.rows] == ["COMPLETE"] * 6
+
+
+def test_a_trial_its_claim_finds_past_the_budget_is_told_surplus_and_shown_nowhere(
+        space_path, monkeypatch):
+    # Another runner took the budget between this runner's ask and its claim: forced here.
+    # The ledger took the trial in as it started and reads it no more; its claim tells it
+    # surplus, so it is no row (not RUNNING), spends nothing, and the runner stops asking.
+    from tuneyard.analysis.ledger import Ledger
+
+    monkeypatch.setattr(Ledger, "within_budget", lambda self, number, budget: False)
+    result = Sweep(SweepOptions(space=space_path, backend="tpe", trials=2),
+                   trainer=CheapTrainer()).run()
+    stored = Store(None, result.study, readonly=True)
+    stored.load()
+    trials = stored.trials()
+    stored.close()
+    assert [(t.state.name, t.user_attrs.get("surplus")) for t in trials] == [("FAIL", True)]
+    assert result.rows == [] and result.done == 0

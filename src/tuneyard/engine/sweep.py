@@ -527,8 +527,9 @@ class Sweep:
             return True
         proposal.trial.set_user_attr(SURPLUS, True)
         result = TrialResult(status=FAIL, error="not run: other runners took the budget")
-        self.store.record(self.space, self.options.backend, proposal, result,
-                          self._diagnosis(proposal, result))
+        # The ledger took the trial in as it started and reads it no more: it is told here.
+        self.session.ledger.note(self.store.record(self.space, self.options.backend, proposal,
+                                                   result, self._diagnosis(proposal, result)))
         self.pending.pop(id(proposal), None)
         return False
 
