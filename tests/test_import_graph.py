@@ -14,7 +14,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # The layers, bottom first; a module imports only from its own layer or the ones below it.
 # A folder of src/tuneyard is its layer; the modules at the top of the package are named.
 LAYERS = (
-    ("tuneyard", "tuneyard.errors", "tuneyard.atomic", "tuneyard.quiet_import", "tuneyard.keras_backend"),
+    ("tuneyard", "tuneyard.errors", "tuneyard.atomic", "tuneyard.checkpoint", "tuneyard.quiet_import",
+     "tuneyard.keras_backend"),
     ("tuneyard.records",),
     ("tuneyard.workloads",),
     ("tuneyard.space",),

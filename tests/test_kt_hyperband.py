@@ -1,12 +1,19 @@
 """Hyperband's schedule, promotions and saved-model clean-up, on the cheap objective."""
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cheap import SPACE, CheapTrainer
 
-from tuneyard.backends.hyperband import CHECKPOINT, checkpoint_owner, iteration_trials, schedule
+from tuneyard.backends.hyperband import (
+    CHECKPOINT,
+    EARLIER_CHECKPOINT,
+    checkpoint_owner,
+    iteration_trials,
+    schedule,
+)
 from tuneyard.engine.sweep import Sweep, SweepOptions
 from tuneyard.errors import BackendError
 
@@ -58,11 +65,11 @@ def nine_three(tmp_path_factory):
 def test_a_checkpoint_being_written_is_nobodys(tmp_path):
     # Cleanup deletes the checkpoints no promotion needs; one another worker is still
     # writing (the atomic writer's dotted temporary file) must survive it.
-    for name in ("0003.weights.h5", "0004.keras", ".0005.weights.h5.77.tmp.weights.h5"):
+    for name in ("0003.weights.h5", "0004.keras", "0006.ckpt", ".0005.ckpt.77.tmp.ckpt"):
         (tmp_path / name).write_text("model")
     owners = {path.name: checkpoint_owner(path) for path in tmp_path.iterdir()}
-    assert owners == {"0003.weights.h5": "0003", "0004.keras": "0004",
-                      ".0005.weights.h5.77.tmp.weights.h5": None}
+    assert owners == {"0003.weights.h5": "0003", "0004.keras": "0004", "0006.ckpt": "0006",
+                      ".0005.ckpt.77.tmp.ckpt": None}
 
 
 def test_schedule_matches_keras_tuner_arithmetic():
@@ -124,6 +131,27 @@ def test_models_that_cannot_be_promoted_are_deleted(nine_three):
     assert max(seen) <= 4
     models = results / "cheap-hyperband-s0" / "kt" / "models"
     assert list(models.iterdir()) == []  # the whole schedule ran: nothing left to promote
+
+
+class EarlierSaving(SavingTrainer):
+    """Saves each checkpoint where an earlier tuneyard did: Keras' `.weights.h5`."""
+
+    def run(self, proposal, callbacks=None):
+        if proposal.save_to:
+            earlier = proposal.save_to.removesuffix(CHECKPOINT) + EARLIER_CHECKPOINT
+            proposal = replace(proposal, save_to=earlier)
+        return super().run(proposal, callbacks)
+
+
+def test_promotions_continue_from_an_earlier_tuneyards_checkpoints(space_path):
+    # A sweep checkpointed by an earlier tuneyard, resumed by this one: its promotions load
+    # the `.weights.h5` files (SavingTrainer fails a trial whose parent's file is gone).
+    trainer = EarlierSaving([])
+    _, frame = hyperband(space_path, trainer, max_epochs=9, factor=3)
+    promoted = [p for p in trainer.calls if p.extra["parent"] is not None]
+    assert promoted and all(p.warm_start.endswith(EARLIER_CHECKPOINT) for p in promoted)
+    assert "x_warm_start" not in frame or frame["x_warm_start"].isna().all()  # none missing
+    assert set(frame["status"]) == {"COMPLETE"}
 
 
 def test_a_budget_beyond_one_iteration_starts_another(space_path):

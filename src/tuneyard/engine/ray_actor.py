@@ -37,9 +37,10 @@ from tuneyard.records.trial import Proposal, failed
 from tuneyard.space.data import load_space_data
 from tuneyard.space.file import load_space, space_folder
 
-# Where a trial's files go on the actor's node, by the Proposal field that names them.
-_FILE_NAMES = {"warm_start": "parent.weights.h5", "save_to": "checkpoint.weights.h5",
-               "save_best_to": "best.keras"}
+# Where a trial's files go on the actor's node, by the Proposal field that names them; each
+# keeps its suffixes (`.ckpt`, `.keras`, an earlier tuneyard's `.weights.h5`): they say how
+# it loads.
+_FILE_NAMES = {"warm_start": "parent", "save_to": "checkpoint", "save_best_to": "best"}
 
 
 @dataclass
@@ -201,8 +202,8 @@ def _local_paths(proposal: Proposal, files: dict[str, bytes], folder: Path) -> P
     sent, the ones it writes pointed into `folder`."""
     changes = {}
     for field, name in _FILE_NAMES.items():
-        if getattr(proposal, field):
-            changes[field] = str(folder / name)
+        if path := getattr(proposal, field):
+            changes[field] = str(folder / (name + "".join(Path(path).suffixes)))
     for field, data in files.items():
         Path(changes[field]).write_bytes(data)
     return replace(proposal, **changes)

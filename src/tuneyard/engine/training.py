@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tuneyard.atomic import write_with
+from tuneyard.checkpoint import load_checkpoint, save_checkpoint
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.fit_arguments import fit_data, user_fit_options
@@ -168,10 +169,8 @@ class Trainer:
             self._labels_checked = True
         if proposal.warm_start:
             # The parent's weights and optimizer state go into a model built by the same
-            # builder (no deserialising of custom objects). Build the optimizer first: an
-            # unbuilt one has no slots and Keras would skip the saved moments and steps.
-            model.optimizer.build(model.trainable_variables)
-            model.load_weights(proposal.warm_start)
+            # builder (no deserialising of custom objects).
+            load_checkpoint(model, proposal.warm_start)
         keep = self._keeper(proposal) if execution == 0 else None
         # The workload's own fit options, asked before every fit: its callbacks are fresh.
         mine = user_fit_options(self.workload, self._params, self.dataset)
@@ -190,7 +189,7 @@ class Trainer:
         )
         if proposal.save_to and execution == 0:
             try:  # the checkpoint later trials continue from (Hyperband)
-                save_checkpoint_atomically(model, proposal.save_to)
+                save_checkpoint(model, proposal.save_to)
             except OSError as exc:
                 raise CheckpointNotSaved(
                     f"the checkpoint {proposal.save_to} could not be written ({_os_reason(exc)}); "
@@ -351,15 +350,6 @@ def _EpochReport(hook: EpochHook, epochs: int):  # noqa: N802 - reads like the c
 def save_model_atomically(model: Any, path: str) -> None:
     """Save a Keras model so that a reader never sees half a file (write_with makes its folder)."""
     write_with(path, lambda tmp: model.save(str(tmp)), suffix=".tmp.keras")  # Keras wants .keras
-
-
-def save_checkpoint_atomically(model: Any, path: str) -> None:
-    """Save what later trials continue from, whole or not at all: weights and optimizer
-    state for a path ending in `.weights.h5` (Hyperband's checkpoints), else the whole model."""
-    if not path.endswith(".weights.h5"):
-        save_model_atomically(model, path)
-        return
-    write_with(path, lambda tmp: model.save_weights(str(tmp)), suffix=".tmp.weights.h5")
 
 
 class ReadTracker(dict):
