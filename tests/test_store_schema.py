@@ -47,3 +47,34 @@ def test_a_store_of_an_older_schema_is_refused_saying_how_to_upgrade_it(tmp_path
     with pytest.raises(StoreError, match="optuna storage upgrade") as caught:
         optuna_store.open_storage(f"sqlite:///{path}", readonly=readonly)
     assert "\n" not in str(caught.value)
+
+
+def schema(path) -> list:
+    """A SQLite store's tables and indexes as SQL, and its stamped revision."""
+    with sqlite3.connect(path) as db:
+        tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        return [tables, db.execute("SELECT version_num FROM alembic_version").fetchall()]
+
+
+def test_a_new_store_is_made_as_optunas_own_without_loading_its_migrations(tmp_path, script_loads):
+    ours = tmp_path / "tuneyard.db"
+    storage = optuna_store.open_storage(f"sqlite:///{ours}")
+    optuna.create_study(storage=storage, study_name="first")
+    assert script_loads == []
+    optunas = tmp_path / "optuna.db"
+    optuna.create_study(storage=f"sqlite:///{optunas}", study_name="first")
+    assert script_loads  # Optuna's own stamp loads them: the count above could fail
+    assert schema(ours) == schema(optunas)
+    assert [s.study_name for s in optuna_store.open_storage(f"sqlite:///{ours}").get_all_studies()] == [
+        "first"]
+
+
+def test_a_store_with_tables_is_never_stamped(tmp_path):
+    # A file that already holds something (another program's table, a store of Optuna from
+    # before alembic) is Optuna's to judge: tuneyard writes no revision into it.
+    path = tmp_path / "tuneyard.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+    optuna_store._prepare_sqlite(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["notes"]

@@ -529,7 +529,8 @@ class Sweep:
         result = TrialResult(status=FAIL, error="not run: other runners took the budget")
         # The ledger took the trial in as it started and reads it no more: it is told here.
         self.session.ledger.note(self.store.record(self.space, self.options.backend, proposal,
-                                                   result, self._diagnosis(proposal, result)))
+                                                   result, self._diagnosis(proposal, result),
+                                                   reported_here=True))  # it never ran
         self.pending.pop(id(proposal), None)
         return False
 
@@ -635,7 +636,8 @@ class Sweep:
         if problem:  # a study of several objectives is told every one, or the trial failed
             result = dataclasses.replace(result, status=FAIL, value=None, error=problem)
         frozen = self.store.record(self.space, self.options.backend, proposal, result,
-                                   self._diagnosis(proposal, result))
+                                   self._diagnosis(proposal, result),
+                                   reported_here=self._reports_here)
         self.pending.pop(id(proposal), None)
         self.session.ledger.note(frozen)
         try:
@@ -649,6 +651,13 @@ class Sweep:
         self.write_csv(saved=frozen.number, when_due=True)
         check_params_read(self.space, proposal, result)
         return frozen, row
+
+    @property
+    def _reports_here(self) -> bool:
+        """Whether every report to a trial goes through its Trial in this process: without
+        pruning there are none; in this process, the pruning callback holds that Trial. A
+        worker process prunes through a Trial of its own."""
+        return self.options.prune == "none" or isinstance(self.executor, InProcess)
 
     def write_csv(self, saved: int | None = None, when_due: bool = False) -> None:
         """Rewrite the leaderboard CSV from the store's rows; a refused write is one line.
