@@ -78,3 +78,19 @@ def test_a_store_with_tables_is_never_stamped(tmp_path):
     optuna_store._prepare_sqlite(f"sqlite:///{path}")
     with sqlite3.connect(path) as db:
         assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["notes"]
+
+
+def test_opening_a_store_another_process_is_writing_takes_no_lock(tmp_path, monkeypatch):
+    # A sweep holds the store's write lock for each of its commits; a second `tune run` or
+    # `tune worker` opening the store meanwhile must not queue behind it to check for tables.
+    url = f"sqlite:///{tmp_path / 'tuneyard.db'}"
+    optuna_store.open_storage(url)
+    monkeypatch.setenv("TUNEYARD_SQLITE_TIMEOUT", "0.05")
+    monkeypatch.setattr(optuna_store.time, "sleep", lambda seconds: None)  # its retries, at once
+    writer = sqlite3.connect(tmp_path / "tuneyard.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        optuna_store._prepare_sqlite(url)  # "database is locked" if it asked for the lock
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -260,9 +260,11 @@ def _stamp_if_new(connection: sqlite3.Connection) -> None:
     the tables (tests/test_store_schema.py compares the two stores). A store with any
     table (Optuna's, of any revision) is left to Optuna.
     """
+    if _tables(connection):  # the usual case: no lock taken on a store others may be writing
+        return
     connection.execute("BEGIN IMMEDIATE")  # no other process creates it meanwhile
     try:
-        if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+        if not _tables(connection):
             # alembic's own table, word for word as alembic creates it.
             connection.execute("CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT "
                                "NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY "
@@ -273,6 +275,10 @@ def _stamp_if_new(connection: sqlite3.Connection) -> None:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+
+
+def _tables(connection: sqlite3.Connection) -> int:
+    return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
 
 
 @functools.cache
