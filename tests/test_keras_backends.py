@@ -80,6 +80,23 @@ def test_a_sweep_runs_under_jax_without_tensorflow(backend, flags, no_tensorflow
     assert (results_in_tmp / study / "best.keras").is_file()  # the kept model, saved by Keras on JAX
 
 
+@pytest.mark.slow
+def test_a_hyperband_promotion_continues_from_its_checkpoint_under_jax(no_tensorflow, results_in_tmp,
+                                                                        tmp_path):
+    need_jax()
+    # max_epochs 3, factor 3: three trials of one epoch, then the best of them trained on
+    # from its checkpoint (tuneyard.checkpoint: the weights and the optimizer's JAX arrays).
+    sweep = ["--space", write_sine_dense(tmp_path), *SWEEP[2:]]
+    done = tune("run", *sweep, "--backend", "hyperband", "--max-epochs", 3, "--factor", 3,
+                "--trials", 4, cwd=tmp_path, env={"KERAS_BACKEND": "jax", "PYTHONPATH": no_tensorflow})
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = list(csv.DictReader((results_in_tmp / "sine_dense-hyperband-s0" / "leaderboard.csv").open()))
+    assert [r["status"] for r in rows] == ["COMPLETE"] * 4, rows
+    promoted = [r for r in rows if r["x_parent"]]
+    assert len(promoted) == 1 and promoted[0]["epochs"] == "2", promoted  # epochs 2-3 of 3
+    assert not any(r.get("x_warm_start") for r in rows), rows  # its parent's checkpoint was there
+
+
 def test_a_missing_backend_library_is_one_line_saying_what_to_do(no_tensorflow, tmp_path):
     # Keras' default backend with TensorFlow absent: the user learns which backend, why, and how.
     home = tmp_path / "keras_home"
