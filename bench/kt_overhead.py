@@ -159,12 +159,12 @@ def run_bare(rows: list, folder: str, space, samples: int) -> float:
 
     start = time.perf_counter()
     workload, data, options = _load(folder, space, samples)
-    states: dict = {}
+    states: dict = {}  # a promotable trial's weights and optimizer state, by trial number
     for row in rows:
         extra = row["extra"]
-        parent = extra.get("parent")
+        parent = extra.get("parent")  # the number of the trial a promotion continues
         initial = next((r["extra"]["hb_epochs"] for r in rows
-                        if parent and r["extra"]["kt_trial"] == parent), 0)
+                        if parent is not None and r["trial"] == parent), 0)
         epochs = initial + row.get("epochs", extra.get("hb_epochs", EPOCHS))
         keras.backend.clear_session()
         keras.utils.set_random_seed(execution_seed(0, row["params"], 0))
@@ -176,7 +176,7 @@ def run_bare(rows: list, folder: str, space, samples: int) -> float:
                   initial_epoch=initial, epochs=epochs, batch_size=trial_options["batch_size"],
                   callbacks=[_stopper(space)], verbose=0)
         if extra.get("round", 0) < extra.get("bracket", 0):
-            states[extra["kt_trial"]] = (model.get_weights(),
+            states[row["trial"]] = (model.get_weights(),
                                          [v.numpy() for v in model.optimizer.variables])
     return time.perf_counter() - start
 
