@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from tuneyard.checkpoint import load_checkpoint
 from tuneyard.engine.sweep import Sweep, SweepOptions
 
 pytestmark = pytest.mark.slow
@@ -32,8 +33,7 @@ class Probing:
             data = self.inner.dataset
             # A checkpoint holds weights and optimizer state: the same builder makes the model.
             loaded = self.inner.workload.build_model(proposal.params, data, self.inner.options)
-            loaded.optimizer.build(loaded.trainable_variables)
-            loaded.load_weights(proposal.warm_start)
+            load_checkpoint(loaded, proposal.warm_start)
             fresh = self.inner.workload.build_model(proposal.params, data, self.inner.options)
             self.probes[proposal.extra["kt_trial"]] = {
                 "loaded": float(loaded.evaluate(data.x_val, data.y_val, verbose=0)[0]),
