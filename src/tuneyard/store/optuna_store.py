@@ -131,7 +131,8 @@ def rdb_storage(url: str, **kwargs: Any) -> Any:
     at every open: 21 ms of CPU in a warm process, against 3-5 ms for the whole open without
     it (measured 2026-12-06; more when a large heap makes the loads' collections slow). A
     store at SCHEMA_HEAD, the revision every Optuna version that
-    pyproject allows writes (a new store included: Optuna stamps it so), needs no more than
+    pyproject allows writes (a new store included: Optuna stamps it so, or _stamp_if_new
+    for a SQLite file), needs no more than
     reading its own revision. Any other store is opened again with Optuna's check, which
     says what to do (`optuna storage upgrade`) if it cannot be used.
     """
