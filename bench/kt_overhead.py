@@ -34,7 +34,10 @@ rounds (tune bare keras_tuner, bare keras_tuner tune, keras_tuner tune bare, ...
 bare side replays the trials of a tune run made before round 1, off the record.
 
 Reported per side, on the wall clock and on the side's CPU time (all its threads;
-less swayed by other processes on a shared machine): the median over rounds.
+less swayed by other processes on a shared machine): the median over rounds. Beside
+them, per round, tuneyard's own parts measured inside the tune side's run (`Parts`: the
+CPU of its ask, record, tell, epoch callbacks, best model and checkpoints), its overhead seen from the
+inside, free of the drift between the sides; the verdict is on the sides' totals.
 Overhead per trial is (side - bare) / trials in each round, then the median over
 rounds; its noise band is half the range of the per-round values. The verdict
 (target: tuneyard's overhead at most a third of Keras Tuner's) is "met" only when
@@ -289,6 +292,71 @@ class Baton:
         MnistMlp.build_model = build_in_turn
 
 
+class Parts:
+    """tuneyard's own work in the tune side's run, part by part: CPU seconds of the calls
+    that only tuneyard makes (bare and Keras Tuner make none of them). Summed over the
+    run inside the timed turns, they are its overhead as measured from the inside, free of
+    the host's drift between the sides, which the verdict's figures carry as noise."""
+
+    # (label, module, owner attribute path, method): what a trial of tuneyard does
+    # besides the build, fit and clear_session that every side does.
+    WRAPPED = (
+        ("ask and start", "tuneyard.engine.sweep", "Sweep", "_hand_out"),
+        ("record", "tuneyard.engine.sweep", "Sweep", "_record"),
+        ("tell", "tuneyard.engine.sweep", None, "_loop_tell"),
+        ("best model", "tuneyard.engine.training", "Trainer", "_save_if_better"),
+        ("checkpoint", "tuneyard.engine.training", None, "save_checkpoint"),
+        ("resume", "tuneyard.engine.training", None, "load_checkpoint"),
+        ("best epoch's weights", "tuneyard.engine.training", "_best_weights_class()",
+         "on_epoch_end"),
+        ("epoch report", "tuneyard.engine.training", "_epoch_report_class()", "on_epoch_end"),
+    )
+
+    def __init__(self, backend: str):
+        import importlib
+
+        from tuneyard.backends import get_backend
+
+        self.cpu: dict[str, float] = {}
+        for label, module, owner, name in self.WRAPPED:
+            if name == "_loop_tell":  # the backend's tell, as the sweep's loop calls it
+                self._wrap(label, get_backend(backend), "tell")
+            else:
+                home = importlib.import_module(module)
+                self._wrap(label, _owner(home, owner), name)
+
+    def _wrap(self, label: str, owner, name: str) -> None:
+        original = getattr(owner, name)
+        self.cpu.setdefault(label, 0.0)
+
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.cpu[label] += time.process_time() - start
+
+        setattr(owner, name, timed)
+
+
+def _owner(module, name: str | None):
+    """The module itself, a class of it, or the class a factory of it makes ("f()")."""
+    if name is None:
+        return module
+    if name.endswith("()"):
+        return getattr(module, name[:-2])()
+    return getattr(module, name)
+
+
+def print_parts(parts: dict[str, float], trials: int) -> None:
+    """One run's `Parts`, in ms of CPU per trial."""
+    total = sum(parts.values())
+    print("  tuneyard's own parts inside the run, CPU ms per trial: "
+          + ", ".join(f"{label} {seconds / trials * 1000:.1f}" for label, seconds in parts.items()
+                      if seconds)
+          + f"; all {total / trials * 1000:.1f}", flush=True)
+
+
 def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str,
               out_file: str, baton_fds: str) -> None:
     """One run of one side in this (fresh) process, in turns; the figures go to `out_file`."""
@@ -317,6 +385,7 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
     freeze_what_is_alive()
     baton = Baton(baton_fds)
     baton.at_each_build()
+    parts = Parts(backend) if side == "tune" else None
     out = {"side": side, "pid": os.getpid()}
     os.write(baton.done, b"r")  # ready: imported and warmed up, off the clock
     baton.wait()
@@ -325,6 +394,7 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
     out["cpu"] = time.process_time() - cpu
     baton.end_turn()  # the last: the last trial and the close
     out["seconds"], out["turns"] = baton.wall, baton.turns
+    out["parts"] = parts.cpu if parts else None
     Path(out_file).write_text(json.dumps(out))
     os.write(baton.done, b"e")
 
@@ -514,6 +584,7 @@ def collect(backend: str, folder: str, rounds: int, samples: int,
     wall: dict[str, list[float]] = {s: [] for s in sides}
     cpu: dict[str, list[float]] = {s: [] for s in sides}
     trials: dict[str, int] = {}
+    own: list[float] = []  # tuneyard's own parts, ms of CPU per trial, per round
     print(f"\n{backend}: each side a fresh `python bench/kt_overhead.py --side ...` process, "
           "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0); the "
           f"{len(sides)} sides of a round run at once, in turns of one trial", flush=True)
@@ -534,6 +605,10 @@ def collect(backend: str, folder: str, rounds: int, samples: int,
             f"{side} {outs[side]['seconds']:.2f} s wall {outs[side]['cpu']:.2f} s cpu "
             f"(pid {outs[side]['pid']})" for side in order), flush=True)
         print_turns(outs)
+        print_parts(outs["tune"]["parts"], outs["tune"]["trials"])
+        own.append(sum(outs["tune"]["parts"].values()) / outs["tune"]["trials"] * 1000)
+    print(f"tuneyard's own parts, median of {rounds} rounds: {statistics.median(own):.1f} ms of "
+          "CPU per trial (bench/kt_overhead.py's Parts)", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return wall, cpu, trials
 
