@@ -36,8 +36,9 @@ bare side replays the trials of a tune run made before round 1, off the record.
 Reported per side, on the wall clock and on the side's CPU time (all its threads;
 less swayed by other processes on a shared machine): the median over rounds. Beside
 them, per round, tuneyard's own parts measured inside the tune side's run (`Parts`: the
-CPU of its ask, record, tell, epoch callbacks, best model and checkpoints), its overhead seen from the
-inside, free of the drift between the sides; the verdict is on the sides' totals.
+CPU of its ask, record, tell, epoch callbacks, best model and checkpoints), its overhead
+seen from the inside, free of the drift between the sides; the verdict is on the sides'
+totals.
 Overhead per trial is (side - bare) / trials in each round, then the median over
 rounds; its noise band is half the range of the per-round values. The verdict
 (target: tuneyard's overhead at most a third of Keras Tuner's) is "met" only when
@@ -298,32 +299,25 @@ class Parts:
     run inside the timed turns, they are its overhead as measured from the inside, free of
     the host's drift between the sides, which the verdict's figures carry as noise."""
 
-    # (label, module, owner attribute path, method): what a trial of tuneyard does
-    # besides the build, fit and clear_session that every side does.
+    # (label, owner, method): what a trial of tuneyard does besides the build, fit and
+    # clear_session that every side does. The owner is "module:Class", "module:factory()"
+    # (the class the factory makes), "module" or "backend" (the backend's class).
     WRAPPED = (
-        ("ask and start", "tuneyard.engine.sweep", "Sweep", "_hand_out"),
-        ("record", "tuneyard.engine.sweep", "Sweep", "_record"),
-        ("tell", "tuneyard.engine.sweep", None, "_loop_tell"),
-        ("best model", "tuneyard.engine.training", "Trainer", "_save_if_better"),
-        ("checkpoint", "tuneyard.engine.training", None, "save_checkpoint"),
-        ("resume", "tuneyard.engine.training", None, "load_checkpoint"),
-        ("best epoch's weights", "tuneyard.engine.training", "_best_weights_class()",
+        ("ask and start", "tuneyard.engine.sweep:Sweep", "_hand_out"),
+        ("record", "tuneyard.engine.sweep:Sweep", "_record"),
+        ("tell", "backend", "tell"),
+        ("best model", "tuneyard.engine.training:Trainer", "_save_if_better"),
+        ("checkpoint", "tuneyard.engine.training", "save_checkpoint"),
+        ("resume", "tuneyard.engine.training", "load_checkpoint"),
+        ("best epoch's weights", "tuneyard.engine.training:_best_weights_class()",
          "on_epoch_end"),
-        ("epoch report", "tuneyard.engine.training", "_epoch_report_class()", "on_epoch_end"),
+        ("epoch report", "tuneyard.engine.training:_epoch_report_class()", "on_epoch_end"),
     )
 
     def __init__(self, backend: str):
-        import importlib
-
-        from tuneyard.backends import get_backend
-
         self.cpu: dict[str, float] = {}
-        for label, module, owner, name in self.WRAPPED:
-            if name == "_loop_tell":  # the backend's tell, as the sweep's loop calls it
-                self._wrap(label, get_backend(backend), "tell")
-            else:
-                home = importlib.import_module(module)
-                self._wrap(label, _owner(home, owner), name)
+        for label, owner, name in self.WRAPPED:
+            self._wrap(label, _owner(owner, backend), name)
 
     def _wrap(self, label: str, owner, name: str) -> None:
         original = getattr(owner, name)
@@ -339,13 +333,22 @@ class Parts:
         setattr(owner, name, timed)
 
 
-def _owner(module, name: str | None):
-    """The module itself, a class of it, or the class a factory of it makes ("f()")."""
-    if name is None:
-        return module
+def _owner(spec: str, backend: str):
+    """What `Parts.WRAPPED` names: a module, a class of it, the class a factory of it makes,
+    or the backend's class."""
+    import importlib
+
+    from tuneyard.backends import get_backend
+
+    if spec == "backend":
+        return get_backend(backend)
+    module, _, name = spec.partition(":")
+    home = importlib.import_module(module)
+    if not name:
+        return home
     if name.endswith("()"):
-        return getattr(module, name[:-2])()
-    return getattr(module, name)
+        return getattr(home, name[:-2])()
+    return getattr(home, name)
 
 
 def print_parts(parts: dict[str, float], trials: int) -> None:
