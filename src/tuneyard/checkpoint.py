@@ -50,7 +50,8 @@ def load_checkpoint(model: Any, path: str | Path) -> None:
         _load_keras_file(model, path)
         return
     weights, optimizer = _read(path)
-    variables = _built_optimizer_variables(model)
+    _build_optimizer(model)
+    variables = _optimizer_variables(model)
     _check_fits(path, "weights", [w.shape for w in model.weights], weights)
     _check_fits(path, "optimizer variables", [v.shape for v in variables], optimizer)
     model.set_weights(weights)
@@ -60,7 +61,7 @@ def load_checkpoint(model: Any, path: str | Path) -> None:
 
 def _load_keras_file(model: Any, path: str) -> None:
     # Build the optimizer first: Keras skips the saved moments and steps of an unbuilt one.
-    _built_optimizer_variables(model)
+    _build_optimizer(model)
     model.load_weights(path)
 
 
@@ -68,11 +69,10 @@ def _optimizer_variables(model: Any) -> list:
     return list(model.optimizer.variables) if model.optimizer is not None else []
 
 
-def _built_optimizer_variables(model: Any) -> list:
-    """The optimizer's variables, its slots made first (an unbuilt one has none to fill)."""
+def _build_optimizer(model: Any) -> None:
+    """Make the optimizer's slots (an unbuilt one has none to fill); none without one."""
     if model.optimizer is not None:
         model.optimizer.build(model.trainable_variables)
-    return _optimizer_variables(model)
 
 
 def _read(path: str) -> tuple[list, list]:
