@@ -20,6 +20,7 @@ from tuneyard.checkpoint import load_checkpoint, save_checkpoint
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.fit_arguments import fit_data, user_fit_options
+from tuneyard.engine.gradient_registry import trial_gradients_released
 from tuneyard.engine.heap import settle
 from tuneyard.engine.interrupts import raise_if_interrupted
 from tuneyard.engine.measures import measure_model
@@ -67,7 +68,9 @@ class Trainer:
         if self.policy is None:
             self.policy, notice = resolve(self.precision, trains_on_gpu(used))
             self.notices += [notice] if notice else []
-        with policy_kept():  # the caller's own policy (a notebook's) is back after the trial
+        # The caller's own policy (a notebook's) is back after the trial; the training
+        # graphs TensorFlow would keep for good go with the trial (gradient_registry.py).
+        with policy_kept(), trial_gradients_released():
             result = self._run(proposal, callbacks)
         result.device_used, result.precision = used, self.policy
         result.notices = list(self.notices)
