@@ -2,7 +2,9 @@
 
 Each test pins what tuneyard relies on from one private name, so an upgrade of either
 library that changes it fails here, saying which, instead of somewhere in a sweep.
-A last test checks that no other module of tuneyard uses such a name. Fast: no training.
+A last test checks that no other module of tuneyard uses such a name, nor TensorFlow's one
+(its gradient registry: engine/gradient_registry.py, pinned by test_gradient_registry.py,
+which trains). Fast: no training.
 """
 
 import ast
@@ -17,7 +19,8 @@ from tuneyard.backends.hyperband import round_size, schedule
 from tuneyard.store import optuna_adapter
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "tuneyard"
-ADAPTERS = {SRC / "store" / "optuna_adapter.py", SRC / "backends" / "kt_adapter.py"}
+ADAPTERS = {SRC / "store" / "optuna_adapter.py", SRC / "backends" / "kt_adapter.py",
+            SRC / "engine" / "gradient_registry.py"}  # TensorFlow's (test_gradient_registry.py)
 
 
 # ---------------------------------------------------------------- Optuna
@@ -367,6 +370,8 @@ OPTUNA_PRIVATE = {"_storage", "_study_id", "_trial_id", "_cached_frozen_trial", 
 KT_PRIVATE = {"_brackets", "_get_size", "_retry_queue", "_record_values", "_set_project_dir",
               "_get_oracle_fname", "_get_trial_dir", "_save_trial", "_run_times", "_tried_so_far",
               "_seed_state", "_display", "_project_dir", "_current_bracket"}
+TF_PRIVATE = {"_gradient_registry"}
+PRIVATE = OPTUNA_PRIVATE | KT_PRIVATE | TF_PRIVATE
 OTHER_LIBRARIES = {"_exit", "_replace", "_asdict", "_fields", "_make"}  # os, namedtuple
 
 
@@ -399,9 +404,9 @@ def private_uses(tree) -> list[tuple[int, str]]:
                     out.append((node.lineno, full))
         elif isinstance(node, ast.Attribute):
             receiver = node.value.id if isinstance(node.value, ast.Name) else None
-            if node.attr in OPTUNA_PRIVATE | KT_PRIVATE and receiver not in ("self", "cls"):
+            if node.attr in PRIVATE and receiver not in ("self", "cls"):
                 out.append((node.lineno, f".{node.attr}"))
-        elif isinstance(node, ast.Constant) and node.value in OPTUNA_PRIVATE | KT_PRIVATE:
+        elif isinstance(node, ast.Constant) and node.value in PRIVATE:
             out.append((node.lineno, repr(node.value)))  # getattr(x, "_name")
         elif isinstance(node, ast.FunctionDef) and node.name in KT_PRIVATE:
             out.append((node.lineno, f"def {node.name}"))  # an override of a private method
@@ -413,7 +418,8 @@ def test_no_module_but_the_adapters_uses_a_private_optuna_or_keras_tuner_name():
     trees = {path: ast.parse(path.read_text(), str(path)) for path in paths}
     found = [f"{path.relative_to(SRC)}:{line}: {what}" for path, tree in trees.items()
              if path not in ADAPTERS for line, what in private_uses(tree)]
-    assert not found, "private Optuna/Keras Tuner names outside the adapters:\n" + "\n".join(found)
+    assert not found, ("private Optuna, Keras Tuner or TensorFlow names outside the adapters:\n"
+                       + "\n".join(found))
     # Any other `x._name` not defined by tuneyard itself is a library's private name.
     own = own_private_names(trees.values()) | OTHER_LIBRARIES
     foreign = [f"{path.relative_to(SRC)}:{node.lineno}: .{node.attr}"
@@ -427,10 +433,11 @@ def test_no_module_but_the_adapters_uses_a_private_optuna_or_keras_tuner_name():
 def test_the_scan_finds_what_it_looks_for():
     source = ("import optuna.storages._heartbeat\nfrom keras_tuner.src.engine import trial\n"
               "s = study._storage\nr = getattr(sampler, '_rng', None)\nb = oracle._brackets\n"
+              "g = getattr(ops, '_gradient_registry')\n"
               "class A:\n    def _save_trial(self, t):\n        return self._storage\n")
     found = [what for _, what in private_uses(ast.parse(source))]
     assert set(found) >= {"optuna.storages._heartbeat", "keras_tuner.src.engine", "._storage",
-                          "'_rng'", "._brackets", "def _save_trial"}
+                          "'_rng'", "._brackets", "def _save_trial", "'_gradient_registry'"}
     assert "._storage" in found and found.count("._storage") == 1  # not self._storage
 
 
