@@ -5,9 +5,10 @@ asks the backend, hands each proposal to an idle worker and records what comes
 back, and replaces a worker that dies. Workers are "spawn" processes
 (worker_process.py); this side never imports TensorFlow.
 
-TensorFlow keeps every traced training graph for the life of its process (about
-9 MB per model for an MNIST MLP, whatever clear_session does), so a worker that
-has run `trials_per_process` trials is retired and a fresh one takes its place.
+A process keeps some of what its trials leave behind (TensorFlow's traced graphs
+are let go by the trainer, gradient_registry.py; not what other libraries or a
+user's model keep), so a worker that has run `trials_per_process` trials is retired
+and a fresh one takes its place.
 The fresh one is started when the old one is handed its last trial: it imports
 TensorFlow and loads the data while that trial trains, so no trial waits for it.
 
