@@ -11,9 +11,9 @@ trial, so memory grows trial after trial, and so does every garbage collection's
 
 `trial_gradients_released()` drops, when a trial ends, the custom gradients registered
 during it; the trial's graphs are gone by then (its train step has built its backward pass
-when it was traced). What was registered before (a notebook's own) is left alone. So is
-nothing else: one registered by another thread of the process during the trial goes too
-(a process trains one of tuneyard's trials at a time: in_process.py's lock).
+when it was traced). What was registered before (a notebook's own) is left alone; what
+another thread of the process registers during the trial is dropped with the trial's own
+(tuneyard trains one trial at a time in a process: in_process.py's lock).
 
 The registry is private TensorFlow API (`ops._gradient_registry`): this is the one module
 that reads it, and tests/test_gradient_registry.py pins what tuneyard relies on. Under
