@@ -20,9 +20,12 @@ and trains every trial itself. Without that freeze each side's full garbage coll
 run of each grid side (2026-12-06), 3.7-3.8 s of CPU for bare's 10 collections against
 3.9-4.3 s for tuneyard's (734,504 objects alive against 657,124: its warm-up sweep's
 SQLAlchemy, Optuna and Keras Tuner state), and 0.9 s for tuneyard's with its heap frozen
-as `tune run` freezes it. A side's own trials' objects are still walked. TensorFlow keeps every model's
-graphs, so a process slows as it trains: a fresh one per run means no side pays for
-another's models. A round starts the three sides at once and hands them turns
+as `tune run` freezes it. A side's own trials' objects are still walked. The bare loop and
+Keras Tuner keep every model's training graph (TensorFlow's gradient registry,
+tensorflow/tensorflow#97697; tuneyard's trainer lets a trial's go, engine/gradient_registry.py),
+so their processes slow as they train, and the sides' totals carry that: tuneyard's own
+work is measured apart (`Parts`). A fresh process per run means no side pays for another's
+models. A round starts the three sides at once and hands them turns
 (`Baton`): one side at a time runs, for one trial (from one model's build to the next:
 its training, then its record and the next ask), while the others wait on a pipe. This
 machine's speed drifts by several percent over seconds (other tenants of the host: a fixed
