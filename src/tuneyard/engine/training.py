@@ -20,6 +20,7 @@ from tuneyard.checkpoint import load_checkpoint, save_checkpoint
 from tuneyard.engine.devices import backend_device
 from tuneyard.engine.epochs import EpochHook
 from tuneyard.engine.fit_arguments import fit_data, user_fit_options
+from tuneyard.engine.fit_thread import fit_on_fresh_thread
 from tuneyard.engine.gradient_registry import trial_gradients_released
 from tuneyard.engine.heap import settle
 from tuneyard.engine.interrupts import raise_if_interrupted
@@ -185,8 +186,9 @@ class Trainer:
         # read the epoch's logs (a user's callback may add to them).
         callbacks = [keras.callbacks.TerminateOnNaN(), self._check, *self._early_stopping(),
                      *mine.pop("callbacks"), *extra, *([keep] if keep else [])]
-        fitted = model.fit(
-            **{**fit_data(self.dataset, options["batch_size"]), **mine},
+        # On a fresh, shallow thread: TensorFlow's tracing costs grow with the stack's depth.
+        fitted = fit_on_fresh_thread(
+            model.fit, **{**fit_data(self.dataset, options["batch_size"]), **mine},
             epochs=proposal.epochs, initial_epoch=proposal.initial_epoch,
             callbacks=callbacks, verbose=2 if self.verbose else 0,
         )
