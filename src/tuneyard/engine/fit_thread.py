@@ -5,7 +5,7 @@ new model's functions again (some 2,000 ops for an MNIST MLP). Its cost grows wi
 depth of the stack `fit` is called from: under a sweep (and deeper under the `tune`
 command, below typer's frames) it is tens of milliseconds of CPU a fit more than from a
 script's top level. A fresh thread's stack is a few frames deep, wherever the sweep is.
-Measured on 2 cores, the same 4 mnist_mlp fits (1,000 samples) in one process, 6 rounds:
+Measured on 2 cores, the same 4 fits of an MNIST MLP (1,000 samples) in one process, 6 rounds:
 called 20 frames deep they took 105 ms of CPU a fit more than from the top, and on a fresh
 thread 18 ms less (medians).
 
