@@ -79,8 +79,7 @@ def _async_raise(delay: float, which: Callable[[], type[BaseException]]) -> Iter
         with lock:  # never after the block ended: the exception would land elsewhere
             if armed[0]:
                 armed[0] = False
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
-                                                           ctypes.py_object(which()))
+                raise_in_thread(target, which())
 
     timer = threading.Timer(delay, fire)
     timer.daemon = True
@@ -91,3 +90,9 @@ def _async_raise(delay: float, which: Callable[[], type[BaseException]]) -> Iter
         with lock:
             armed[0] = False
         timer.cancel()
+
+
+def raise_in_thread(ident: int, kind: type[BaseException]) -> None:
+    """Raise `kind` in the thread `ident` at its next Python instruction (a call blocked in
+    C code ends first)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(kind))

@@ -21,10 +21,11 @@ the process.
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from tuneyard.engine.deadline import raise_in_thread
 
 # How long the waiting thread blocks at a time: an exception raised into it (a time limit
 # in a thread other than the main one) is delivered only between two waits.
@@ -70,5 +71,4 @@ def _raise_in(worker: threading.Thread, ended: threading.Event,
               kind: type[BaseException]) -> None:
     """Raise `kind` in `worker` at its next Python instruction, unless its fit has ended."""
     if worker.ident is not None and not ended.is_set():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
-                                                   ctypes.py_object(kind))
+        raise_in_thread(worker.ident, kind)
