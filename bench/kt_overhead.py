@@ -11,37 +11,39 @@ iteration, 23 trials) it times three sides doing the same work on the same data:
   HyperParameters, seed and model builder (its oracle proposes the same first points;
   Hyperband's promotions may differ where scores differ).
 
-Same conditions for every side: each run of each side is a fresh Python process of
-the same kind (this file with `--side`), which imports everything it needs and runs a
-little of its own work (run_side's docstring says why), freezes what is then alive (as
-`tune run` does in its own processes, engine/heap.py) and only then starts its clock,
-and trains every trial itself. Without that freeze each side's full garbage collections
-(Keras' clear_session runs one per trial) walk everything its warm-up left alive: in one
-run of each grid side (2026-12-06), 3.7-3.8 s of CPU for bare's 10 collections against
-3.9-4.3 s for tuneyard's (734,504 objects alive against 657,124: its warm-up sweep's
-SQLAlchemy, Optuna and Keras Tuner state), and 0.9 s for tuneyard's with its heap frozen
-as `tune run` freezes it. A side's own trials' objects are still walked. The bare loop and
-Keras Tuner keep every model's training graph (TensorFlow's gradient registry,
-tensorflow/tensorflow#97697; tuneyard's trainer lets a trial's go, engine/gradient_registry.py),
-so their processes slow as they train, and the sides' totals carry that: tuneyard's own
-work is measured apart (`Parts`). A fresh process per run means no side pays for another's
-models. A round starts the three sides at once and hands them turns
-(`Baton`): one side at a time runs, for one trial (from one model's build to the next:
-its training, then its record and the next ask), while the others wait on a pipe. This
+Same conditions for every side: each run of each side is a fresh Python process of the
+same kind (this file with `--side`), which imports everything it needs and runs a little
+of its own work (run_side's docstring says why), freezes what is then alive (as `tune run`
+does in its own processes, engine/heap.py) and only then starts its clock, and trains
+every trial itself. Without that freeze each side's full garbage collections (Keras'
+clear_session runs one per trial) walk everything its warm-up left alive: in one run of
+each grid side (2026-12-06), 3.7-3.8 s of CPU for bare's 10 collections against 3.9-4.3 s
+for tuneyard's (734,504 objects alive against 657,124: its warm-up sweep's SQLAlchemy,
+Optuna and Keras Tuner state), and 0.9 s for tuneyard's with its heap frozen as `tune run`
+freezes it. A side's own trials' objects are still walked. TensorFlow keeps every trained
+model's graph (its gradient registry, tensorflow/tensorflow#97697), so a process slows as
+it trains: tuneyard's trainer lets each trial's go (engine/gradient_registry.py) and the
+bare loop does the same, so that tune and bare differ by tuneyard's own work alone; Keras
+Tuner's side runs as its users run it, graphs kept. A fresh process per run means no side
+pays for another's models. A round starts the three sides at once and hands them turns
+(`Baton`): one side at a time runs, for one trial (from one model's build to the next: its
+training, then its record and the next ask), while the others wait on a pipe. This
 machine's speed drifts by several percent over seconds (other tenants of the host: a fixed
-numpy loop's 2-second means ranged from 65.4 to 75.2 ms over a minute), and
-sides that ran one after another met different stretches of it: up to 1.5 s apart in
-10 trials, more than the difference the verdict decides. In turns, each side's i-th
-trial runs within seconds of the others'. Which side takes the first turn rotates over
-rounds (tune bare keras_tuner, bare keras_tuner tune, keras_tuner tune bare, ...). The
-bare side replays the trials of a tune run made before round 1, off the record.
+numpy loop's 2-second means ranged from 65.4 to 75.2 ms over a minute), and sides that ran
+one after another met different stretches of it: up to 1.5 s apart in 10 trials, more than
+the difference the verdict decides. In turns, each side's i-th trial runs within seconds
+of the others'. Which side takes the first turn rotates over rounds (tune bare
+keras_tuner, bare keras_tuner tune, keras_tuner tune bare, ...). The bare side replays the
+trials of a tune run made before round 1, off the record.
 
 Reported per side, on the wall clock and on the side's CPU time (all its threads;
 less swayed by other processes on a shared machine): the median over rounds. Beside
 them, per round, tuneyard's own parts measured inside the tune side's run (`Parts`: the
 CPU of its ask, record, tell, epoch callbacks, best model and checkpoints), its overhead
-seen from the inside, free of the drift between the sides; the verdict is on the sides'
-totals.
+seen from the inside, free of the drift between the sides; and each side's time outside
+Keras' `fit` (`FitClock`): the same fits on both sides carry most of the noise between
+them, and what differs outside them is the work only one side does. The verdict is on
+the sides' totals.
 Overhead per trial is (side - bare) / trials in each round, then the median over
 rounds; its noise band is half the range of the per-round values. The verdict
 (target: tuneyard's overhead at most a third of Keras Tuner's) is "met" only when
@@ -160,32 +162,44 @@ def run_bare(rows: list, folder: str, space, samples: int) -> float:
     Each trial trains at most the epochs its tune run trained: the two sides do the same
     work even where early stopping would have cut one side's trial at another epoch.
     """
-    import keras
-
-    from tuneyard.engine.training import execution_seed
+    from tuneyard.engine.gradient_registry import trial_gradients_released
 
     start = time.perf_counter()
     workload, data, options = _load(folder, space, samples)
     states: dict = {}  # a promotable trial's weights and optimizer state, by trial number
     for row in rows:
-        extra = row["extra"]
-        parent = extra.get("parent")  # the number of the trial a promotion continues
-        initial = next((r["extra"]["hb_epochs"] for r in rows
-                        if parent is not None and r["trial"] == parent), 0)
-        epochs = initial + row.get("epochs", extra.get("hb_epochs", EPOCHS))
-        keras.backend.clear_session()
-        keras.utils.set_random_seed(execution_seed(0, row["params"], 0))
-        trial_options = _batch(row["params"], options)
-        model = workload.build_model(row["params"], data, trial_options)
-        if parent in states:
-            _restore(model, *states[parent])
-        model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                  initial_epoch=initial, epochs=epochs, batch_size=trial_options["batch_size"],
-                  callbacks=[_stopper(space)], verbose=0)
-        if extra.get("round", 0) < extra.get("bracket", 0):
-            states[row["trial"]] = (model.get_weights(),
-                                         [v.numpy() for v in model.optimizer.variables])
+        # TensorFlow keeps every trained model's graph (tensorflow/tensorflow#97697);
+        # tuneyard's trainer drops each trial's, and so does this loop, so that the two
+        # sides differ by tuneyard's own work only, not by a TensorFlow bug it works around.
+        with trial_gradients_released():
+            _train_bare(row, rows, workload, data, options, space, states)
     return time.perf_counter() - start
+
+
+def _train_bare(row: dict, rows: list, workload, data, options: dict, space,
+                states: dict) -> None:
+    """One of the bare loop's trials: build (or restore a promotion's parent), fit."""
+    import keras
+
+    from tuneyard.engine.training import execution_seed
+
+    extra = row["extra"]
+    parent = extra.get("parent")  # the number of the trial a promotion continues
+    initial = next((r["extra"]["hb_epochs"] for r in rows
+                    if parent is not None and r["trial"] == parent), 0)
+    epochs = initial + row.get("epochs", extra.get("hb_epochs", EPOCHS))
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(execution_seed(0, row["params"], 0))
+    trial_options = _batch(row["params"], options)
+    model = workload.build_model(row["params"], data, trial_options)
+    if parent in states:
+        _restore(model, *states[parent])
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+              initial_epoch=initial, epochs=epochs, batch_size=trial_options["batch_size"],
+              callbacks=[_stopper(space)], verbose=0)
+    if extra.get("round", 0) < extra.get("bracket", 0):
+        states[row["trial"]] = (model.get_weights(),
+                                [v.numpy() for v in model.optimizer.variables])
 
 
 def _restore(model, weights: list, optimizer_state: list) -> None:
@@ -296,6 +310,29 @@ class Baton:
         MnistMlp.build_model = build_in_turn
 
 
+class FitClock:
+    """Wall and CPU seconds a side spends inside Keras' `fit` (every side's trials train
+    through `keras.Model.fit`; tuneyard's own epoch callbacks run inside it)."""
+
+    def __init__(self):
+        import keras
+
+        self.wall = self.cpu = 0.0
+        fit = keras.Model.fit
+
+        def timed_fit(model, *args, **kwargs):
+            # In whichever thread fits (tuneyard's trainer: a fresh one), while the side's
+            # other threads wait for it: the process's CPU is the fit's.
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return fit(model, *args, **kwargs)
+            finally:
+                self.wall += time.perf_counter() - wall
+                self.cpu += time.process_time() - cpu
+
+        keras.Model.fit = timed_fit
+
+
 class Parts:
     """tuneyard's own work in the tune side's run, part by part: CPU seconds of the calls
     that only tuneyard makes (bare and Keras Tuner make none of them). Summed over the
@@ -391,6 +428,7 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
     freeze_what_is_alive()
     baton = Baton(baton_fds)
     baton.at_each_build()
+    fits = FitClock()
     parts = Parts(backend) if side == "tune" else None
     out = {"side": side, "pid": os.getpid()}
     os.write(baton.done, b"r")  # ready: imported and warmed up, off the clock
@@ -400,6 +438,7 @@ def side_main(side: str, backend: str, folder: str, samples: int, rows_file: str
     out["cpu"] = time.process_time() - cpu
     baton.end_turn()  # the last: the last trial and the close
     out["seconds"], out["turns"] = baton.wall, baton.turns
+    out["fit"] = {"wall": fits.wall, "cpu": fits.cpu}
     out["parts"] = parts.cpu if parts else None
     Path(out_file).write_text(json.dumps(out))
     os.write(baton.done, b"e")
@@ -591,6 +630,7 @@ def collect(backend: str, folder: str, rounds: int, samples: int,
     cpu: dict[str, list[float]] = {s: [] for s in sides}
     trials: dict[str, int] = {}
     own: list[float] = []  # tuneyard's own parts, ms of CPU per trial, per round
+    outside: list[tuple[float, float]] = []  # tune - bare outside the fits, per round
     print(f"\n{backend}: each side a fresh `python bench/kt_overhead.py --side ...` process, "
           "every trial trained in it (tuneyard: --workers 1 --trials-per-process 0); the "
           f"{len(sides)} sides of a round run at once, in turns of one trial", flush=True)
@@ -611,10 +651,14 @@ def collect(backend: str, folder: str, rounds: int, samples: int,
             f"{side} {outs[side]['seconds']:.2f} s wall {outs[side]['cpu']:.2f} s cpu "
             f"(pid {outs[side]['pid']})" for side in order), flush=True)
         print_turns(outs)
+        outside.append(print_outside_fits(outs, order))
         print_parts(outs["tune"]["parts"], outs["tune"]["trials"])
         own.append(sum(outs["tune"]["parts"].values()) / outs["tune"]["trials"] * 1000)
     print(f"tuneyard's own parts, median of {rounds} rounds: {statistics.median(own):.1f} ms of "
           "CPU per trial (bench/kt_overhead.py's Parts)", flush=True)
+    print(f"tune - bare outside the fits, median of {rounds} rounds: " + ", ".join(
+        f"{clock} {statistics.median(r[i] for r in outside):.0f} ms"
+        for i, clock in enumerate(("wall", "CPU"))) + " per trial", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return wall, cpu, trials
 
@@ -634,6 +678,22 @@ def print_turns(outs: dict[str, dict]) -> None:
               f"{statistics.median(diff[1:-1]):.0f} (median of {len(diff) - 2}; "
               f"{', '.join(f'{d:.0f}' for d in diff[1:-1])}), last trial and closing "
               f"{diff[-1]:.0f}", flush=True)
+
+
+def print_outside_fits(outs: dict[str, dict], order: tuple[str, ...]) -> tuple[float, float]:
+    """Each side's seconds outside Keras' fit (FitClock), in ms per trial; tune - bare's."""
+    trials = outs["tune"]["trials"]
+
+    def outside(side: str, clock: str) -> float:
+        total = outs[side]["seconds"] if clock == "wall" else outs[side]["cpu"]
+        return (total - outs[side]["fit"][clock]) / trials * 1000
+
+    print("  outside Keras' fit, ms per trial (wall, CPU): " + ", ".join(
+        f"{side} {outside(side, 'wall'):.0f}, {outside(side, 'cpu'):.0f}" for side in order)
+        + "; tune - bare " + ", ".join(
+            f"{outside('tune', c) - outside('bare', c):.0f}" for c in ("wall", "cpu")),
+        flush=True)
+    return tuple(outside("tune", c) - outside("bare", c) for c in ("wall", "cpu"))
 
 
 def compare(backend: str, folder: str, rounds: int, samples: int) -> list[str]:

@@ -10,10 +10,11 @@ The two sides run as bench/kt_overhead.py runs its sides: each run a fresh proce
 imports everything and warms up before its clock starts, then freezes what is alive (as
 `tune run` does in its own processes), the two of a round started together and
 handed turns of one trial, so that both meet the same stretch of this machine's drifting
-speed and neither pays for the other's models. The bare loop keeps every model's training
-graph (tensorflow/tensorflow#97697), so its process slows as it trains; tuneyard's trainer
-lets a trial's graphs go (engine/gradient_registry.py), and its own work is printed apart
-(kt_overhead's `Parts`). Which side takes the first turn alternates over rounds.
+speed and neither pays for the other's models. Both sides let each trial's training graph
+go, which TensorFlow would keep (tensorflow/tensorflow#97697; engine/gradient_registry.py),
+so they differ by tuneyard's own work alone; that work is also printed apart, measured
+inside the run (kt_overhead's `Parts`), with each side's time outside Keras' fit. Which
+side takes the first turn alternates over rounds.
 
     .venv/bin/python bench/overhead.py [--data-dir ../shared/data] [--rounds 4] [--kt-rounds 2]
 
