@@ -7,8 +7,15 @@ import traceback
 
 import pytest
 
+from tuneyard.engine import fit_thread
 from tuneyard.engine.deadline import TrialTimedOut, stop_at
 from tuneyard.engine.fit_thread import fit_on_fresh_thread
+
+
+@pytest.fixture
+def no_polling(monkeypatch):
+    """The waiting thread's safety poll set to an hour: what stops the fit must wake it."""
+    monkeypatch.setattr(fit_thread, "WAIT_SECONDS", 3600)
 
 
 def test_the_fit_runs_on_another_thread_and_its_value_comes_back():
@@ -36,7 +43,7 @@ def endless_fit(ended: list) -> None:
         ended.append(threading.current_thread().name)
 
 
-def test_a_time_limit_in_the_waiting_thread_stops_the_fit_before_it_is_raised():
+def test_a_time_limit_in_the_waiting_thread_stops_the_fit_before_it_is_raised(no_polling):
     ended: list = []
     with pytest.raises(TrialTimedOut), stop_at(time.monotonic() + 0.2, lambda: TrialTimedOut):
         fit_on_fresh_thread(endless_fit, ended=ended)
@@ -44,8 +51,9 @@ def test_a_time_limit_in_the_waiting_thread_stops_the_fit_before_it_is_raised():
     assert not [t for t in threading.enumerate() if t.name == "tuneyard-fit"]
 
 
-def test_a_time_limit_raised_into_a_thread_that_is_not_the_main_one_stops_it_too():
-    # tuneyard.search called from a thread: the limit is an exception raised into it.
+def test_a_time_limit_raised_into_a_thread_that_is_not_the_main_one_stops_it_too(no_polling):
+    # tuneyard.search called from a thread: the limit is an exception raised into it, which
+    # wakes the thread's wait (it runs no Python instruction while it waits).
     ended, seen = [], []
 
     def caller():
@@ -55,7 +63,7 @@ def test_a_time_limit_raised_into_a_thread_that_is_not_the_main_one_stops_it_too
         except TrialTimedOut as exc:
             seen.append(exc)
 
-    thread = threading.Thread(target=caller)
+    thread = threading.Thread(target=caller, daemon=True)  # a failure here must not hang pytest
     thread.start()
     thread.join(timeout=30)
     assert not thread.is_alive()

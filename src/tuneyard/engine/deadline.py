@@ -94,5 +94,25 @@ def _async_raise(delay: float, which: Callable[[], type[BaseException]]) -> Iter
 
 def raise_in_thread(ident: int, kind: type[BaseException]) -> None:
     """Raise `kind` in the thread `ident` at its next Python instruction (a call blocked in
-    C code ends first)."""
+    C code ends first; a wait registered with `woken_by_raise` is ended)."""
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(kind))
+    wake = _wakers.get(ident)
+    if wake is not None:
+        wake()
+
+
+# Threads blocked in a wait that an exception raised into them must end: thread -> wake.
+_wakers: dict[int, Callable[[], None]] = {}
+
+
+@contextlib.contextmanager
+def woken_by_raise(wake: Callable[[], None]) -> Iterator[None]:
+    """Within the block, an exception raised into this thread (`raise_in_thread`) also calls
+    `wake`, which ends the thread's wait: blocked in it, the thread runs no Python
+    instruction, so the exception would wait for the wait's own end."""
+    ident = threading.get_ident()
+    _wakers[ident] = wake
+    try:
+        yield
+    finally:
+        _wakers.pop(ident, None)
